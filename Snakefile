@@ -1,0 +1,31 @@
+# rnnscope: train recurrent networks, then open them up. This file is the table of contents;
+# each stage lives in workflow/rules/<stage>.smk and calls one thin script in scripts/.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/extract.smk"
+include: "workflow/rules/label.smk"
+include: "workflow/rules/probe.smk"
+include: "workflow/rules/cluster.smk"
+include: "workflow/rules/seeds.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

@@ -1,0 +1,151 @@
+"""Per-token hidden states of every layer, streamed to Parquet in bounded memory.
+
+The stream is read as one sequence from a zero state, in chunks of ``chunk_len`` tokens whose
+final state carries into the next chunk. Each layer runs as its own fused single-layer module
+(sharing the trained weights), which yields every layer's h at fused speed; LSTM cell states
+and the gates of LSTM and GRU are then recomputed from (x_t, h_{t-1}) in one batched matmul per
+chunk, with the LSTM cell state from a cheap elementwise scan.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from rnnscope.data import load_vocab, read_utf8, encode
+from rnnscope.models import STATE_KINDS, RNNModel
+from rnnscope.states import StatesInfo, StatesWriter, state_column
+from rnnscope.train import load_model
+
+log = logging.getLogger(__name__)
+
+
+def layer_modules(model: RNNModel) -> list[nn.Module]:
+    """Single-layer fused copies of each layer of ``model.rnn`` (same weights, eval mode)."""
+    rnn = model.rnn
+    modules = []
+    for layer in range(rnn.num_layers):
+        input_size = rnn.input_size if layer == 0 else rnn.hidden_size
+        kwargs = {"nonlinearity": rnn.nonlinearity} if isinstance(rnn, nn.RNN) else {}
+        single = type(rnn)(input_size, rnn.hidden_size, num_layers=1, batch_first=True, **kwargs)
+        single.load_state_dict({f"{name}_l0": getattr(rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")})
+        modules.append(single.eval())
+    return modules
+
+
+def lstm_internals(
+    module: nn.LSTM, inputs: torch.Tensor, outputs: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """Gates i, f, g, o and cell state c for every step, from inputs (T, in) and outputs h (T, H)."""
+    h_prev = torch.cat([h0[None], outputs[:-1]])
+    pre = inputs @ module.weight_ih_l0.T + module.bias_ih_l0 + h_prev @ module.weight_hh_l0.T + module.bias_hh_l0
+    i, f, g, o = pre.chunk(4, dim=1)
+    i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
+    update = i * g
+    c = torch.empty_like(update)
+    previous = c0
+    for t in range(update.size(0)):  # c_t = f_t * c_{t-1} + i_t * g_t: elementwise, cheap next to the matmuls
+        previous = f[t] * previous + update[t]
+        c[t] = previous
+    return {"i": i, "f": f, "g": g, "o": o, "c": c}
+
+
+def gru_internals(module: nn.GRU, inputs: torch.Tensor, outputs: torch.Tensor, h0: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Gates r, z and candidate n for every step (PyTorch's GRU equations)."""
+    h_prev = torch.cat([h0[None], outputs[:-1]])
+    x_part = inputs @ module.weight_ih_l0.T + module.bias_ih_l0
+    h_part = h_prev @ module.weight_hh_l0.T + module.bias_hh_l0
+    x_r, x_z, x_n = x_part.chunk(3, dim=1)
+    h_r, h_z, h_n = h_part.chunk(3, dim=1)
+    r = (x_r + h_r).sigmoid()
+    z = (x_z + h_z).sigmoid()
+    n = (x_n + r * h_n).tanh()
+    return {"r": r, "z": z, "n": n}
+
+
+def resolve_kinds(cell: str, kinds: Sequence[str] | str) -> tuple[str, ...]:
+    """``"all"`` or a list; kinds a cell does not have are an error naming those it has."""
+    available = STATE_KINDS[cell]
+    if kinds == "all":
+        return available
+    unknown = [kind for kind in kinds if kind not in available]
+    if unknown:
+        raise ValueError(f"state kind(s) {unknown} do not exist for cell {cell!r}; it has {list(available)}")
+    return tuple(kind for kind in available if kind in kinds)
+
+
+@torch.no_grad()
+def extract_states(
+    checkpoint: str | Path,
+    text_path: str | Path,
+    vocab_path: str | Path,
+    out_path: str | Path,
+    model_name: str,
+    kinds: Sequence[str] | str = "all",
+    max_tokens: int = 0,
+    chunk_len: int = 4096,
+    threads: int = 1,
+) -> int:
+    """Write the states of every layer for the split's tokens (the first ``max_tokens`` if > 0).
+
+    Returns the number of rows written.
+    """
+    torch.set_num_threads(threads)
+    model, _ = load_model(checkpoint)
+    config = model.config
+    kinds = resolve_kinds(config.cell, kinds)
+    vocab = load_vocab(vocab_path)
+    text = read_utf8(text_path)
+    ids = torch.tensor(encode(text, vocab), dtype=torch.long)
+    if max_tokens:
+        ids = ids[:max_tokens]
+    if ids.numel() < 2:
+        raise ValueError(f"{text_path} has {ids.numel()} token(s); extraction needs at least 2")
+    modules = layer_modules(model)
+    info = StatesInfo(model_name, config.cell, config.layers, config.hidden, kinds)
+    state: list = [None] * config.layers
+    total = ids.numel()
+    with StatesWriter(out_path, info) as writer:
+        for start in range(0, total, chunk_len):
+            chunk = ids[start : start + chunk_len]
+            columns: dict[str, np.ndarray] = {}
+            x = model.embed(chunk[None])
+            for layer, module in enumerate(modules):
+                outputs, new_state = module(x, state[layer])
+                h = outputs[0]
+                if state[layer] is None:  # zero initial state, shaped (num_layers=1, batch=1, hidden)
+                    zeros = h.new_zeros(1, 1, config.hidden)
+                    state[layer] = (zeros, zeros) if config.cell == "lstm" else zeros
+                if config.cell == "lstm":
+                    internals = lstm_internals(module, x[0], h, state[layer][0][0, 0], state[layer][1][0, 0])
+                elif config.cell == "gru":
+                    internals = gru_internals(module, x[0], h, state[layer][0, 0])
+                else:
+                    internals = {}
+                internals["h"] = h
+                for kind in kinds:
+                    columns[state_column(layer, kind)] = internals[kind].numpy()
+                state[layer] = new_state
+                x = outputs
+            log_probs = torch.log_softmax(model.decoder(x[0]), dim=-1)
+            next_ids = ids[start + 1 : start + 1 + chunk.numel()]
+            logprob_next = np.full(chunk.numel(), np.nan, dtype=np.float32)
+            logprob_next[: next_ids.numel()] = log_probs[torch.arange(next_ids.numel()), next_ids].numpy()
+            next_column = np.full(chunk.numel(), -1, dtype=np.int32)
+            next_column[: next_ids.numel()] = next_ids.numpy()
+            tokens = {
+                "position": np.arange(start, start + chunk.numel(), dtype=np.int64),
+                "token_id": chunk.numpy().astype(np.int32),
+                "token": np.asarray(vocab, dtype=object)[chunk.numpy()],
+                "next_token_id": next_column,
+                "logprob_next": logprob_next,
+                "pred_id": log_probs.argmax(-1).numpy().astype(np.int32),
+            }
+            writer.write(tokens, columns)
+    log.info("wrote %d rows of %s states to %s", total, ",".join(kinds), out_path)
+    return total

@@ -1,0 +1,237 @@
+"""Hypothesis labellers: per-character labels aligned with a split's token stream.
+
+Token streams are character-level: token ``i`` is ``text[i]`` (Python ``str`` indexing) of the
+split's UTF-8 file, so every label frame has one row per character with ``position`` ``i``.
+Each hypothesis set maps a text to a frame (``position`` + one column per hypothesis) and the
+hypotheses' kinds (see :mod:`rnnscope.labels`).
+
+Labels describe the state *after reading* the character, as an RNN's hidden state does: an
+opening delimiter already counts as inside, a closing one as outside (or one level up).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import NoReturn
+
+import numpy as np
+import pandas as pd
+
+from rnnscope.data import read_utf8
+from rnnscope.labels import HypothesisKind, write_labels
+
+logger = logging.getLogger(__name__)
+
+Labeller = Callable[[str], tuple[pd.DataFrame, dict[str, HypothesisKind]]]
+
+COUNTING_KINDS: dict[str, HypothesisKind] = {
+    "symbol": "categorical",
+    "n": "continuous",
+    "count_seen": "continuous",
+    "count_remaining": "continuous",
+    "deterministic": "binary",
+}
+CHAR_TEXT_KINDS: dict[str, HypothesisKind] = {
+    "position_in_line": "continuous",
+    "capitalized_word": "binary",
+    "inside_quotes": "binary",
+    "inside_parentheses": "binary",
+    "paren_depth": "continuous",
+    "next_is_newline": "binary",
+}
+APOSTROPHES = "'\u2019"
+
+
+def code_points(text: str) -> np.ndarray:
+    """The characters of ``text`` as an int64 array of code points (index i is ``text[i]``)."""
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+
+
+def char_property(codes: np.ndarray, predicate: Callable[[str], bool]) -> np.ndarray:
+    """``predicate(chr(c))`` for every code point, evaluated once per distinct character."""
+    distinct = np.flatnonzero(np.bincount(codes))
+    table = np.zeros(int(distinct[-1]) + 1, dtype=bool)
+    table[distinct] = [predicate(chr(code)) for code in distinct]
+    return table[codes]
+
+
+def previous(mask: np.ndarray) -> np.ndarray:
+    """``mask`` shifted right by one: whether the previous character has the property."""
+    return np.concatenate([[False], mask[:-1]])
+
+
+def last_index_so_far(mask: np.ndarray) -> np.ndarray:
+    """For each position, the last index at or before it where ``mask`` holds (-1 if none)."""
+    return np.maximum.accumulate(np.where(mask, np.arange(mask.size), -1))
+
+
+def malformed_counting(text: str, position: int, expected: str, form: str) -> NoReturn:
+    """Raise the error for a counting stream that departs from ``form`` at ``position``."""
+    found = repr(text[position]) if position < len(text) else "the end of the stream"
+    raise ValueError(
+        f"counting stream malformed at position {position}: expected {expected}, found {found}; "
+        f"the stream must be whole {form} strings back to back (fix the data generator)"
+    )
+
+
+def counting_strings(text: str, codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse a stream of a^n b^n (or a^n b^n c^n) strings into runs of one symbol.
+
+    ``codes`` are the code points of ``text``. Returns each run's start, length and the n of
+    the string it belongs to. The stream is a^n b^n c^n throughout if it contains any 'c',
+    else a^n b^n throughout.
+    """
+    bad = np.flatnonzero((codes < ord("a")) | (codes > ord("c")))
+    if bad.size:
+        raise ValueError(
+            f"counting stream: character {text[bad[0]]!r} at position {bad[0]}; only 'a', 'b' "
+            "and 'c' are allowed (fix the data generator or pick another hypothesis set)"
+        )
+    starts = np.flatnonzero(np.diff(codes, prepend=-1))
+    lengths = np.diff(starts, append=codes.size)
+    symbols = "abc" if "c" in text else "ab"
+    form = " ".join(f"{symbol}^n" for symbol in symbols)
+    run_starts, run_lengths = starts.tolist(), lengths.tolist()
+    run_n = np.empty_like(lengths)
+    for first in range(0, len(run_starts), len(symbols)):
+        string_start, n = run_starts[first], run_lengths[first]
+        if text[string_start] != "a":
+            malformed_counting(text, string_start, "'a' (the start of a string)", form)
+        for offset in range(1, len(symbols)):
+            run, symbol = first + offset, symbols[offset]
+            start = run_starts[run] if run < len(run_starts) else len(text)
+            seen = run_lengths[run] if run < len(run_starts) and text[start] == symbol else 0
+            if seen < n:
+                expected = f"{n - seen} more {symbol!r} (n={n} for the string at position {string_start})"
+                malformed_counting(text, start + seen, expected, form)
+            if seen > n:
+                following = symbols[offset + 1] if offset + 1 < len(symbols) else "a"
+                expected = f"{following!r} after {n} {symbol!r} (n={n} for the string at position {string_start})"
+                malformed_counting(text, start + n, expected, form)
+        run_n[first : first + len(symbols)] = n
+    return starts, lengths, run_n
+
+
+def label_counting(text: str) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
+    """Counting labels: symbol, n, count seen/remaining of this symbol, and determinism."""
+    codes = code_points(text)
+    starts, lengths, run_n = counting_strings(text, codes)
+    positions = np.arange(len(text), dtype=np.int64)
+    n = np.repeat(run_n, lengths).astype(np.float64)
+    count_seen = positions - np.repeat(starts, lengths) + 1.0
+    is_a = codes == ord("a")
+    frame = pd.DataFrame(
+        {
+            "position": positions,
+            "symbol": pd.array(list("abc"), dtype="string").take(codes - ord("a")),
+            "n": n,
+            "count_seen": count_seen,
+            # How many a's will come is unknown until the first b: undefined on a's.
+            "count_remaining": pd.array(np.where(is_a, np.nan, n - count_seen), dtype="Float64"),
+            "deterministic": ~is_a,
+        },
+        copy=False,
+    )
+    return frame, dict(COUNTING_KINDS)
+
+
+def clamped_cumsum(steps: np.ndarray) -> np.ndarray:
+    """Running sum of ``steps`` that never goes below 0 (a step below 0 is dropped)."""
+    totals = np.cumsum(steps)
+    return totals - np.minimum(np.minimum.accumulate(totals), 0)
+
+
+def label_char_text(text: str) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
+    """Character-level text labels.
+
+    Conventions (each label is the state after reading the character):
+
+    - ``position_in_line``: characters since the last newline; a line's first character is 0
+      and the newline ending a line gets the position it sits at (the line's length).
+    - ``capitalized_word``: the character is a letter (``str.isalpha``) of a word, a maximal
+      run of letters and apostrophes (' or U+2019), whose first letter is uppercase. Leading
+      apostrophes are skipped (they are usually single quotes); apostrophes themselves are False.
+    - ``inside_quotes``: an odd number of double quotes ``"`` read so far in the paragraph, this
+      one included: the opening quote is True, the closing quote False. A quote preceded by an
+      odd number of backslashes (``\\"`` in code) does not toggle. The count restarts after a
+      blank line (``\\n\\n``) because prose repeats the opening quote at each paragraph of a
+      multi-paragraph speech without closing it, which would otherwise invert the rest of the text.
+    - ``paren_depth``: the ``(``/``)`` nesting depth after this character, so ``(`` carries the
+      depth it opens and ``)`` the depth it returns to; a ``)`` at depth 0 is ignored, so the
+      depth never goes below 0. ``inside_parentheses`` is ``paren_depth > 0``.
+    - ``next_is_newline``: the next character is ``\\n``; False for the last character.
+    """
+    codes = code_points(text)
+    positions = np.arange(codes.size, dtype=np.int64)
+    is_newline = codes == ord("\n")
+
+    newline_before = np.concatenate([[-1], last_index_so_far(is_newline)[:-1]])
+    position_in_line = positions - newline_before - 1
+
+    is_letter = char_property(codes, str.isalpha)
+    is_upper = char_property(codes, str.isupper)
+    in_word = is_letter | char_property(codes, APOSTROPHES.__contains__)
+    word_id = np.cumsum(in_word & ~previous(in_word))
+    letters = np.flatnonzero(is_letter)
+    letter_word = word_id[letters]
+    first_letter = np.diff(letter_word, prepend=-1) != 0
+    word_capitalized = np.zeros(word_id[-1] + 1, dtype=bool)
+    word_capitalized[letter_word[first_letter]] = is_upper[letters[first_letter]]
+    capitalized_word = is_letter & word_capitalized[word_id]
+
+    is_backslash = codes == ord("\\")
+    backslashes_before = positions - 1 - np.concatenate([[-1], last_index_so_far(~is_backslash)[:-1]])
+    toggles = ((codes == ord('"')) & (backslashes_before % 2 == 0)).astype(np.int64)
+    paragraph_start = is_newline & previous(is_newline)
+    toggles_so_far = np.cumsum(toggles)
+    toggles_before_paragraph = np.maximum.accumulate(np.where(paragraph_start, toggles_so_far - toggles, 0))
+    inside_quotes = (toggles_so_far - toggles_before_paragraph) % 2 == 1
+
+    steps = (codes == ord("(")).astype(np.int64) - (codes == ord(")"))
+    paren_depth = clamped_cumsum(steps)
+
+    frame = pd.DataFrame(
+        {
+            "position": positions,
+            "position_in_line": position_in_line.astype(np.float64),
+            "capitalized_word": capitalized_word,
+            "inside_quotes": inside_quotes,
+            "inside_parentheses": paren_depth > 0,
+            "paren_depth": paren_depth.astype(np.float64),
+            "next_is_newline": np.concatenate([is_newline[1:], [False]]),
+        },
+        copy=False,
+    )
+    return frame, dict(CHAR_TEXT_KINDS)
+
+
+HYPOTHESIS_SETS: dict[str, Labeller] = {
+    "counting": label_counting,
+    "char_text": label_char_text,
+}
+
+
+def label_text(text: str, hypothesis_set: str) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
+    """Label every character of ``text`` with the hypotheses of ``hypothesis_set``."""
+    if not text:
+        raise ValueError("the text is empty; there is nothing to label (check the data stage's split)")
+    if hypothesis_set not in HYPOTHESIS_SETS:
+        raise ValueError(
+            f"unknown hypothesis set {hypothesis_set!r}; allowed: {sorted(HYPOTHESIS_SETS)}"
+        )
+    return HYPOTHESIS_SETS[hypothesis_set](text)
+
+
+def label_split(text_path: str | Path, hypothesis_set: str, out_path: str | Path, max_tokens: int = 0) -> None:
+    """Label the split at ``text_path`` and write the labels Parquet to ``out_path``.
+
+    The whole split is labelled (labels can depend on what follows, e.g. next_is_newline or a
+    string's n) and then cut to its first ``max_tokens`` rows (0 = all), matching extraction.
+    """
+    frame, kinds = label_text(read_utf8(text_path), hypothesis_set)
+    if max_tokens:
+        frame = frame.iloc[:max_tokens]
+    write_labels(frame, kinds, out_path)
+    logger.info("labelled %d characters of %s with %s -> %s", len(frame), text_path, hypothesis_set, out_path)

@@ -1,0 +1,86 @@
+"""One recurrent language model covering Elman SRN, tanh RNN, GRU and LSTM, any depth."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+CELLS = ("srn", "rnn_tanh", "gru", "lstm")
+# State kinds that extraction can write per cell (see rnnscope.states).
+STATE_KINDS = {
+    "srn": ("h",),
+    "rnn_tanh": ("h",),
+    "gru": ("h", "r", "z", "n"),
+    "lstm": ("h", "c", "i", "f", "g", "o"),
+}
+
+Hidden = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Shape of a model. ``embedding`` 0 feeds one-hot inputs (Elman's SRN has no embedding)."""
+
+    cell: str
+    vocab_size: int
+    hidden: int
+    layers: int = 1
+    embedding: int = 0
+    dropout: float = 0.0
+    init_range: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.cell not in CELLS:
+            raise ValueError(f"unknown cell type {self.cell!r}; allowed: {', '.join(CELLS)}")
+        if self.cell == "srn" and (self.embedding or self.layers != 1):
+            raise ValueError("an Elman SRN has one layer and one-hot inputs: set layers: 1 and embedding: 0, or use cell rnn_tanh")
+        if min(self.vocab_size, self.hidden, self.layers) < 1:
+            raise ValueError(f"vocab_size, hidden and layers must be >= 1, got {self.vocab_size}, {self.hidden}, {self.layers}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class RNNModel(nn.Module):
+    """Encoder (embedding or one-hot) → fused recurrent stack → linear decoder to next-token logits."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        input_size = config.embedding or config.vocab_size
+        self.encoder = nn.Embedding(config.vocab_size, config.embedding) if config.embedding else None
+        rnn_class = {"srn": nn.RNN, "rnn_tanh": nn.RNN, "gru": nn.GRU, "lstm": nn.LSTM}[config.cell]
+        self.rnn = rnn_class(
+            input_size,
+            config.hidden,
+            num_layers=config.layers,
+            dropout=config.dropout if config.layers > 1 else 0.0,
+            batch_first=True,
+        )
+        self.drop = nn.Dropout(config.dropout)
+        self.decoder = nn.Linear(config.hidden, config.vocab_size)
+        if config.init_range is not None:
+            for parameter in self.parameters():
+                nn.init.uniform_(parameter, -config.init_range, config.init_range)
+
+    def embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        if self.encoder is None:
+            return nn.functional.one_hot(tokens, self.config.vocab_size).float()
+        return self.encoder(tokens)
+
+    def forward(self, tokens: torch.Tensor, hidden: Hidden | None = None) -> tuple[torch.Tensor, Hidden]:
+        """tokens (batch, time) → logits (batch, time, vocab) and the final hidden state."""
+        outputs, hidden = self.rnn(self.drop(self.embed(tokens)), hidden)
+        return self.decoder(self.drop(outputs)), hidden
+
+    def init_hidden(self, batch: int) -> Hidden:
+        weight = next(self.parameters())
+        zeros = weight.new_zeros(self.config.layers, batch, self.config.hidden)
+        return (zeros, zeros.clone()) if self.config.cell == "lstm" else zeros
+
+
+def detach(hidden: Hidden) -> Hidden:
+    """Cut the graph at a truncated-BPTT boundary."""
+    return tuple(h.detach() for h in hidden) if isinstance(hidden, tuple) else hidden.detach()  # type: ignore[return-value]

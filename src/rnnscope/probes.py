@@ -1,0 +1,346 @@
+"""Diagnostic classifiers ("probes"): linear models that read a hypothesis off the hidden states.
+
+For every state column (layer × kind) and every hypothesis, a probe is fitted on the train split
+and scored on the held-out test split: logistic regression for binary and categorical
+hypotheses (once per class weighting, since accuracy alone flatters imbalanced hypotheses),
+linear regression for continuous ones. The unit with the largest absolute weight is reported as
+the candidate single neuron for the hypothesis.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LinearRegression, LogisticRegression
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support, r2_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from rnnscope.labels import HypothesisKind, read_labels
+from rnnscope.states import parse_state_column, read_info, read_matrices
+
+logger = logging.getLogger(__name__)
+
+CLASS_WEIGHTS: dict[str, str | None] = {"plain": None, "balanced": "balanced"}
+REGRESSION_WEIGHTING = "none"
+MIN_ROWS = 10
+SCORE_COLUMNS = ["accuracy", "precision", "recall", "f1", "r2", "majority_accuracy"]
+METRIC_COLUMNS = [
+    *["model", "layer", "kind", "hypothesis", "target_kind", "weighting"],
+    *SCORE_COLUMNS,
+    *["top_unit", "top_weight", "n_train", "n_test", "n_classes", "status"],
+]
+LABEL_DTYPES: dict[str, type] = {"binary": bool, "categorical": object, "continuous": np.float64}
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """How probes are fitted.
+
+    Train and test rows above ``max_train_rows``/``max_test_rows`` are subsampled with a
+    ``seed``-ed RNG. ``C`` is the inverse L2 strength of the logistic regressions (lbfgs,
+    ``max_iter`` iterations). With ``standardize`` the features are z-scored with train
+    statistics before fitting, and the saved weights, ``top_unit`` and ``top_weight`` are in
+    that standardized space (weights comparable across units); otherwise in raw state units.
+    ``n_jobs`` caps the BLAS threads of each fit. Probes run one after another: on 2 shared
+    cores, joblib workers (processes or threads) were no faster than a serial loop, and
+    2 BLAS threads per fit were 4-9 times slower (oversubscription).
+    """
+
+    max_train_rows: int
+    max_test_rows: int
+    max_iter: int
+    C: float
+    seed: int
+    weightings: tuple[str, ...]
+    standardize: bool
+    n_jobs: int
+
+    def __post_init__(self) -> None:
+        # Config files give lists; a tuple keeps the frozen settings hashable.
+        object.__setattr__(self, "weightings", tuple(self.weightings))
+        unknown = set(self.weightings) - set(CLASS_WEIGHTS)
+        if unknown or not self.weightings:
+            raise ValueError(
+                f"weightings {list(self.weightings)} must be a non-empty subset of {list(CLASS_WEIGHTS)}"
+            )
+        if min(self.max_train_rows, self.max_test_rows, self.max_iter, self.n_jobs) < 1 or self.C <= 0:
+            raise ValueError("max_train_rows, max_test_rows, max_iter and n_jobs must be >= 1 and C > 0")
+
+
+@dataclass(frozen=True)
+class _Target:
+    """One hypothesis's labelled rows (indices into the states files) and labels, per split."""
+
+    hypothesis: str
+    kind: HypothesisKind
+    train_rows: np.ndarray
+    test_rows: np.ndarray
+    y_train: np.ndarray
+    y_test: np.ndarray
+
+    @property
+    def is_classification(self) -> bool:
+        return self.kind != "continuous"
+
+    def weightings(self, settings: ProbeSettings) -> tuple[str, ...]:
+        return settings.weightings if self.is_classification else (REGRESSION_WEIGHTING,)
+
+    def skip_reason(self) -> str | None:
+        for split, labels in (("train", self.y_train), ("test", self.y_test)):
+            if len(labels) < MIN_ROWS:
+                return f"{split} has {len(labels)} labelled rows (< {MIN_ROWS})"
+            distinct = len(np.unique(labels))
+            if distinct < 2:
+                noun = "class" if self.is_classification else "distinct value"
+                return f"{split} has {distinct} {noun} (< 2)"
+        return None
+
+    def majority_accuracy(self) -> float:
+        """Accuracy on test of always predicting the train majority class (ties: smallest label)."""
+        if not self.is_classification:
+            return np.nan
+        classes, counts = np.unique(self.y_train, return_counts=True)
+        return float(np.mean(self.y_test == classes[counts.argmax()]))
+
+    def n_classes(self) -> int | None:
+        return len(np.unique(self.y_train)) if self.is_classification else None
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """What one fitted probe produced."""
+
+    metrics: dict[str, float]
+    coef: np.ndarray
+    intercept: np.ndarray
+    classes: np.ndarray | None
+    convergence_warning: str | None
+
+
+def _check_positions(states_path: str | Path, labels_path: str | Path, labels_positions: np.ndarray) -> None:
+    states_positions = pq.read_table(states_path, columns=["position"]).column("position").to_numpy()
+    if np.array_equal(states_positions, labels_positions):
+        return
+    common = min(len(states_positions), len(labels_positions))
+    differing = np.flatnonzero(states_positions[:common] != labels_positions[:common])
+    row = int(differing[0]) if differing.size else common
+
+    def at(positions: np.ndarray) -> str:
+        return f"position {positions[row]}" if row < len(positions) else f"no row (it has {len(positions)} rows)"
+
+    raise ValueError(
+        f"positions of states {states_path} and labels {labels_path} differ first at row {row}: "
+        f"states has {at(states_positions)}, labels has {at(labels_positions)}; "
+        "build both files from the same split's token stream"
+    )
+
+
+def _labelled_rows(values: pd.Series, kind: HypothesisKind, max_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices where ``values`` is defined (subsampled to ``max_rows``) and their labels."""
+    rows = np.flatnonzero(values.notna().to_numpy())
+    if len(rows) > max_rows:
+        # A fresh RNG per hypothesis keeps a hypothesis's sample independent of the others' order.
+        rows = np.sort(np.random.default_rng(seed).choice(rows, size=max_rows, replace=False))
+    return rows, values.iloc[rows].to_numpy(dtype=LABEL_DTYPES[kind])
+
+
+def _read_targets(
+    train_labels: str | Path,
+    test_labels: str | Path,
+    train_states: str | Path,
+    test_states: str | Path,
+    settings: ProbeSettings,
+) -> list[_Target]:
+    train_frame, kinds = read_labels(train_labels)
+    test_frame, test_kinds = read_labels(test_labels)
+    if kinds != test_kinds:
+        raise ValueError(
+            f"hypotheses of {train_labels} ({kinds}) and {test_labels} ({test_kinds}) differ; "
+            "label both splits with the same hypotheses"
+        )
+    _check_positions(train_states, train_labels, train_frame["position"].to_numpy())
+    _check_positions(test_states, test_labels, test_frame["position"].to_numpy())
+    targets = []
+    for hypothesis, kind in kinds.items():
+        train_rows, y_train = _labelled_rows(train_frame[hypothesis], kind, settings.max_train_rows, settings.seed)
+        test_rows, y_test = _labelled_rows(test_frame[hypothesis], kind, settings.max_test_rows, settings.seed)
+        targets.append(_Target(hypothesis, kind, train_rows, test_rows, y_train, y_test))
+    return targets
+
+
+def _estimator(kind: HypothesisKind, weighting: str, settings: ProbeSettings) -> LinearRegression | LogisticRegression:
+    if kind == "continuous":
+        return LinearRegression()
+    return LogisticRegression(C=settings.C, class_weight=CLASS_WEIGHTS[weighting], max_iter=settings.max_iter)
+
+
+def _fit_probe(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    kind: HypothesisKind,
+    weighting: str,
+    settings: ProbeSettings,
+) -> _Fit:
+    """Fit one probe and score it on the test rows."""
+    estimator = _estimator(kind, weighting, settings)
+    model: BaseEstimator = make_pipeline(StandardScaler(), estimator) if settings.standardize else estimator
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(x_train, y_train)
+    convergence = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
+    for other in (w for w in caught if not issubclass(w.category, ConvergenceWarning)):
+        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    predicted = model.predict(x_test)
+    if kind == "continuous":
+        metrics = {"r2": r2_score(y_test, predicted)}
+        classes = None
+    else:
+        average, pos_label = ("binary", True) if kind == "binary" else ("macro", 1)
+        precision, recall, f1, _ = precision_recall_fscore_support(
+            y_test, predicted, average=average, pos_label=pos_label, zero_division=0
+        )
+        metrics = {
+            "accuracy": accuracy_score(y_test, predicted),
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+        }
+        classes = estimator.classes_
+    coef = np.atleast_2d(estimator.coef_)
+    return _Fit(
+        metrics,
+        coef,
+        np.atleast_1d(estimator.intercept_),
+        classes,
+        " ".join(convergence[0].splitlines()[:2]) if convergence else None,  # the cause, not the advice
+    )
+
+
+def _top_unit(coef: np.ndarray) -> tuple[int, float]:
+    """The unit with the largest |weight| over all classes, and that weight with its sign."""
+    flat = int(np.abs(coef).argmax())
+    row, unit = np.unravel_index(flat, coef.shape)
+    return int(unit), float(coef[row, unit])
+
+
+def _write_atomically(path: str | Path, write: Callable[[Path], object]) -> None:
+    """Call ``write(partial_path)`` then rename, so a killed run never leaves a finished-looking file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    write(partial)
+    partial.replace(path)
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    with path.open("wb") as handle:  # a handle, because np.savez appends ".npz" to a bare name
+        np.savez_compressed(handle, **arrays)
+
+
+def _probe_target(
+    column: str,
+    x_train: np.ndarray,
+    x_test: np.ndarray,
+    target: _Target,
+    skip_reason: str | None,
+    settings: ProbeSettings,
+    model: str,
+    arrays: dict[str, np.ndarray],
+) -> list[dict[str, object]]:
+    """Metric rows of one state column × hypothesis, one per weighting; adds the weights to ``arrays``."""
+    layer, kind = parse_state_column(column)
+    rows: list[dict[str, object]] = []
+    for weighting in target.weightings(settings):
+        row: dict[str, object] = {
+            "model": model,
+            "layer": layer,
+            "kind": kind,
+            "hypothesis": target.hypothesis,
+            "target_kind": target.kind,
+            "weighting": weighting,
+            "majority_accuracy": target.majority_accuracy(),
+            "n_train": len(target.y_train),
+            "n_test": len(target.y_test),
+            "n_classes": target.n_classes(),
+        }
+        if skip_reason:
+            rows.append(row | {"status": f"skipped: {skip_reason}"})
+            continue
+        x_train_rows, x_test_rows = x_train[target.train_rows], x_test[target.test_rows]
+        fit = _fit_probe(x_train_rows, target.y_train, x_test_rows, target.y_test, target.kind, weighting, settings)
+        key = f"{column}/{target.hypothesis}/{weighting}"
+        if fit.convergence_warning:
+            logger.warning("probe %s: %s", key, fit.convergence_warning)
+        top_unit, top_weight = _top_unit(fit.coef)
+        rows.append(row | fit.metrics | {"top_unit": top_unit, "top_weight": top_weight, "status": "ok"})
+        arrays[key] = fit.coef
+        arrays[f"{key}/intercept"] = fit.intercept
+        if fit.classes is not None:
+            arrays[f"{key}/classes"] = np.asarray(fit.classes, dtype=bool if target.kind == "binary" else str)
+    return rows
+
+
+def fit_probes(
+    train_states: str | Path,
+    test_states: str | Path,
+    train_labels: str | Path,
+    test_labels: str | Path,
+    settings: ProbeSettings,
+    metrics_csv: str | Path,
+    weights_npz: str | Path,
+    model: str = "",
+) -> pd.DataFrame:
+    """Fit a probe per state column × hypothesis × weighting; write metrics CSV and weights npz.
+
+    The CSV has one row per probe (columns ``METRIC_COLUMNS``), including rows with ``status``
+    ``"skipped: <why>"`` for hypotheses with < ``MIN_ROWS`` labelled rows or < 2 classes in a
+    split. The npz holds, per fitted probe, ``l{layer}_{kind}/{hypothesis}/{weighting}`` (coef,
+    classes × hidden; one row for binary and continuous), ``.../intercept`` and, for
+    classifiers, ``.../classes`` (the class order of the coef rows). Returns the metrics table.
+    """
+    columns = read_info(train_states).columns
+    test_columns = read_info(test_states).columns
+    if columns != test_columns:
+        raise ValueError(
+            f"state columns of {train_states} ({columns}) and {test_states} ({test_columns}) differ; "
+            "extract both splits from the same model"
+        )
+    targets = _read_targets(train_labels, test_labels, train_states, test_states, settings)
+    skip_reasons = {target.hypothesis: target.skip_reason() for target in targets}
+    for hypothesis, reason in skip_reasons.items():
+        if reason:
+            logger.warning("skipping hypothesis %s: %s", hypothesis, reason)
+
+    rows: list[dict[str, object]] = []
+    arrays: dict[str, np.ndarray] = {}
+    with threadpool_limits(limits=settings.n_jobs, user_api="blas"):
+        for column in columns:
+            x_train = read_matrices(train_states, [column])[column]
+            x_test = read_matrices(test_states, [column])[column]
+            logger.info("probing %s on %d train / %d test rows", column, len(x_train), len(x_test))
+            for target in targets:
+                rows += _probe_target(
+                    column, x_train, x_test, target, skip_reasons[target.hypothesis], settings, model, arrays
+                )
+
+    table = pd.DataFrame(rows, columns=METRIC_COLUMNS).astype(
+        {"layer": "int64", "top_unit": "Int64", "top_weight": "float64", "n_classes": "Int64"}
+        | dict.fromkeys(SCORE_COLUMNS, "float64")
+    )
+    _write_atomically(weights_npz, lambda partial: _save_npz(partial, arrays))
+    _write_atomically(metrics_csv, lambda partial: table.to_csv(partial, index=False))
+    logger.info("wrote %d probe rows to %s and %d arrays to %s", len(table), metrics_csv, len(arrays), weights_npz)
+    return table

@@ -1,0 +1,146 @@
+"""The hidden-states Parquet format: one file per (model, split), written in row groups.
+
+Schema (one row per token of the split's token stream, in order):
+
+- ``position`` int64: index of the token in the split's stream (0-based).
+- ``token_id`` int32, ``token`` string: the input token at this step.
+- ``next_token_id`` int32: the token that follows (-1 after the last token).
+- ``logprob_next`` float32: log p(next token | prefix) in nats under the model (NaN at the end).
+- ``pred_id`` int32: the model's argmax prediction of the next token.
+- ``l{layer}_{kind}`` fixed_size_list<float32>[hidden]: the state of layer ``layer`` (0-based)
+  after reading the token. Kinds: ``h`` for every cell; ``c`` (cell state) and the gates
+  ``i``, ``f``, ``g``, ``o`` for LSTM; the gates ``r``, ``z``, ``n`` for GRU.
+
+The file's key-value metadata ``rnnscope`` holds JSON with model, cell, layers, hidden and kinds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+TOKEN_COLUMNS = ("position", "token_id", "token", "next_token_id", "logprob_next", "pred_id")
+METADATA_KEY = b"rnnscope"
+
+
+def state_column(layer: int, kind: str) -> str:
+    """Name of the column holding ``kind`` states of ``layer``."""
+    return f"l{layer}_{kind}"
+
+
+def parse_state_column(name: str) -> tuple[int, str]:
+    """The (layer, kind) of a state column name ``l{layer}_{kind}``; inverse of ``state_column``."""
+    layer, separator, kind = name.removeprefix("l").partition("_")
+    if not name.startswith("l") or not separator or not layer.isdigit() or not kind:
+        raise ValueError(f"{name!r} is not a state column; expected 'l{{layer}}_{{kind}}' such as 'l0_h'")
+    return int(layer), kind
+
+
+@dataclass(frozen=True)
+class StatesInfo:
+    """What a states file holds, read from its metadata."""
+
+    model: str
+    cell: str
+    layers: int
+    hidden: int
+    kinds: tuple[str, ...]
+
+    @property
+    def columns(self) -> list[str]:
+        return [state_column(layer, kind) for layer in range(self.layers) for kind in self.kinds]
+
+
+def states_schema(info: StatesInfo) -> pa.Schema:
+    fields = [
+        pa.field("position", pa.int64()),
+        pa.field("token_id", pa.int32()),
+        pa.field("token", pa.string()),
+        pa.field("next_token_id", pa.int32()),
+        pa.field("logprob_next", pa.float32()),
+        pa.field("pred_id", pa.int32()),
+    ]
+    fields += [pa.field(name, pa.list_(pa.float32(), info.hidden)) for name in info.columns]
+    meta = {
+        "model": info.model,
+        "cell": info.cell,
+        "layers": info.layers,
+        "hidden": info.hidden,
+        "kinds": list(info.kinds),
+    }
+    return pa.schema(fields, metadata={METADATA_KEY: json.dumps(meta).encode()})
+
+
+def read_info(path: str | Path) -> StatesInfo:
+    meta = json.loads(pq.read_schema(path).metadata[METADATA_KEY])
+    return StatesInfo(meta["model"], meta["cell"], meta["layers"], meta["hidden"], tuple(meta["kinds"]))
+
+
+def fixed_list_to_numpy(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A fixed_size_list<float32>[H] column as a (rows, H) float32 array, without a Python loop."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    width = column.type.list_size
+    return column.flatten().to_numpy(zero_copy_only=False).reshape(-1, width)
+
+
+def read_matrices(path: str | Path, columns: Sequence[str]) -> dict[str, np.ndarray]:
+    """Read state columns of a file as (rows, hidden) float32 matrices."""
+    table = pq.read_table(path, columns=list(columns))
+    return {name: fixed_list_to_numpy(table.column(name)) for name in columns}
+
+
+def read_tokens(path: str | Path) -> pa.Table:
+    """The per-token columns (no states) of a states file."""
+    return pq.read_table(path, columns=list(TOKEN_COLUMNS))
+
+
+class StatesWriter:
+    """Streams batches of states into a Parquet file; the file appears only when complete.
+
+    Rows go to ``<path>.partial`` and are renamed to ``path`` on a clean close, so a killed
+    extraction never leaves a file that looks finished.
+    """
+
+    def __init__(self, path: str | Path, info: StatesInfo, row_group_size: int = 16384) -> None:
+        self.path = Path(path)
+        self.partial = self.path.with_name(self.path.name + ".partial")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.schema = states_schema(info)
+        self.row_group_size = row_group_size
+        self._writer = pq.ParquetWriter(self.partial, self.schema, compression="zstd")
+
+    def write(self, tokens: dict[str, np.ndarray], states: dict[str, np.ndarray]) -> None:
+        arrays: list[pa.Array] = []
+        for field in self.schema:
+            if field.name in tokens:
+                arrays.append(pa.array(tokens[field.name], type=field.type))
+            else:
+                matrix = np.ascontiguousarray(states[field.name], dtype=np.float32)
+                flat = pa.array(matrix.reshape(-1), type=pa.float32())
+                arrays.append(pa.FixedSizeListArray.from_arrays(flat, matrix.shape[1]))
+        self._writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema), self.row_group_size)
+
+    def close(self) -> None:
+        self._writer.close()
+        self.partial.replace(self.path)
+
+    def abort(self) -> None:
+        self._writer.close()
+        self.partial.unlink(missing_ok=True)
+
+    def __enter__(self) -> StatesWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rnnscope.labels import write_labels
+from rnnscope.probes import METRIC_COLUMNS, ProbeSettings, fit_probes
+from rnnscope.states import StatesInfo, StatesWriter, parse_state_column
+
+HIDDEN = 6
+FLAG_UNIT = 2  # layer 1 unit carrying a noisy copy of "flag"
+DEPTH_UNIT = 4  # layer 1 unit linearly encoding "depth"
+PHASE_UNIT = 0  # layer 1 unit at -2 / 0 / 2 for the three "phase" classes
+KINDS = {"flag": "binary", "coin": "binary", "phase": "categorical", "depth": "continuous", "rare": "binary"}
+SETTINGS = ProbeSettings(
+    max_train_rows=10_000,
+    max_test_rows=10_000,
+    max_iter=500,
+    C=1.0,
+    seed=0,
+    weightings=("plain", "balanced"),
+    standardize=True,
+    n_jobs=1,
+)
+
+
+def write_split(folder: Path, split: str, rows: int, seed: int) -> tuple[Path, Path]:
+    """States where layer 1 encodes flag/depth/phase and layer 0 is noise, plus their labels."""
+    rng = np.random.default_rng(seed)
+    position = np.arange(rows)
+    flag = position % 10 < 3  # exactly 30 % positive: majority accuracy 0.7
+    phase = np.array(["a", "b", "c"])[position % 3]
+    depth = rng.normal(size=rows)
+    layer1 = rng.normal(scale=0.3, size=(rows, HIDDEN))
+    layer1[:, FLAG_UNIT] = np.where(flag, 1.0, -1.0) + rng.normal(scale=0.1, size=rows)
+    layer1[:, DEPTH_UNIT] = 0.5 * depth + rng.normal(scale=0.01, size=rows)
+    layer1[:, PHASE_UNIT] = 2.0 * (position % 3 - 1) + rng.normal(scale=0.1, size=rows)
+    states_path = folder / f"{split}_states.parquet"
+    info = StatesInfo(model="toy", cell="gru", layers=2, hidden=HIDDEN, kinds=("h",))
+    with StatesWriter(states_path, info) as writer:
+        tokens = {
+            "position": position,
+            "token_id": np.zeros(rows, dtype=np.int32),
+            "token": np.full(rows, "x"),
+            "next_token_id": np.zeros(rows, dtype=np.int32),
+            "logprob_next": np.zeros(rows, dtype=np.float32),
+            "pred_id": np.zeros(rows, dtype=np.int32),
+        }
+        writer.write(tokens, {"l0_h": rng.normal(size=(rows, HIDDEN)), "l1_h": layer1})
+    rare = pd.array(position % 2 == 0, dtype="boolean")
+    rare[5:] = pd.NA  # only 5 labelled rows in each split
+    labels = pd.DataFrame(
+        {
+            "position": position,
+            "flag": flag,
+            "coin": rng.random(rows) < 0.5,
+            "phase": phase,
+            "depth": depth,
+            "rare": rare,
+        }
+    )
+    labels_path = folder / f"{split}_labels.parquet"
+    write_labels(labels, KINDS, labels_path)
+    return states_path, labels_path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path, Path]:
+    folder = tmp_path_factory.mktemp("probes")
+    train_states, train_labels = write_split(folder, "train", 600, seed=1)
+    test_states, test_labels = write_split(folder, "test", 300, seed=2)
+    return train_states, test_states, train_labels, test_labels
+
+
+@pytest.fixture(scope="module")
+def result(files: tuple[Path, Path, Path, Path]) -> tuple[pd.DataFrame, Path, Path]:
+    out = files[0].parent / "out"
+    table = fit_probes(*files, SETTINGS, out / "metrics.csv", out / "weights.npz", model="toy")
+    return table, out / "metrics.csv", out / "weights.npz"
+
+
+def probe(table: pd.DataFrame, layer: int, hypothesis: str, weighting: str) -> pd.Series:
+    rows = table[(table.layer == layer) & (table.hypothesis == hypothesis) & (table.weighting == weighting)]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_table_shape_and_csv(result: tuple[pd.DataFrame, Path, Path]) -> None:
+    table, metrics_csv, _ = result
+    # 2 layers × (4 classifier hypotheses × 2 weightings + 1 continuous × "none")
+    assert len(table) == 2 * (4 * 2 + 1)
+    assert list(table.columns) == METRIC_COLUMNS
+    assert set(table.kind) == {"h"} and set(table.model) == {"toy"}
+    assert set(table[table.target_kind == "continuous"].weighting) == {"none"}
+    assert set(table[table.target_kind == "binary"].weighting) == {"plain", "balanced"}
+    written = pd.read_csv(metrics_csv)
+    assert list(written.columns) == METRIC_COLUMNS and len(written) == len(table)
+    assert not list(metrics_csv.parent.glob("*.partial"))
+
+
+def test_encoded_binary_found(result: tuple[pd.DataFrame, Path, Path]) -> None:
+    table = result[0]
+    for weighting in ("plain", "balanced"):
+        row = probe(table, 1, "flag", weighting)
+        assert row.status == "ok"
+        assert row.top_unit == FLAG_UNIT and row.top_weight > 0
+        assert row.accuracy > 0.98 and row.f1 > 0.97
+        assert row.majority_accuracy == pytest.approx(0.7)
+        assert (row.n_train, row.n_test, row.n_classes) == (600, 300, 2)
+    noise_layer = probe(table, 0, "flag", "plain")
+    assert noise_layer.accuracy < 0.8
+
+
+def test_random_binary_near_majority(result: tuple[pd.DataFrame, Path, Path]) -> None:
+    row = probe(result[0], 1, "coin", "plain")
+    assert abs(row.accuracy - row.majority_accuracy) < 0.1
+    assert np.isnan(row.r2)
+
+
+def test_categorical_macro(result: tuple[pd.DataFrame, Path, Path]) -> None:
+    row = probe(result[0], 1, "phase", "balanced")
+    assert row.top_unit == PHASE_UNIT and row.n_classes == 3
+    assert row.f1 > 0.97
+    assert row.majority_accuracy == pytest.approx(1 / 3)  # ties broken towards "a", a third of the test rows
+
+
+def test_continuous_r2(result: tuple[pd.DataFrame, Path, Path]) -> None:
+    row = probe(result[0], 1, "depth", "none")
+    assert row.r2 > 0.99 and row.top_unit == DEPTH_UNIT
+    assert np.isnan(row.accuracy) and np.isnan(row.majority_accuracy) and pd.isna(row.n_classes)
+    assert probe(result[0], 0, "depth", "none").r2 < 0.1
+
+
+def test_skipped_rows(result: tuple[pd.DataFrame, Path, Path]) -> None:
+    skipped = result[0][result[0].hypothesis == "rare"]
+    assert len(skipped) == 4  # 2 layers × 2 weightings
+    assert set(skipped.status) == {"skipped: train has 5 labelled rows (< 10)"}
+    assert skipped.top_unit.isna().all() and skipped.accuracy.isna().all()
+    assert set(result[0][result[0].hypothesis != "rare"].status) == {"ok"}
+
+
+def test_weights_npz(result: tuple[pd.DataFrame, Path, Path]) -> None:
+    table, _, weights_npz = result
+    with np.load(weights_npz) as weights:
+        assert not any(key.startswith("l0_h/rare") for key in weights.files)
+        flag = weights["l1_h/flag/balanced"]
+        assert flag.shape == (1, HIDDEN)
+        assert flag[0, FLAG_UNIT] == pytest.approx(probe(table, 1, "flag", "balanced").top_weight)
+        assert weights["l1_h/flag/balanced/intercept"].shape == (1,)
+        assert weights["l1_h/phase/plain"].shape == (3, HIDDEN)
+        assert list(weights["l1_h/phase/plain/classes"]) == ["a", "b", "c"]
+        assert weights["l0_h/depth/none"].shape == (1, HIDDEN)
+
+
+def test_subsampling_and_convergence_warning(
+    files: tuple[Path, Path, Path, Path], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = ProbeSettings(**{**SETTINGS.__dict__, "max_train_rows": 100, "max_test_rows": 50, "max_iter": 1})
+    with caplog.at_level(logging.WARNING, logger="rnnscope.probes"):
+        table = fit_probes(*files, settings, tmp_path / "m.csv", tmp_path / "w.npz")
+    flag = probe(table, 1, "flag", "plain")
+    assert (flag.n_train, flag.n_test) == (100, 50)
+    assert any("l1_h/flag/plain" in message and "lbfgs" in message for message in caplog.messages)
+    assert any("skipping hypothesis rare" in message for message in caplog.messages)
+
+
+def test_position_mismatch(files: tuple[Path, Path, Path, Path], tmp_path: Path) -> None:
+    train_states, test_states, train_labels, test_labels = files
+    shifted = pd.read_parquet(test_labels)
+    shifted.loc[7:, "position"] += 1
+    bad_labels = tmp_path / "bad_labels.parquet"
+    write_labels(shifted, KINDS, bad_labels)
+    with pytest.raises(ValueError, match=r"test_states\.parquet.*bad_labels\.parquet.*row 7"):
+        fit_probes(
+            train_states, test_states, train_labels, bad_labels, SETTINGS, tmp_path / "m.csv", tmp_path / "w.npz"
+        )
+
+
+def test_settings_and_column_names() -> None:
+    assert parse_state_column("l12_c") == (12, "c")
+    with pytest.raises(ValueError, match="not a state column"):
+        parse_state_column("position")
+    with pytest.raises(ValueError, match="weightings"):
+        ProbeSettings(**{**SETTINGS.__dict__, "weightings": ("plain", "heavy")})
+    assert ProbeSettings(**{**SETTINGS.__dict__, "weightings": ["balanced"]}).weightings == ("balanced",)

@@ -1,0 +1,100 @@
+# Helpers shared by the rules files: config lookups, target lists and code dependencies.
+from pathlib import Path
+
+from rnnscope.dependencies import module_closure
+from rnnscope.models import STATE_KINDS
+
+PACKAGE_DIR = Path(workflow.basedir) / "src" / "rnnscope"
+SPLITS = ["train", "valid", "test"]
+PROBE_SPLITS = ["train", "test"]
+
+MODELS = list(config["models"])
+DATASETS = list(config["datasets"])
+
+
+def check_config():
+    """Cross-references the schema cannot express; fail before any job runs."""
+    for name, spec in config["models"].items():
+        if spec["dataset"] not in config["datasets"]:
+            raise ValueError(
+                f"models.{name}.dataset is {spec['dataset']!r}, which is not in datasets "
+                f"(defined: {', '.join(DATASETS) or 'none'})"
+            )
+    for name, spec in config["datasets"].items():
+        needed = {"download": ["url", "sha256"], "text": ["path"]}.get(spec["kind"], [])
+        missing = [key for key in needed if not spec.get(key)]
+        if missing:
+            raise ValueError(f"datasets.{name} has kind {spec['kind']} but no {', '.join(missing)}")
+
+
+check_config()
+
+
+wildcard_constraints:
+    model="|".join(MODELS) or "no-models",
+    dataset="|".join(DATASETS) or "no-datasets",
+    split="|".join(SPLITS),
+
+
+def code(*modules):
+    """The package modules a rule's script runs (and what they import): an edit reruns the rule."""
+    return module_closure(PACKAGE_DIR, "logs", *modules)
+
+
+def model_spec(wildcards):
+    return config["models"][wildcards.model]
+
+
+def dataset_of(model):
+    return config["models"][model]["dataset"]
+
+
+def data_files(dataset):
+    folder = f"results/data/{dataset}"
+    return {**{split: f"{folder}/{split}.txt" for split in SPLITS}, "vocab": f"{folder}/vocab.json"}
+
+
+def extracted_kinds(model):
+    cell = config["models"][model]["model"]["cell"]
+    wanted = config["extract"]["kinds"]
+    return [kind for kind in STATE_KINDS[cell] if wanted == "all" or kind in wanted]
+
+
+def cluster_columns(model):
+    """State columns (``l{layer}_{kind}``) that get expected responses and co-clusters."""
+    layers = config["models"][model]["model"]["layers"]
+    kinds = [k for k in extracted_kinds(model) if k in config["cluster"]["kinds"]]
+    return [f"l{layer}_{kind}" for layer in range(layers) for kind in kinds]
+
+
+def counting_models():
+    return [m for m in MODELS if config["datasets"][dataset_of(m)]["kind"] == "counting"]
+
+
+def text_models():
+    """Models on natural text or code: the ones RNNVis-style word x unit analyses apply to."""
+    return [m for m in MODELS if m not in counting_models()]
+
+
+def cluster_outputs():
+    return [
+        f"results/cluster/{model}/{column}/cocluster.png"
+        for model in text_models()
+        for column in cluster_columns(model)
+    ]
+
+
+def final_outputs():
+    outputs = [
+        "results/tables/perplexity.csv",
+        "results/tables/probes.csv",
+        "results/plots/training_curves.png",
+        "results/tables/tiny_rnn_weights.csv",
+        "results/plots/tiny_rnn_trajectories.png",
+        *cluster_outputs(),
+        *[f"results/plots/probes_{model}.png" for model in MODELS],
+    ]
+    if counting_models():
+        outputs += ["results/tables/srn_counting.csv"]
+        outputs += [f"results/plots/activation_space_{m}.png" for m in counting_models()]
+    return outputs

@@ -1,0 +1,46 @@
+# Stage 1, data: fetch corpora (sha256-verified) or generate synthetic ones; split; vocabulary.
+
+
+rule download:
+    output:
+        "resources/downloads/{dataset}",
+    params:
+        source=lambda w: {k: config["datasets"][w.dataset][k] for k in ("url", "sha256", "mirror_path")},
+        mirror=config["mirror"],
+        network=config["download"],
+    log:
+        "logs/download/{dataset}.log",
+    benchmark:
+        "benchmarks/download/{dataset}.tsv"
+    threads: 1
+    resources:
+        mem_mb=200,
+        runtime=15,
+    script:
+        "../../scripts/download.py"
+
+
+def corpus_input(wildcards):
+    spec = config["datasets"][wildcards.dataset]
+    return {"download": [f"resources/downloads/{wildcards.dataset}"], "text": [spec["path"]]}.get(spec["kind"], [])
+
+
+rule prepare_dataset:
+    input:
+        corpus=corpus_input,
+        code=code("data"),
+    output:
+        **data_files("{dataset}"),
+    params:
+        spec=lambda w: {k: v for k, v in config["datasets"][w.dataset].items() if k != "hypotheses"},
+        out_dir="results/data/{dataset}",
+    log:
+        "logs/prepare_dataset/{dataset}.log",
+    benchmark:
+        "benchmarks/prepare_dataset/{dataset}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/prepare_dataset.py"

@@ -1,0 +1,25 @@
+# Stage 3, extract: per-token hidden states of every layer to Parquet, one file per (model, split).
+
+
+rule extract:
+    input:
+        checkpoint="results/train/{model}/model.pt",
+        text=lambda w: data_files(dataset_of(w.model))[w.split],
+        vocab=lambda w: data_files(dataset_of(w.model))["vocab"],
+        code=code("extract"),
+    output:
+        states="results/states/{model}/{split}.parquet",
+    params:
+        kinds=lambda w: extracted_kinds(w.model),
+        max_tokens=lambda w: config["extract"]["max_tokens"].get(w.split, 0),
+        chunk_len=config["extract"]["chunk_len"],
+    log:
+        "logs/extract/{model}_{split}.log",
+    benchmark:
+        "benchmarks/extract/{model}_{split}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    script:
+        "../../scripts/extract.py"

@@ -1,0 +1,22 @@
+# Stage 4, label: per-token hypothesis targets, aligned row by row with the states files.
+
+
+rule label:
+    input:
+        text=lambda w: data_files(w.dataset)[w.split],
+        code=code("hypotheses"),
+    output:
+        labels="results/labels/{dataset}/{split}.parquet",
+    params:
+        hypothesis_set=lambda w: config["datasets"][w.dataset]["hypotheses"],
+        max_tokens=lambda w: config["extract"]["max_tokens"].get(w.split, 0),
+    log:
+        "logs/label/{dataset}_{split}.log",
+    benchmark:
+        "benchmarks/label/{dataset}_{split}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    script:
+        "../../scripts/label.py"

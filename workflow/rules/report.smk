@@ -1,0 +1,84 @@
+# Stage 6, tables and plots across models; `snakemake --report` gathers everything marked report().
+
+
+rule perplexity_table:
+    input:
+        metrics=lambda w: [f"results/train/{m}/metrics.json" for m in MODELS],
+        code=code("tables"),
+    output:
+        table=report("results/tables/perplexity.csv", caption="../report/perplexity.rst", category="Language models"),
+    params:
+        models=config["models"],
+        datasets=config["datasets"],
+    log:
+        "logs/perplexity_table.log",
+    benchmark:
+        "benchmarks/perplexity_table.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/perplexity_table.py"
+
+
+rule training_curves:
+    input:
+        histories=lambda w: [f"results/train/{m}/history.csv" for m in MODELS],
+        code=code("tables"),
+    output:
+        plot=report("results/plots/training_curves.png", caption="../report/training_curves.rst", category="Language models"),
+    log:
+        "logs/training_curves.log",
+    benchmark:
+        "benchmarks/training_curves.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../../scripts/training_curves.py"
+
+
+rule probe_table:
+    input:
+        metrics=lambda w: [f"results/probes/{m}/metrics.csv" for m in MODELS],
+        code=code("tables"),
+    output:
+        table=report("results/tables/probes.csv", caption="../report/probes.rst", category="Diagnostic classifiers"),
+    params:
+        models=config["models"],
+        datasets=config["datasets"],
+    log:
+        "logs/probe_table.log",
+    benchmark:
+        "benchmarks/probe_table.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/probe_table.py"
+
+
+rule probe_plot:
+    input:
+        metrics="results/probes/{model}/metrics.csv",
+        code=code("tables"),
+    output:
+        plot=report(
+            "results/plots/probes_{model}.png",
+            caption="../report/probe_plot.rst",
+            category="Diagnostic classifiers",
+            labels={"model": "{model}"},
+        ),
+    log:
+        "logs/probe_plot/{model}.log",
+    benchmark:
+        "benchmarks/probe_plot/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../../scripts/probe_plot.py"

@@ -1,0 +1,25 @@
+# Stage 2, train: one language model per entry of config `models`.
+
+
+rule train:
+    input:
+        unpack(lambda w: data_files(dataset_of(w.model))),
+        code=code("train"),
+    output:
+        checkpoint="results/train/{model}/model.pt",
+        metrics="results/train/{model}/metrics.json",
+        history="results/train/{model}/history.csv",
+    params:
+        data_dir=lambda w: f"results/data/{dataset_of(w.model)}",
+        model=lambda w: config["models"][w.model]["model"],
+        train=lambda w: config["models"][w.model]["train"],
+    log:
+        "logs/train/{model}.log",
+    benchmark:
+        "benchmarks/train/{model}.tsv"
+    threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=120,
+    script:
+        "../../scripts/train.py"
