@@ -15,7 +15,7 @@ OFF_BLOCK = -0.5
 
 
 def planted_response(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """30 tokens × 15 units: token group g responds with BLOCK_VALUES[g] (±10%) to unit group g, -0.5 elsewhere."""
+    """30 tokens × 15 units: token group g responds BLOCK_VALUES[g] (±10%) to unit group g, -0.5 elsewhere."""
     rng = np.random.default_rng(seed)
     row_groups = np.repeat([0, 1, 2], 10)
     column_groups = np.repeat([0, 1, 2], 5)
@@ -103,7 +103,9 @@ def test_cluster_tables() -> None:
 
 def test_run_coclustering_reads_most_frequent_tokens(tmp_path: Path) -> None:
     response, _, _ = planted_response()
-    columns = {"token": [f"t{i}" for i in range(30)], "token_id": np.arange(30), "count": np.arange(30, 0, -1)}
+    columns = {
+        "token": [f"t{i}" for i in range(30)], "token_id": np.arange(30), "count": np.arange(30, 0, -1)
+    }
     columns.update({f"u{unit}": response[:, unit] for unit in range(15)})
     pq.write_table(pa.table(columns), tmp_path / "responses.parquet")
     outputs = {name: tmp_path / "out" / name for name in ("words.csv", "units.csv", "edges.csv", "plot.png")}

@@ -89,9 +89,11 @@ def test_bad_inputs_raise(tmp_path: Path) -> None:
     info = StatesInfo("test", "lstm", 1, 2, ("h",))
     with StatesWriter(shuffled, info) as writer:
         writer.write(
-            {"position": np.array([0, 2, 1]), "token_id": np.zeros(3, np.int32), "token": np.array(["a"] * 3),
-             "next_token_id": np.zeros(3, np.int32), "logprob_next": np.zeros(3, np.float32),
-             "pred_id": np.zeros(3, np.int32)},
+            {
+                "position": np.array([0, 2, 1]), "token_id": np.zeros(3, np.int32), "token": np.array(["a"] * 3),
+                "next_token_id": np.zeros(3, np.int32), "logprob_next": np.zeros(3, np.float32),
+                "pred_id": np.zeros(3, np.int32),
+            },
             {"l0_h": np.zeros((3, 2), np.float32)},
         )
     with pytest.raises(ValueError, match="stream in order"):

@@ -52,7 +52,9 @@ class Cocluster:
     mode: str
 
 
-def _block_means(response: np.ndarray, row_labels: np.ndarray, column_labels: np.ndarray, n_clusters: int) -> np.ndarray:
+def _block_means(
+    response: np.ndarray, row_labels: np.ndarray, column_labels: np.ndarray, n_clusters: int
+) -> np.ndarray:
     """Mean of ``response`` over each (row cluster, column cluster) block; NaN for an empty block."""
     row_onehot = np.eye(n_clusters)[row_labels]
     column_onehot = np.eye(n_clusters)[column_labels]
@@ -72,8 +74,8 @@ def cocluster(response: np.ndarray, n_clusters: int, mode: str, seed: int) -> Co
     n_rows, n_columns = response.shape
     if not 2 <= n_clusters <= min(n_rows, n_columns):
         raise ValueError(
-            f"n_clusters={n_clusters} must be between 2 and min(tokens, units) = min({n_rows}, {n_columns}); "
-            "lower n_clusters or keep more tokens"
+            f"n_clusters={n_clusters} must be between 2 and min(tokens, units) = "
+            f"min({n_rows}, {n_columns}); lower n_clusters or keep more tokens"
         )
     response = np.asarray(response, dtype=np.float64)
     transformed = MODES[mode](response)
@@ -85,16 +87,22 @@ def cocluster(response: np.ndarray, n_clusters: int, mode: str, seed: int) -> Co
 
     started = time.perf_counter()
     model = SpectralCoclustering(n_clusters=n_clusters, random_state=seed).fit(transformed)
-    log.info("co-clustered %d tokens x %d units into %d clusters (%s) in %.1f s",
-             n_rows, n_columns, n_clusters, mode, time.perf_counter() - started)
+    log.info(
+        "co-clustered %d tokens x %d units into %d clusters (%s) in %.1f s",
+        n_rows, n_columns, n_clusters, mode, time.perf_counter() - started,
+    )
     edges = _block_means(response, model.row_labels_, model.column_labels_, n_clusters)
     return Cocluster(model.row_labels_, model.column_labels_, edges, mode)
 
 
-def cluster_tables(tokens: pd.Series, cocluster: Cocluster) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Word clusters (token, cluster), unit clusters (unit, cluster) and edges (word_cluster, unit_cluster, strength)."""
+def cluster_tables(
+    tokens: pd.Series, cocluster: Cocluster
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Word clusters (token, cluster), unit clusters (unit, cluster) and long-format edges."""
     words = pd.DataFrame({"token": np.asarray(tokens), "cluster": cocluster.row_labels})
-    units = pd.DataFrame({"unit": np.arange(len(cocluster.column_labels)), "cluster": cocluster.column_labels})
+    units = pd.DataFrame(
+        {"unit": np.arange(len(cocluster.column_labels)), "cluster": cocluster.column_labels}
+    )
     n_clusters = cocluster.edges.shape[0]
     edges = pd.DataFrame(
         {
@@ -126,7 +134,7 @@ def plot_cocluster(
 
     fig, ax = plt.subplots(figsize=(12, 10))
     image = ax.imshow(
-        shown, aspect="auto", interpolation="nearest", cmap="RdBu_r",
+        shown, aspect="auto", interpolation="antialiased", cmap="RdBu_r",
         norm=TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit),
     )
     row_starts, row_clusters = _cluster_ticks(cocluster.row_labels, row_order)
@@ -150,7 +158,10 @@ def plot_cocluster(
     column_ends = np.r_[column_starts[1:], len(column_order)]
     ax.set_xticks(
         (column_starts + column_ends - 1) / 2,
-        [f"H{cluster}\n({end - start})" for cluster, start, end in zip(column_clusters, column_starts, column_ends)],
+        [
+            f"H{cluster}\n({end - start})"
+            for cluster, start, end in zip(column_clusters, column_starts, column_ends)
+        ],
         fontsize=8,
     )
     ax.set_xlabel("hidden units, grouped by unit cluster (size)")
@@ -165,7 +176,9 @@ def plot_cocluster(
     plt.close(fig)
 
 
-def _read_top_responses(responses_parquet: str | Path, max_tokens: int) -> tuple[pd.DataFrame, np.ndarray]:
+def _read_top_responses(
+    responses_parquet: str | Path, max_tokens: int
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The ``max_tokens`` most frequent tokens (the file is sorted by count) and their responses."""
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")

@@ -6,8 +6,10 @@ because those are the only predictions a perfect model can always get right. ``t
 is that error on the training stream, ``det_accuracy`` its complement on held-out strings
 with n inside the training range. ``count_r2`` is the held-out R² of a linear read-out
 (least squares on the hidden state) of the count remaining, fitted on the training stream's
-deterministic positions and scored on held-out strings inside the training range; the per-n
-table shows where counting and the read-out stop working beyond it.
+deterministic positions and scored on held-out strings inside the training range;
+``count_r2_per_symbol`` fits one read-out per input symbol (the seed's counters live inside
+each symbol's cluster). The per-n table shows where counting and the read-out stop working
+beyond the training range.
 """
 
 from __future__ import annotations
@@ -66,6 +68,18 @@ def per_n_table(frame: pd.DataFrame, hidden: np.ndarray, readout: LinearRegressi
     return pd.DataFrame(rows)
 
 
+def per_symbol_r2(train: pd.DataFrame, train_hidden: np.ndarray, test: pd.DataFrame, test_hidden: np.ndarray) -> float:
+    """Held-out R² of one linear read-out of the count remaining per input symbol (per cluster,
+    as the seed describes the counters), pooled over symbols."""
+    predicted = np.empty(len(test))
+    for symbol in test["symbol"].unique():
+        fit_rows = (train["symbol"] == symbol).to_numpy()
+        rows = (test["symbol"] == symbol).to_numpy()
+        readout = LinearRegression().fit(train_hidden[fit_rows], train.loc[fit_rows, "count_remaining"].to_numpy(dtype=float))
+        predicted[rows] = readout.predict(test_hidden[rows])
+    return float(r2_score(test["count_remaining"].to_numpy(dtype=float), predicted))
+
+
 def counting_summary(
     train_states: str | Path,
     train_labels: str | Path,
@@ -99,6 +113,7 @@ def counting_summary(
         "train_error": float(1.0 - train.loc[train_det, "correct"].mean()),
         "det_accuracy": float(test.loc[inside, "correct"].mean()),
         "count_r2": float(r2_score(test.loc[inside, "count_remaining"].to_numpy(dtype=float), readout.predict(test_hidden[inside]))),
+        "count_r2_per_symbol": per_symbol_r2(train[train_det], train_hidden[train_det], test[inside], test_hidden[inside]),
         "n_train_max": n_train_max,
         "max_n_counted": int(per_n["n"].iloc[first_failure - 1]) if first_failure else 0,
         "test_loss_nats": metrics["splits"]["test"]["loss_nats"],

@@ -45,6 +45,11 @@ def model_spec(wildcards):
     return config["models"][wildcards.model]
 
 
+def train_threads(wildcards):
+    """Small models gain nothing from a second BLAS thread; let two of them train side by side."""
+    return 1 if config["models"][wildcards.model]["model"]["hidden"] < 64 else 2
+
+
 def dataset_of(model):
     return config["models"][model]["dataset"]
 
@@ -98,3 +103,20 @@ def final_outputs():
         outputs += ["results/tables/srn_counting.csv"]
         outputs += [f"results/plots/activation_space_{m}.png" for m in counting_models()]
     return outputs
+
+
+def corpus_input(wildcards):
+    spec = config["datasets"][wildcards.dataset]
+    return {"download": [f"resources/downloads/{wildcards.dataset}"], "text": [spec["path"]]}.get(spec["kind"], [])
+
+
+def counting_inputs(wildcards):
+    dataset = dataset_of(wildcards.model)
+    return {
+        "train_states": f"results/states/{wildcards.model}/train.parquet",
+        "train_labels": f"results/labels/{dataset}/train.parquet",
+        "test_states": f"results/states/{wildcards.model}/test.parquet",
+        "test_labels": f"results/labels/{dataset}/test.parquet",
+        "train_metrics": f"results/train/{wildcards.model}/metrics.json",
+        "code": code("counting"),
+    }

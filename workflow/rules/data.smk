@@ -20,11 +20,6 @@ rule download:
         "../../scripts/download.py"
 
 
-def corpus_input(wildcards):
-    spec = config["datasets"][wildcards.dataset]
-    return {"download": [f"resources/downloads/{wildcards.dataset}"], "text": [spec["path"]]}.get(spec["kind"], [])
-
-
 rule prepare_dataset:
     input:
         corpus=corpus_input,

@@ -26,18 +26,6 @@ rule tiny_rnn:
         "../../scripts/tiny_rnn.py"
 
 
-def counting_inputs(wildcards):
-    dataset = dataset_of(wildcards.model)
-    return {
-        "train_states": f"results/states/{wildcards.model}/train.parquet",
-        "train_labels": f"results/labels/{dataset}/train.parquet",
-        "test_states": f"results/states/{wildcards.model}/test.parquet",
-        "test_labels": f"results/labels/{dataset}/test.parquet",
-        "train_metrics": f"results/train/{wildcards.model}/metrics.json",
-        "code": code("counting"),
-    }
-
-
 rule counting_analysis:
     input:
         unpack(counting_inputs),

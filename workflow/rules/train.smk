@@ -17,7 +17,7 @@ rule train:
         "logs/train/{model}.log",
     benchmark:
         "benchmarks/train/{model}.tsv"
-    threads: 2
+    threads: train_threads
     resources:
         mem_mb=3000,
         runtime=120,

@@ -1,0 +1,178 @@
+"""The whole DAG on the tiny config: every rule runs, outputs hold what they claim, and reruns
+do exactly what changed (nothing when nothing changed)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from rnnscope.data import sha256_of
+from rnnscope.states import read_info
+
+ROOT = Path(__file__).resolve().parents[1]
+MIRROR = ROOT.parent / "shared" / "mirror"
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+WORKFLOW_PARTS = ["Snakefile", "workflow", "scripts", "src", "config", "profiles"]
+
+pytestmark = pytest.mark.integration
+
+
+def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    command = [*SNAKEMAKE, "--cores", "2", "--configfile", "tiny.yaml", "source.yaml", *args]
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    if check and result.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
+    return result
+
+
+def planned_jobs(output: str) -> dict[str, int]:
+    """Rule -> job count from a dry run's 'Job stats' table."""
+    if "Nothing to be done" in output:
+        return {}
+    stats = output.split("Job stats:")[1]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.MULTILINE) if m.group(1) != "total"}
+
+
+def shakespeare_source(tmp: Path) -> dict:
+    """Tiny Shakespeare from the shared mirror when present, else a generated stand-in via file://."""
+    if (MIRROR / "tinyshakespeare" / "input.txt").exists():
+        return {"mirror": str(MIRROR)}
+    corpus = tmp / "corpus.txt"
+    lines = [f"{'First' if i % 3 == 0 else 'Second'} Citizen:\nWe are (all) resolved, \"rather\" to die than to famish.\n" for i in range(400)]
+    corpus.write_text("".join(lines))
+    return {"datasets": {"tinyshakespeare": {"url": corpus.as_uri(), "sha256": sha256_of(corpus)}}}
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the workflow (so edits to its package modules stay local), run once to completion."""
+    work = tmp_path_factory.mktemp("workflow")
+    for part in WORKFLOW_PARTS:
+        source = ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, work / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy(source, work / part)
+    shutil.copy(ROOT / "tests" / "tiny_config.yaml", work / "tiny.yaml")
+    (work / "source.yaml").write_text(yaml.safe_dump(shakespeare_source(work)))
+    snakemake(work)
+    return work
+
+
+def test_every_rule_ran(workdir: Path) -> None:
+    rules = {path.parent.name if path.parent.name != "benchmarks" else path.stem for path in (workdir / "benchmarks").rglob("*.tsv")}
+    defined = set(re.findall(r"^rule (\w+):", "\n".join(p.read_text() for p in (workdir / "workflow" / "rules").glob("*.smk")), re.MULTILINE))
+    assert defined <= rules | {"all"}, f"rules that never ran: {defined - rules}"
+
+
+def test_perplexity_table(workdir: Path) -> None:
+    table = pd.read_csv(workdir / "results/tables/perplexity.csv")
+    assert list(table.columns[:9]) == ["model", "dataset", "cell", "layers", "hidden", "split", "loss_nats", "ppl", "bpc"]
+    assert len(table) == 4 * 3
+    assert np.allclose(table["ppl"], np.exp(table["loss_nats"]))
+    assert np.allclose(table["bpc"], table["loss_nats"] / math.log(2))
+    shakespeare = table[table["dataset"] == "tinyshakespeare"]
+    # Five Adam steps already beat the uniform guess over the character vocabulary.
+    vocab = len(json.loads((workdir / "results/data/tinyshakespeare/vocab.json").read_text())["tokens"])
+    assert (shakespeare["loss_nats"] < math.log(vocab)).all()
+    assert (workdir / "results/tables/perplexity.md").read_text().startswith("Perplexity per model")
+
+
+def test_states_and_labels_align_and_open_everywhere(workdir: Path) -> None:
+    states = workdir / "results/states/shakespeare_lstm/test.parquet"
+    info = read_info(states)
+    assert info.kinds == ("h", "c", "i", "f", "g", "o") and info.layers == 2 and info.hidden == 16
+    frame = pd.read_parquet(states)
+    assert len(frame) == 1500 and frame["position"].tolist() == list(range(1500))
+    assert len(frame["l1_c"].iloc[0]) == 16
+    text = (workdir / "results/data/tinyshakespeare/test.txt").read_text()
+    assert "".join(frame["token"]) == text[:1500]
+    assert duckdb.sql(f"select count(*), max(position) from '{states}'").fetchone() == (1500, 1499)
+    labels = pd.read_parquet(workdir / "results/labels/tinyshakespeare/test.parquet")
+    assert labels["position"].tolist() == frame["position"].tolist()
+    newline_next = [text[i + 1] == "\n" for i in range(1500)]
+    assert labels["next_is_newline"].tolist() == newline_next
+
+
+def test_probe_table_covers_every_model_layer_and_hypothesis(workdir: Path) -> None:
+    table = pd.read_csv(workdir / "results/tables/probes.csv")
+    required = "model,dataset,cell,text,layer,kind,hypothesis,weighting,accuracy,precision,recall,f1,r2,top_unit,n_train,n_test".split(",")
+    assert set(required) <= set(table.columns)
+    lstm = table[table["model"] == "shakespeare_lstm"]
+    assert set(lstm["kind"]) == {"h", "c", "i", "f", "g", "o"} and set(lstm["layer"]) == {0, 1}
+    assert {"position_in_line", "capitalized_word", "inside_parentheses", "next_is_newline"} <= set(lstm["hypothesis"])
+    ok = table[table["status"] == "ok"]
+    assert ok[ok["target_kind"] != "continuous"]["accuracy"].between(0, 1).all()
+    assert ok[ok["target_kind"] == "continuous"]["r2"].notna().all()
+    # The input symbol is in the SRN's state: its probe is perfect.
+    symbol = ok[(ok["model"] == "srn_anbn") & (ok["hypothesis"] == "symbol")]
+    assert (symbol["accuracy"] == 1.0).all()
+
+
+def test_seed_tables(workdir: Path) -> None:
+    weights = pd.read_csv(workdir / "results/tables/tiny_rnn_weights.csv")
+    assert list(weights.columns) == ["sequence", "hh", "ih", "ho", "yhat_min", "yhat_max"]
+    assert weights["sequence"].tolist() == ["1^10", "0^10", "1^10 0^10", "(10)^10"]
+    assert weights.loc[0, ["hh", "ho"]].round(2).tolist() == [0.44, 1.99]
+    counting = pd.read_csv(workdir / "results/tables/srn_counting.csv")
+    assert list(counting.columns[:6]) == ["task", "hidden", "epochs", "train_error", "det_accuracy", "count_r2"]
+    assert counting["task"].tolist() == ["anbn", "anbncn"] and counting["hidden"].tolist() == [2, 3]
+    assert counting["det_accuracy"].between(0, 1).all()
+
+
+def test_cluster_outputs(workdir: Path) -> None:
+    folder = workdir / "results/cluster/shakespeare_gru/l1_h"
+    words = pd.read_csv(folder / "word_clusters.csv")
+    edges = pd.read_csv(folder / "edges.csv")
+    assert len(words) == 20 and set(words["cluster"]) == {0, 1, 2}
+    assert len(edges) == 9
+    assert (folder / "cocluster.png").stat().st_size > 10_000
+
+
+def test_report_builds(workdir: Path) -> None:
+    snakemake(workdir, "--report", "results/report.html")
+    html = (workdir / "results/report.html").read_text(errors="replace")
+    assert "tiny_rnn_weights.csv" in html and "perplexity.csv" in html
+
+
+def test_no_change_rerun_does_nothing(workdir: Path) -> None:
+    assert planned_jobs(snakemake(workdir, "-n").stdout) == {}
+
+
+def test_probe_parameter_change_reruns_only_probes_and_downstream(workdir: Path) -> None:
+    (workdir / "probe_change.yaml").write_text("probe: {C: 0.5}\n")
+    jobs = planned_jobs(snakemake(workdir, "-n", "--configfile", "tiny.yaml", "source.yaml", "probe_change.yaml").stdout)
+    assert jobs == {"probe": 4, "probe_table": 1, "probe_plot": 4, "all": 1}
+
+
+def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> None:
+    module = workdir / "src/rnnscope/tables.py"
+    original = module.read_text()
+    try:
+        module.write_text(original + "\n# edited\n")
+        jobs = planned_jobs(snakemake(workdir, "-n").stdout)
+    finally:
+        module.write_text(original)
+    assert jobs == {"perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_plot": 4, "all": 1}
+
+
+def test_config_typo_fails_before_any_job(workdir: Path) -> None:
+    (workdir / "typo.yaml").write_text("probe: {max_iters: 10}\n")
+    result = snakemake(workdir, "-n", "--configfile", "tiny.yaml", "source.yaml", "typo.yaml", check=False)
+    assert result.returncode != 0
+    assert "max_iters" in result.stdout + result.stderr
+    (workdir / "typo.yaml").write_text("models: {srn_anbn: {model: {cell: transformer}}}\n")
+    result = snakemake(workdir, "-n", "--configfile", "tiny.yaml", "source.yaml", "typo.yaml", check=False)
+    assert result.returncode != 0 and "transformer" in result.stdout + result.stderr
