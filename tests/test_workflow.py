@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -55,10 +56,8 @@ def shakespeare_source(tmp: Path) -> dict:
     return {"datasets": {"tinyshakespeare": {"url": corpus.as_uri(), "sha256": sha256_of(corpus)}}}
 
 
-@pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the workflow (so edits to its package modules stay local), run once to completion."""
-    work = tmp_path_factory.mktemp("workflow")
+def copy_workflow(work: Path) -> Path:
+    """A copy of the workflow (so edits to its package modules stay local) with the tiny config."""
     for part in WORKFLOW_PARTS:
         source = ROOT / part
         if source.is_dir():
@@ -67,6 +66,13 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
             shutil.copy(source, work / part)
     shutil.copy(ROOT / "tests" / "tiny_config.yaml", work / "tiny.yaml")
     (work / "source.yaml").write_text(yaml.safe_dump(shakespeare_source(work)))
+    return work
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The workflow copy, run once to completion."""
+    work = copy_workflow(tmp_path_factory.mktemp("workflow"))
     snakemake(work)
     return work
 
@@ -176,3 +182,44 @@ def test_config_typo_fails_before_any_job(workdir: Path) -> None:
     (workdir / "typo.yaml").write_text("models: {srn_anbn: {model: {cell: transformer}}}\n")
     result = snakemake(workdir, "-n", "--configfile", "tiny.yaml", "source.yaml", "typo.yaml", check=False)
     assert result.returncode != 0 and "transformer" in result.stdout + result.stderr
+
+
+def test_lint_is_clean_but_for_conda_per_rule() -> None:
+    """The only lint left is "conda environment per rule": the project is one environment
+    (pyproject.toml / environment.yml), installed once for every rule."""
+    result = subprocess.run([*SNAKEMAKE, "--lint"], cwd=ROOT, capture_output=True, text=True)
+    lints = set(re.findall(r"^\s+\* (.+?):$", result.stdout + result.stderr, re.MULTILINE))
+    assert lints == {"Specify a conda environment or container for each rule."}
+
+
+def test_readme_shows_the_current_rulegraph() -> None:
+    result = subprocess.run([*SNAKEMAKE, "--rulegraph", "mermaid-js"], cwd=ROOT, capture_output=True, text=True, check=True)
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```mermaid\n")[1].split("```")[0]
+    # Snakemake prints the edges in hash order: compare the lines as sets.
+    assert set(block.strip().splitlines()) == set(result.stdout.strip().splitlines()), "paste `snakemake --rulegraph mermaid-js` into README.md"
+
+
+def test_training_killed_mid_run_resumes_on_rerun(tmp_path: Path) -> None:
+    """The training process dies (OOM killer, node loss): Snakemake fails the job and keeps its
+    resume.pt; the plain rerun continues from it and completes, no cleanup needed."""
+    work = copy_workflow(tmp_path)
+    (work / "long.yaml").write_text("models: {srn_anbn: {train: {epochs: 400, restarts: 1}}}\n")
+    # Targets go before --configfile, which takes every following word as a config file.
+    command = [*SNAKEMAKE, "results/train/srn_anbn/metrics.json", "--cores", "1", "--configfile", "tiny.yaml", "source.yaml", "long.yaml"]
+    first = subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    resume = work / "results/train/srn_anbn/resume.pt"
+    deadline = time.monotonic() + 120
+    while not resume.exists() and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.2)
+    assert resume.exists(), "training never wrote resume.pt"
+    killed = subprocess.run(["pkill", "-KILL", "-f", f"{work}/.snakemake/scripts/.*train.py"])
+    assert killed.returncode == 0, "no training process to kill"
+    first.wait(timeout=60)
+    assert first.returncode != 0
+    assert resume.exists() and not (work / "results/train/srn_anbn/metrics.json").exists()
+    subprocess.run(command, cwd=work, capture_output=True, check=True)
+    log = (work / "logs/train/srn_anbn.log").read_text()
+    assert "resuming srn_anbn restart 0 from epoch" in log
+    metrics = json.loads((work / "results/train/srn_anbn/metrics.json").read_text())
+    assert metrics["epochs"] == 400 and not resume.exists()

@@ -11,9 +11,11 @@ import shutil
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +196,30 @@ def encode(text: str, vocab: Sequence[str]) -> list[int]:
         return [index[char] for char in text]
     except KeyError as error:
         raise ValueError(f"character {error.args[0]!r} is not in the vocabulary; rebuild the dataset") from error
+
+
+def iter_encoded_chunks(path: str | Path, vocab: Sequence[str], chunk_len: int, max_tokens: int = 0) -> Iterator[np.ndarray]:
+    """The file's characters as token-id arrays of ``chunk_len``, read incrementally so memory
+    does not grow with the file (the first ``max_tokens`` characters when > 0)."""
+    index = {token: i for i, token in enumerate(vocab)}
+    remaining = max_tokens or None
+    with open(path, encoding="utf-8", newline="") as handle:
+        offset = 0
+        while remaining is None or remaining > 0:
+            size = chunk_len if remaining is None else min(chunk_len, remaining)
+            try:
+                text = handle.read(size)
+            except UnicodeDecodeError as error:
+                raise ValueError(f"{path} is not UTF-8 near character {offset}: {error.reason}. Re-encode the file as UTF-8.") from error
+            if not text:
+                return
+            try:
+                yield np.fromiter((index[char] for char in text), dtype=np.int64, count=len(text))
+            except KeyError as error:
+                raise ValueError(f"character {error.args[0]!r} of {path} is not in the vocabulary; rebuild the dataset") from error
+            offset += len(text)
+            if remaining is not None:
+                remaining -= len(text)
 
 
 def prepare_counting(task: str, settings: dict, out_dir: str | Path) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnscope.data import load_vocab, read_utf8, encode
+from rnnscope.data import iter_encoded_chunks, load_vocab
 from rnnscope.models import STATE_KINDS, RNNModel
 from rnnscope.states import StatesInfo, StatesWriter, state_column
 from rnnscope.train import load_model
@@ -100,21 +100,21 @@ def extract_states(
     config = model.config
     kinds = resolve_kinds(config.cell, kinds)
     vocab = load_vocab(vocab_path)
-    text = read_utf8(text_path)
-    ids = torch.tensor(encode(text, vocab), dtype=torch.long)
-    if max_tokens:
-        ids = ids[:max_tokens]
-    if ids.numel() < 2:
-        raise ValueError(f"{text_path} has {ids.numel()} token(s); extraction needs at least 2")
+    token_names = np.asarray(vocab, dtype=object)
     modules = layer_modules(model)
     info = StatesInfo(model_name, config.cell, config.layers, config.hidden, kinds)
     state: list = [None] * config.layers
-    total = ids.numel()
+    total = 0
+    chunks = iter_encoded_chunks(text_path, vocab, chunk_len, max_tokens)
+    # One chunk of look-ahead gives the next token of each chunk's last row.
+    chunk, following = next(chunks, None), next(chunks, None)
+    if chunk is None or (len(chunk) < 2 and following is None):
+        raise ValueError(f"{text_path} has fewer than 2 tokens; extraction needs at least 2")
     with StatesWriter(out_path, info) as writer:
-        for start in range(0, total, chunk_len):
-            chunk = ids[start : start + chunk_len]
+        while chunk is not None:
+            ids = torch.from_numpy(chunk)
             columns: dict[str, np.ndarray] = {}
-            x = model.embed(chunk[None])
+            x = model.embed(ids[None])
             for layer, module in enumerate(modules):
                 outputs, new_state = module(x, state[layer])
                 h = outputs[0]
@@ -133,19 +133,21 @@ def extract_states(
                 state[layer] = new_state
                 x = outputs
             log_probs = torch.log_softmax(model.decoder(x[0]), dim=-1)
-            next_ids = ids[start + 1 : start + 1 + chunk.numel()]
-            logprob_next = np.full(chunk.numel(), np.nan, dtype=np.float32)
-            logprob_next[: next_ids.numel()] = log_probs[torch.arange(next_ids.numel()), next_ids].numpy()
-            next_column = np.full(chunk.numel(), -1, dtype=np.int32)
-            next_column[: next_ids.numel()] = next_ids.numpy()
+            next_ids = np.concatenate([chunk[1:], following[:1] if following is not None else []]).astype(np.int64)
+            logprob_next = np.full(len(chunk), np.nan, dtype=np.float32)
+            logprob_next[: len(next_ids)] = log_probs[torch.arange(len(next_ids)), torch.from_numpy(next_ids)].numpy()
+            next_column = np.full(len(chunk), -1, dtype=np.int32)
+            next_column[: len(next_ids)] = next_ids
             tokens = {
-                "position": np.arange(start, start + chunk.numel(), dtype=np.int64),
-                "token_id": chunk.numpy().astype(np.int32),
-                "token": np.asarray(vocab, dtype=object)[chunk.numpy()],
+                "position": np.arange(total, total + len(chunk), dtype=np.int64),
+                "token_id": chunk.astype(np.int32),
+                "token": token_names[chunk],
                 "next_token_id": next_column,
                 "logprob_next": logprob_next,
                 "pred_id": log_probs.argmax(-1).numpy().astype(np.int32),
             }
             writer.write(tokens, columns)
+            total += len(chunk)
+            chunk, following = following, next(chunks, None)
     log.info("wrote %d rows of %s states to %s", total, ",".join(kinds), out_path)
     return total
