@@ -121,3 +121,9 @@ def test_run_coclustering_reads_most_frequent_tokens(tmp_path: Path) -> None:
     assert len(pd.read_csv(outputs["units.csv"])) == 15
     assert outputs["plot.png"].stat().st_size > 0
     assert outputs["plot.png"].with_suffix(".svg").stat().st_size > 0
+
+
+def test_display_token_escapes_whitespace() -> None:
+    from rnnscope.coclustering import display_token
+
+    assert [display_token(t) for t in [" ", "\n", "\t", "a", "é"]] == ["␣", "\\n", "\\t", "a", "é"]

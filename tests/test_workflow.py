@@ -105,7 +105,7 @@ def test_states_and_labels_align_and_open_everywhere(workdir: Path) -> None:
     assert len(frame["l1_c"].iloc[0]) == 16
     text = (workdir / "results/data/tinyshakespeare/test.txt").read_text()
     assert "".join(frame["token"]) == text[:1500]
-    assert duckdb.sql(f"select count(*), max(position) from '{states}'").fetchone() == (1500, 1499)
+    assert duckdb.sql(f"select count(*), max(position) from '{states}'").fetchall() == [(1500, 1499)]
     labels = pd.read_parquet(workdir / "results/labels/tinyshakespeare/test.parquet")
     assert labels["position"].tolist() == frame["position"].tolist()
     newline_next = [text[i + 1] == "\n" for i in range(1500)]

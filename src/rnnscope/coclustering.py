@@ -121,11 +121,19 @@ def _cluster_ticks(labels: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, n
     return starts, sorted_labels[starts]
 
 
+def display_token(token: str) -> str:
+    """A token as a readable label: space as '␣', other whitespace and control characters escaped."""
+    if token == " ":
+        return "␣"
+    return token if token.isprintable() else token.encode("unicode_escape").decode("ascii")
+
+
 def plot_cocluster(
     response: np.ndarray, tokens: pd.Series, cocluster: Cocluster, png_path: str | Path, title: str
 ) -> None:
     """Heatmap of the response with tokens and units grouped by cluster; writes PNG and SVG."""
-    token_values = np.asarray(tokens)
+    # Whitespace tokens (characters) would print as blanks or line breaks: show them escaped.
+    token_values = np.asarray([display_token(token) for token in tokens], dtype=object)
     # stable: within a word cluster, tokens keep their (frequency) order
     row_order = np.argsort(cocluster.row_labels, kind="stable")
     column_order = np.argsort(cocluster.column_labels, kind="stable")

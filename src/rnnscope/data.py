@@ -164,7 +164,8 @@ def split_text(text: str, fractions: Sequence[float]) -> dict[str, str]:
     cuts = []
     for boundary in (fractions[0], fractions[0] + fractions[1]):
         cut = int(len(text) * boundary)
-        newline = text.find("\n", cut)
+        # Searching from cut - 1 keeps a cut that already sits at a line start where it is.
+        newline = text.find("\n", max(cut - 1, 0))
         cuts.append(cut if newline < 0 else newline + 1)
     parts = {"train": text[: cuts[0]], "valid": text[cuts[0] : cuts[1]], "test": text[cuts[1] :]}
     empty = [name for name, part in parts.items() if not part]

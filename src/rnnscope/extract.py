@@ -105,13 +105,16 @@ def extract_states(
     info = StatesInfo(model_name, config.cell, config.layers, config.hidden, kinds)
     state: list = [None] * config.layers
     total = 0
-    chunks = iter_encoded_chunks(text_path, vocab, chunk_len, max_tokens)
+    # One token past the cap is read so the last row still knows its next token.
+    chunks = iter_encoded_chunks(text_path, vocab, chunk_len, max_tokens + 1 if max_tokens else 0)
     # One chunk of look-ahead gives the next token of each chunk's last row.
     chunk, following = next(chunks, None), next(chunks, None)
     if chunk is None or (len(chunk) < 2 and following is None):
         raise ValueError(f"{text_path} has fewer than 2 tokens; extraction needs at least 2")
     with StatesWriter(out_path, info) as writer:
         while chunk is not None:
+            if max_tokens and total + len(chunk) > max_tokens:
+                chunk, following = chunk[: max_tokens - total], chunk[max_tokens - total :]
             ids = torch.from_numpy(chunk)
             columns: dict[str, np.ndarray] = {}
             x = model.embed(ids[None])
@@ -148,6 +151,8 @@ def extract_states(
             }
             writer.write(tokens, columns)
             total += len(chunk)
+            if max_tokens and total >= max_tokens:
+                break
             chunk, following = following, next(chunks, None)
     log.info("wrote %d rows of %s states to %s", total, ",".join(kinds), out_path)
     return total

@@ -81,15 +81,19 @@ def probe_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict],
 
 
 def plot_training_curves(history_paths: Sequence[str | Path], png_path: str | Path) -> None:
-    """Train and valid loss per epoch, one panel per model."""
+    """Train and valid loss per epoch, one panel per model, one line per restart."""
     frames = []
     for path in history_paths:
         history = pd.read_csv(path)
         history["model"] = Path(path).parent.name
         frames.append(history)
-    data = pd.concat(frames).melt(id_vars=["model", "epoch", "step"], value_vars=["train_loss_nats", "valid_loss_nats"], var_name="split", value_name="loss_nats")
+    data = pd.concat(frames).melt(id_vars=["model", "restart", "epoch", "step"], value_vars=["train_loss_nats", "valid_loss_nats"], var_name="split", value_name="loss_nats")
     data["split"] = data["split"].str.replace("_loss_nats", "")
-    grid = sns.relplot(data=data, x="epoch", y="loss_nats", hue="split", col="model", col_wrap=2, kind="line", facet_kws={"sharey": False, "sharex": False}, height=3, aspect=1.4)
+    # One line per restart (no aggregation across restarts, which would also bootstrap a CI).
+    grid = sns.relplot(
+        data=data, x="epoch", y="loss_nats", hue="split", units="restart", estimator=None, col="model",
+        col_wrap=2, kind="line", facet_kws={"sharey": False, "sharex": False}, height=3, aspect=1.4,
+    )
     grid.set_titles("{col_name}")
     grid.savefig(png_path, dpi=110)
     grid.savefig(Path(png_path).with_suffix(".svg"))

@@ -1,0 +1,266 @@
+"""Datasets: counting generators, verified fetches, UTF-8 reading, line-aligned splits."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnscope.data import (
+    MIRROR_ENV,
+    DownloadError,
+    Source,
+    counting_splits,
+    encode,
+    fetch,
+    generate_counting,
+    iter_encoded_chunks,
+    load_vocab,
+    prepare_dataset,
+    read_utf8,
+    split_text,
+)
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+
+def parse_counting(stream: str, symbols: str) -> list[int]:
+    """The n of each a^n b^n (c^n) block of a stream, checking every block is well formed."""
+    ns = []
+    position = 0
+    while position < len(stream):
+        n = 0
+        while position + n < len(stream) and stream[position + n] == symbols[0]:
+            n += 1
+        block = "".join(symbol * n for symbol in symbols)
+        assert n >= 1 and stream[position : position + len(block)] == block
+        ns.append(n)
+        position += len(block)
+    return ns
+
+
+# ---------------------------------------------------------------- counting
+
+
+def test_generate_counting_exact_strings() -> None:
+    assert generate_counting("ab", [1, 3, 2]) == "ab" + "aaabbb" + "aabb"
+    assert generate_counting("abc", [2, 1]) == "aabbcc" + "abc"
+    assert generate_counting("ab", []) == ""
+    with pytest.raises(ValueError, match="n_min >= 1"):
+        generate_counting("ab", [2, 0])
+
+
+def test_counting_splits_small_case_exact() -> None:
+    rng = random.Random(7)
+    train_ns = [rng.randint(2, 3) for _ in range(4)]
+    parts = counting_splits("ab", n_min=2, n_max=3, n_test_max=4, train_strings=4, eval_repeats=1, seed=7)
+    assert parts["train"] == "".join("a" * n + "b" * n for n in train_ns)
+    assert sorted(parse_counting(parts["valid"], "ab")) == [2, 3]
+    assert sorted(parse_counting(parts["test"], "ab")) == [2, 3, 4]
+    assert len(parts["valid"]) == 4 + 6
+    assert len(parts["test"]) == 4 + 6 + 8
+
+
+def test_counting_splits_n_ranges_and_repeats() -> None:
+    parts = counting_splits("abc", n_min=2, n_max=5, n_test_max=8, train_strings=300, eval_repeats=3, seed=1)
+    train = parse_counting(parts["train"], "abc")
+    assert len(train) == 300
+    assert set(train) == {2, 3, 4, 5}  # 300 uniform draws from 4 values hit all of them
+    assert Counter(parse_counting(parts["valid"], "abc")) == {n: 3 for n in range(2, 6)}
+    assert Counter(parse_counting(parts["test"], "abc")) == {n: 3 for n in range(2, 9)}
+    assert set(parts["train"] + parts["valid"] + parts["test"]) == set("abc")
+
+
+def test_counting_splits_deterministic_per_seed() -> None:
+    settings = dict(symbols="ab", n_min=1, n_max=6, n_test_max=9, train_strings=50, eval_repeats=4)
+    first = counting_splits(**settings, seed=3)
+    assert counting_splits(**settings, seed=3) == first
+    other = counting_splits(**settings, seed=4)
+    assert other["train"] != first["train"]
+    assert other["test"] != first["test"]  # the eval order is shuffled with the seed too
+
+
+@pytest.mark.parametrize("n_min, n_max, n_test_max", [(0, 3, 5), (4, 3, 5), (2, 6, 5)])
+def test_counting_splits_bad_ranges(n_min: int, n_max: int, n_test_max: int) -> None:
+    with pytest.raises(ValueError, match="n_min <= n_max <= n_test_max"):
+        counting_splits("ab", n_min, n_max, n_test_max, train_strings=5, eval_repeats=1, seed=0)
+
+
+# ---------------------------------------------------------------- fetch
+
+
+@pytest.fixture
+def corpus_file(tmp_path: Path) -> tuple[Path, str]:
+    path = tmp_path / "upstream" / "corpus.txt"
+    path.parent.mkdir()
+    path.write_bytes(b"hello world\nsecond line\n")
+    return path, hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(autouse=True)
+def no_mirror_or_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(MIRROR_ENV, raising=False)
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.parametrize("as_url", [False, True])
+def test_fetch_local_path_and_file_url(corpus_file: tuple[Path, str], tmp_path: Path, as_url: bool) -> None:
+    path, digest = corpus_file
+    dest = tmp_path / "out" / "corpus.txt"
+    url = path.as_uri() if as_url else str(path)
+    assert fetch(Source(url, digest), dest) == dest
+    assert dest.read_bytes() == b"hello world\nsecond line\n"
+    assert list(dest.parent.iterdir()) == [dest]  # no .partial left
+
+
+def test_fetch_sha256_mismatch_keeps_nothing(corpus_file: tuple[Path, str], tmp_path: Path) -> None:
+    path, _ = corpus_file
+    dest = tmp_path / "out" / "corpus.txt"
+    with pytest.raises(DownloadError, match="sha256 mismatch"):
+        fetch(Source(str(path), "0" * 64), dest)
+    assert not dest.exists()
+    assert not dest.with_name("corpus.txt.partial").exists()
+
+
+def make_mirror(tmp_path: Path) -> tuple[Path, str]:
+    mirror = tmp_path / "mirror"
+    (mirror / "sub").mkdir(parents=True)
+    (mirror / "sub" / "corpus.txt").write_bytes(b"from the mirror\n")
+    return mirror, hashlib.sha256(b"from the mirror\n").hexdigest()
+
+
+def test_fetch_prefers_mirror_argument(tmp_path: Path) -> None:
+    mirror, digest = make_mirror(tmp_path)
+    dest = tmp_path / "out.txt"
+    # The URL is unreachable; had it been tried first, the fetch would be slow or fail.
+    fetch(Source("http://127.0.0.1:9/x", digest, mirror_path="sub/corpus.txt"), dest, mirror=str(mirror), retries=1)
+    assert dest.read_bytes() == b"from the mirror\n"
+
+
+def test_fetch_prefers_mirror_environment(tmp_path: Path, corpus_file: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    mirror, digest = make_mirror(tmp_path)
+    monkeypatch.setenv(MIRROR_ENV, str(mirror))
+    upstream, _ = corpus_file
+    dest = tmp_path / "out.txt"
+    # The upstream copy has other bytes: taking it would fail the sha256 check.
+    fetch(Source(str(upstream), digest, mirror_path="sub/corpus.txt"), dest)
+    assert dest.read_bytes() == b"from the mirror\n"
+
+
+def test_fetch_falls_back_to_url_when_mirror_lacks_file(tmp_path: Path, corpus_file: tuple[Path, str]) -> None:
+    path, digest = corpus_file
+    empty_mirror = tmp_path / "empty_mirror"
+    empty_mirror.mkdir()
+    dest = tmp_path / "out.txt"
+    fetch(Source(str(path), digest, mirror_path="corpus.txt"), dest, mirror=str(empty_mirror))
+    assert dest.read_bytes() == path.read_bytes()
+
+
+def test_fetch_unreachable_url_fails_fast_with_mirror_hint(tmp_path: Path) -> None:
+    dest = tmp_path / "out.txt"
+    started = time.perf_counter()
+    with pytest.raises(DownloadError) as raised:
+        fetch(Source("http://127.0.0.1:9/x", "0" * 64, mirror_path="x.txt"), dest, retries=2, timeout=5.0)
+    assert time.perf_counter() - started < 10.0
+    message = str(raised.value)
+    assert "mirror" in message and MIRROR_ENV in message
+    assert "attempt 1" in message and "attempt 2" in message
+    assert not dest.exists() and not dest.with_name("out.txt.partial").exists()
+
+
+# ---------------------------------------------------------------- text
+
+
+def test_read_utf8_reports_byte_offset(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"caf\xe9 ok\n")
+    with pytest.raises(ValueError, match=r"not UTF-8: byte 3 "):
+        read_utf8(path)
+    utf8 = tmp_path / "utf8.txt"
+    utf8.write_text("café\n", encoding="utf-8")
+    assert read_utf8(utf8) == "café\n"
+
+
+def test_read_utf8_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_bytes(b"")
+    with pytest.raises(ValueError, match="empty"):
+        read_utf8(path)
+
+
+def test_split_text_cuts_at_line_starts() -> None:
+    text = "aaaa\nbbbb\ncccc\ndddd\neeee\n"  # 25 characters, lines of 5
+    # Cuts at int(25*0.5)=12 and int(25*0.7)=17 move to the next line starts 15 and 20.
+    assert split_text(text, [0.5, 0.2, 0.3]) == {"train": "aaaa\nbbbb\ncccc\n", "valid": "dddd\n", "test": "eeee\n"}
+
+
+def test_split_text_keeps_cut_already_at_line_start() -> None:
+    assert split_text("a\nb\nc\n", [1 / 3, 1 / 3, 1 / 3]) == {"train": "a\n", "valid": "b\n", "test": "c\n"}
+
+
+def test_split_text_without_newlines_cuts_at_fraction() -> None:
+    assert split_text("abcdefghij", [0.8, 0.1, 0.1]) == {"train": "abcdefgh", "valid": "i", "test": "j"}
+
+
+@pytest.mark.parametrize("fractions", [[0.5, 0.5], [0.5, 0.3, 0.3], [1.0, 0.0, 0.0], [1.2, -0.1, -0.1]])
+def test_split_text_validates_fractions(fractions: list[float]) -> None:
+    with pytest.raises(ValueError, match="three positive numbers summing to 1"):
+        split_text("a\nb\nc\n", fractions)
+
+
+def test_split_text_too_short_corpus() -> None:
+    with pytest.raises(ValueError, match=r"\['valid', 'test'\].*too short"):
+        split_text("one single line\n", [0.8, 0.1, 0.1])
+
+
+# ---------------------------------------------------------------- prepare_dataset
+
+
+def test_prepare_dataset_counting(tmp_path: Path) -> None:
+    settings = dict(n_min=1, n_max=3, n_test_max=5, train_strings=10, eval_repeats=2, seed=0)
+    prepare_dataset({"kind": "counting", "task": "anbncn", "counting": settings}, [], tmp_path)
+    assert load_vocab(tmp_path / "vocab.json") == ["a", "b", "c"]
+    expected = counting_splits("abc", **settings)
+    for split, text in expected.items():
+        assert (tmp_path / f"{split}.txt").read_text() == text
+    with pytest.raises(ValueError, match="unknown counting task 'abab'"):
+        prepare_dataset({"kind": "counting", "task": "abab", "counting": settings}, [], tmp_path / "x")
+
+
+def test_prepare_dataset_text(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("ab\n" * 8 + "zé\n" * 2, encoding="utf-8")  # 30 characters
+    out = tmp_path / "data"
+    prepare_dataset({"kind": "text", "split": [0.6, 0.2, 0.2]}, [str(corpus)], out)
+    assert (out / "train.txt").read_text(encoding="utf-8") == "ab\n" * 6
+    assert (out / "valid.txt").read_text(encoding="utf-8") == "ab\n" * 2
+    assert (out / "test.txt").read_text(encoding="utf-8") == "zé\n" * 2
+    assert json.loads((out / "vocab.json").read_text(encoding="utf-8")) == {"tokens": ["\n", "a", "b", "z", "é"]}
+    vocab = load_vocab(out / "vocab.json")
+    assert encode("zab\n", vocab) == [3, 1, 2, 0]
+    with pytest.raises(ValueError, match="'q' is not in the vocabulary"):
+        encode("abq", vocab)
+    with pytest.raises(ValueError, match="exactly one corpus file"):
+        prepare_dataset({"kind": "text", "split": [0.6, 0.2, 0.2]}, [], tmp_path / "none")
+    with pytest.raises(ValueError, match="unknown dataset kind 'audio'"):
+        prepare_dataset({"kind": "audio"}, [], tmp_path / "none")
+
+
+def test_iter_encoded_chunks_sizes_and_cap(tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_text("abcab\ncé", encoding="utf-8")
+    vocab = ["\n", "a", "b", "c", "é"]
+    chunks = list(iter_encoded_chunks(path, vocab, chunk_len=3))
+    assert [chunk.tolist() for chunk in chunks] == [[1, 2, 3], [1, 2, 0], [3, 4]]
+    capped = list(iter_encoded_chunks(path, vocab, chunk_len=3, max_tokens=4))
+    assert [chunk.tolist() for chunk in capped] == [[1, 2, 3], [1]]
+    assert all(chunk.dtype == np.int64 for chunk in chunks)
+    with pytest.raises(ValueError, match="'é' of .* is not in the vocabulary"):
+        list(iter_encoded_chunks(path, vocab[:4], chunk_len=3))

@@ -1,0 +1,217 @@
+"""Hidden-state extraction, checked against a step-by-step loop over PyTorch's single cells."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from rnnscope.extract import extract_states
+from rnnscope.models import ModelConfig, RNNModel
+from rnnscope.states import StatesWriter, read_info, read_matrices, read_tokens
+from rnnscope.train import TrainSettings, save_checkpoint
+
+VOCAB = ["\n", "a", "b", "c"]
+TOKENS = 50  # 7 * 7 + 1: chunks of 7 end in a chunk of one token
+KINDS = {"srn": ("h",), "rnn_tanh": ("h",), "gru": ("h", "r", "z", "n"), "lstm": ("h", "c", "i", "f", "g", "o")}
+
+
+@dataclass
+class Setup:
+    checkpoint: Path
+    text: Path
+    vocab: Path
+    ids: list[int]
+    model: RNNModel
+
+
+def make_setup(tmp_path: Path, cell: str, layers: int, embedding: int) -> Setup:
+    torch.manual_seed(11)
+    model = RNNModel(ModelConfig(cell=cell, vocab_size=4, hidden=5, layers=layers, embedding=embedding, init_range=0.9)).eval()
+    checkpoint = tmp_path / "model.pt"
+    save_checkpoint(checkpoint, model, TrainSettings(epochs=1, batch_size=1, seq_len=4, lr=0.1), step=0, epoch=0)
+    rng = random.Random(5)
+    ids = [rng.randrange(4) for _ in range(TOKENS)]
+    text = tmp_path / "test.txt"
+    text.write_text("".join(VOCAB[i] for i in ids), encoding="utf-8", newline="")
+    vocab = tmp_path / "vocab.json"
+    vocab.write_text(json.dumps({"tokens": VOCAB}))
+    return Setup(checkpoint, text, vocab, ids, model)
+
+
+def reference_states(model: RNNModel, ids: list[int]) -> dict[str, np.ndarray]:
+    """Every layer's h (and c and gates) from one nn.*Cell step at a time, gates by the textbook equations."""
+    config = model.config
+    tokens = torch.tensor(ids)
+    inputs = torch.eye(config.vocab_size)[tokens] if config.embedding == 0 else model.encoder.weight[tokens]
+    states: dict[str, np.ndarray] = {}
+    hidden = config.hidden
+    for layer in range(config.layers):
+        weights = {name: getattr(model.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        input_size = inputs.shape[1]
+        if config.cell == "lstm":
+            cell: nn.Module = nn.LSTMCell(input_size, hidden)
+        elif config.cell == "gru":
+            cell = nn.GRUCell(input_size, hidden)
+        else:
+            cell = nn.RNNCell(input_size, hidden, nonlinearity="tanh")
+        cell.load_state_dict(weights)
+        h, c = torch.zeros(hidden), torch.zeros(hidden)
+        rows: dict[str, list[torch.Tensor]] = {kind: [] for kind in KINDS[config.cell]}
+        for x in inputs:
+            x_part = weights["weight_ih"] @ x + weights["bias_ih"]
+            h_part = weights["weight_hh"] @ h + weights["bias_hh"]
+            if config.cell == "lstm":
+                i, f, g, o = (x_part + h_part).chunk(4)
+                i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+                h_new, c_new = cell(x[None], (h[None], c[None]))
+                h_new, c_new = h_new[0], c_new[0]
+                torch.testing.assert_close(c_new, f * c + i * g)
+                torch.testing.assert_close(h_new, o * torch.tanh(c_new))
+                for kind, value in zip("ifgoc", (i, f, g, o, c_new)):
+                    rows[kind].append(value)
+                c = c_new
+            elif config.cell == "gru":
+                x_r, x_z, x_n = x_part.chunk(3)
+                h_r, h_z, h_n = h_part.chunk(3)
+                r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+                n = torch.tanh(x_n + r * h_n)
+                h_new = cell(x[None], h[None])[0]
+                torch.testing.assert_close(h_new, (1 - z) * n + z * h)
+                for kind, value in zip("rzn", (r, z, n)):
+                    rows[kind].append(value)
+            else:
+                h_new = cell(x[None], h[None])[0]
+            rows["h"].append(h_new)
+            h = h_new
+        for kind, values in rows.items():
+            states[f"l{layer}_{kind}"] = torch.stack(values).detach().numpy()
+        inputs = torch.stack(rows["h"]).detach()
+    states["logits"] = model.decoder(inputs).detach().numpy()
+    return states
+
+
+CASES = [("lstm", 2, 3), ("gru", 2, 3), ("rnn_tanh", 2, 0), ("srn", 1, 0)]
+
+
+@pytest.mark.parametrize("cell, layers, embedding", CASES)
+@pytest.mark.parametrize("chunk_len", [7, 4096])
+def test_states_match_step_by_step_cells(tmp_path: Path, cell: str, layers: int, embedding: int, chunk_len: int) -> None:
+    setup = make_setup(tmp_path, cell, layers, embedding)
+    out = tmp_path / "states.parquet"
+    rows = extract_states(setup.checkpoint, setup.text, setup.vocab, out, model_name="m", chunk_len=chunk_len)
+    assert rows == TOKENS
+    expected = reference_states(setup.model, setup.ids)
+    columns = [f"l{layer}_{kind}" for layer in range(layers) for kind in KINDS[cell]]
+    actual = read_matrices(out, columns)
+    for name in columns:
+        np.testing.assert_allclose(actual[name], expected[name], atol=1e-5, rtol=0, err_msg=name)
+        assert actual[name].shape == (TOKENS, 5)
+
+    tokens = read_tokens(out).to_pandas()
+    ids = np.array(setup.ids)
+    assert tokens["position"].tolist() == list(range(TOKENS))
+    assert tokens["token_id"].tolist() == setup.ids
+    assert tokens["token"].tolist() == [VOCAB[i] for i in setup.ids]
+    assert tokens["next_token_id"].tolist() == setup.ids[1:] + [-1]
+    log_probs = torch.log_softmax(torch.from_numpy(expected["logits"]), dim=-1).numpy()
+    np.testing.assert_allclose(tokens["logprob_next"][:-1], log_probs[np.arange(TOKENS - 1), ids[1:]], atol=1e-5, rtol=0)
+    assert np.isnan(tokens["logprob_next"].iloc[-1])
+    assert tokens["pred_id"].tolist() == log_probs.argmax(axis=1).tolist()
+    assert read_info(out).kinds == KINDS[cell]
+
+
+def compare_states(name: str, actual: np.ndarray, expected: np.ndarray) -> None:
+    """h comes from the fused kernel and must match bit for bit; c and the gates are recomputed
+    with one matmul per chunk, whose float32 rounding depends on the chunk's length (1 ulp)."""
+    if name.endswith("_h"):
+        np.testing.assert_array_equal(actual, expected, err_msg=name)
+    else:
+        np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-6, err_msg=name)
+
+
+def test_chunk_length_does_not_change_the_file(tmp_path: Path) -> None:
+    setup = make_setup(tmp_path, "lstm", 2, 3)
+    small, large = tmp_path / "small.parquet", tmp_path / "large.parquet"
+    extract_states(setup.checkpoint, setup.text, setup.vocab, small, model_name="m", chunk_len=7)
+    extract_states(setup.checkpoint, setup.text, setup.vocab, large, model_name="m", chunk_len=4096)
+    pd.testing.assert_frame_equal(read_tokens(small).to_pandas(), read_tokens(large).to_pandas())
+    columns = read_info(small).columns
+    assert columns == read_info(large).columns and len(columns) == 12
+    small_states, large_states = read_matrices(small, columns), read_matrices(large, columns)
+    for name in columns:
+        compare_states(name, small_states[name], large_states[name])
+
+
+def test_max_tokens_kinds_and_readers(tmp_path: Path) -> None:
+    setup = make_setup(tmp_path, "lstm", 2, 3)
+    full, capped = tmp_path / "full.parquet", tmp_path / "capped.parquet"
+    extract_states(setup.checkpoint, setup.text, setup.vocab, full, model_name="full")
+    rows = extract_states(setup.checkpoint, setup.text, setup.vocab, capped, model_name="lstm-2", kinds=["c", "h"], max_tokens=10, chunk_len=4)
+    assert rows == 10
+
+    info = read_info(capped)
+    assert (info.model, info.cell, info.layers, info.hidden, info.kinds) == ("lstm-2", "lstm", 2, 5, ("h", "c"))
+    frame = pd.read_parquet(capped)
+    assert list(frame.columns) == [
+        "position", "token_id", "token", "next_token_id", "logprob_next", "pred_id", "l0_h", "l0_c", "l1_h", "l1_c",
+    ]
+    assert len(frame) == 10
+    assert frame["position"].tolist() == list(range(10))
+    assert frame["next_token_id"].tolist() == setup.ids[1:11]  # the token past the cap is still the next token
+    assert duckdb.sql(f"select count(*) from '{capped}'").fetchall()[0][0] == 10
+    assert duckdb.sql(f"select max(position) from '{full}'").fetchall()[0][0] == TOKENS - 1
+
+    # The capped rows are the full extraction's first rows.
+    capped_states = read_matrices(capped, info.columns)
+    full_states = read_matrices(full, info.columns)
+    for name in info.columns:
+        compare_states(name, capped_states[name], full_states[name][:10])
+    full_tokens = read_tokens(full).to_pandas()
+    np.testing.assert_array_equal(frame["logprob_next"], full_tokens["logprob_next"][:10])
+
+
+@pytest.mark.parametrize("cell, layers, kinds", [("lstm", 1, ["h", "r"]), ("srn", 1, ["c"]), ("gru", 1, ["i"])])
+def test_unavailable_kind_is_an_error(tmp_path: Path, cell: str, layers: int, kinds: list[str]) -> None:
+    setup = make_setup(tmp_path, cell, layers, 0)
+    out = tmp_path / "states.parquet"
+    with pytest.raises(ValueError, match=f"do not exist for cell '{cell}'; it has"):
+        extract_states(setup.checkpoint, setup.text, setup.vocab, out, model_name="m", kinds=kinds)
+    assert not out.exists()
+
+
+def test_failed_extraction_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    setup = make_setup(tmp_path, "gru", 2, 3)
+    original = StatesWriter.write
+    calls = 0
+
+    def write(self: StatesWriter, tokens: dict, states: dict) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("disk full")
+        original(self, tokens, states)
+
+    monkeypatch.setattr(StatesWriter, "write", write)
+    out = tmp_path / "out" / "states.parquet"
+    with pytest.raises(RuntimeError, match="disk full"):
+        extract_states(setup.checkpoint, setup.text, setup.vocab, out, model_name="m", chunk_len=7)
+    assert calls == 2
+    assert list(out.parent.iterdir()) == []
+
+
+def test_too_short_text_is_an_error(tmp_path: Path) -> None:
+    setup = make_setup(tmp_path, "srn", 1, 0)
+    setup.text.write_text("a", encoding="utf-8")
+    out = tmp_path / "states.parquet"
+    with pytest.raises(ValueError, match="fewer than 2 tokens"):
+        extract_states(setup.checkpoint, setup.text, setup.vocab, out, model_name="m")
+    assert not out.exists()

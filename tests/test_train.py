@@ -1,0 +1,284 @@
+"""Models and language-model training: configs, metrics, determinism, resume, restarts."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+import rnnscope.train
+from rnnscope.data import encode, load_vocab, prepare_dataset
+from rnnscope.models import CELLS, ModelConfig, RNNModel
+from rnnscope.train import TrainSettings, load_model, train_language_model
+
+MODEL = {"cell": "gru", "hidden": 8}
+SETTINGS = TrainSettings(epochs=2, batch_size=4, seq_len=20, lr=0.05, seed=0, eval_batch_size=2)
+TIMING_KEYS = ("train_seconds", "train_tokens_per_second")
+
+
+# ---------------------------------------------------------------- ModelConfig / RNNModel
+
+
+def test_unknown_cell_lists_allowed_cells() -> None:
+    with pytest.raises(ValueError, match="unknown cell type 'transformer'; allowed: srn, rnn_tanh, gru, lstm"):
+        ModelConfig(cell="transformer", vocab_size=3, hidden=4)
+
+
+@pytest.mark.parametrize("overrides", [{"layers": 2}, {"embedding": 4}])
+def test_srn_is_single_layer_one_hot(overrides: dict) -> None:
+    with pytest.raises(ValueError, match="Elman SRN has one layer and one-hot inputs"):
+        ModelConfig(cell="srn", vocab_size=3, hidden=4, **overrides)
+
+
+def test_non_positive_sizes_rejected() -> None:
+    with pytest.raises(ValueError, match="must be >= 1"):
+        ModelConfig(cell="gru", vocab_size=3, hidden=0)
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_forward_shapes(cell: str) -> None:
+    layers = 1 if cell == "srn" else 2
+    embedding = 0 if cell == "srn" else 3
+    torch.manual_seed(0)
+    model = RNNModel(ModelConfig(cell=cell, vocab_size=5, hidden=6, layers=layers, embedding=embedding)).eval()
+    tokens = torch.tensor([[0, 1, 2, 3, 4, 0, 1], [4, 3, 2, 1, 0, 4, 3]])
+    logits, hidden = model(tokens)
+    assert logits.shape == (2, 7, 5)
+    states = hidden if cell == "lstm" else (hidden,)
+    assert all(state.shape == (layers, 2, 6) for state in states)
+    # Carrying the state across a split of the sequence gives the same logits as one pass.
+    first, carried = model(tokens[:, :3])
+    second, _ = model(tokens[:, 3:], carried)
+    torch.testing.assert_close(torch.cat([first, second], dim=1), logits)
+    initial = model.init_hidden(2)
+    assert all(torch.equal(state, torch.zeros(layers, 2, 6)) for state in (initial if cell == "lstm" else (initial,)))
+
+
+def test_one_hot_input_and_init_range() -> None:
+    model = RNNModel(ModelConfig(cell="srn", vocab_size=3, hidden=4, init_range=0.1))
+    assert torch.equal(model.embed(torch.tensor([[2, 0]])), torch.tensor([[[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]]]))
+    assert model.rnn.input_size == 3
+    assert max(parameter.abs().max().item() for parameter in model.parameters()) <= 0.1
+
+
+# ---------------------------------------------------------------- training
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("dataset")
+    corpus = root / "corpus.txt"
+    corpus.write_text("abcd\n" * 120, encoding="utf-8")  # 600 characters: train 480, valid 60, test 60
+    prepare_dataset({"kind": "text", "split": [0.8, 0.1, 0.1]}, [str(corpus)], root / "data")
+    return root / "data"
+
+
+def train(data_dir: Path, out: Path, settings: TrainSettings = SETTINGS, model: dict = MODEL) -> dict:
+    return train_language_model(
+        data_dir, model, settings, out / "model.pt", out / "metrics.json", out / "history.csv", model_name="tiny"
+    )
+
+
+def without_timing(metrics: dict) -> dict:
+    return {key: value for key, value in metrics.items() if key not in TIMING_KEYS}
+
+
+def assert_same_weights(first: Path, second: Path) -> None:
+    a = torch.load(first, weights_only=True)["state_dict"]
+    b = torch.load(second, weights_only=True)["state_dict"]
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[name], b[name]) for name in a)
+
+
+def fail_on_call(monkeypatch: pytest.MonkeyPatch, failing_call: int) -> None:
+    """Make ``evaluate`` raise on its ``failing_call``-th call, simulating a kill mid-training."""
+    original = rnnscope.train.evaluate
+    calls = 0
+
+    def evaluate(*args: object, **kwargs: object) -> float:
+        nonlocal calls
+        calls += 1
+        if calls == failing_call:
+            raise RuntimeError("simulated kill")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(rnnscope.train, "evaluate", evaluate)
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count ``evaluate`` calls: one per trained epoch plus three for the final metrics."""
+    original = rnnscope.train.evaluate
+    counter = [0]
+
+    def evaluate(*args: object, **kwargs: object) -> float:
+        counter[0] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(rnnscope.train, "evaluate", evaluate)
+    return counter
+
+
+@pytest.fixture(scope="module")
+def baseline(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """An uninterrupted run with SETTINGS."""
+    out = tmp_path_factory.mktemp("baseline")
+    return out, train(data_dir, out)
+
+
+def test_training_learns_and_writes_metrics(data_dir: Path, baseline: tuple[Path, dict]) -> None:
+    out, metrics = baseline
+    assert json.loads((out / "metrics.json").read_text()) == metrics
+    vocab_size = len(load_vocab(data_dir / "vocab.json"))
+    assert vocab_size == 5
+    assert metrics["splits"]["valid"]["loss_nats"] < 0.3 * math.log(vocab_size)  # uniform guessing is ln 5
+    for split in ("train", "valid", "test"):
+        values = metrics["splits"][split]
+        assert values["ppl"] == pytest.approx(math.exp(values["loss_nats"]), rel=1e-12)
+        assert values["bpc"] == pytest.approx(values["loss_nats"] / math.log(2), rel=1e-12)
+    assert [metrics["splits"][split]["tokens"] for split in ("train", "valid", "test")] == [480, 60, 60]
+    # 480 tokens in 4 rows of 120: ceil(119 / 20) = 6 steps per epoch.
+    assert (metrics["steps"], metrics["epochs"], metrics["restart"], metrics["seed"]) == (12, 2, 0, 0)
+    assert metrics["parameters"] == 3 * (5 * 8 + 8 * 8 + 2 * 8) + 8 * 5 + 5
+    history = pd.read_csv(out / "history.csv")
+    assert list(history.columns) == ["restart", "epoch", "step", "train_loss_nats", "valid_loss_nats"]
+    assert history["epoch"].tolist() == [1, 2] and history["step"].tolist() == [6, 12]
+    assert history["restart"].tolist() == [0, 0]
+    assert history["valid_loss_nats"].iloc[-1] == pytest.approx(metrics["splits"]["valid"]["loss_nats"], rel=1e-12)
+    assert history["train_loss_nats"].iloc[1] < history["train_loss_nats"].iloc[0]
+    assert not (out / "resume.pt").exists()
+
+
+def test_metrics_match_a_direct_forward_pass(data_dir: Path, baseline: tuple[Path, dict]) -> None:
+    """The chunked evaluation (state carried across windows) equals one pass over each of the eval rows."""
+    out, metrics = baseline
+    model, _ = load_model(out / "model.pt")
+    vocab = load_vocab(data_dir / "vocab.json")
+    ids = torch.tensor(encode((data_dir / "test.txt").read_text(encoding="utf-8"), vocab))
+    halves = ids[: len(ids) // 2 * 2].view(2, -1)  # eval_batch_size 2: two contiguous rows
+    with torch.no_grad():
+        logits, _ = model(halves[:, :-1])
+    expected = nn.functional.cross_entropy(logits.flatten(0, 1), halves[:, 1:].flatten()).item()
+    assert metrics["splits"]["test"]["loss_nats"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_checkpoint_is_weights_only(baseline: tuple[Path, dict]) -> None:
+    out, metrics = baseline
+    payload = torch.load(out / "model.pt", map_location="cpu", weights_only=True)
+    assert payload["model_config"] == {
+        "cell": "gru", "vocab_size": 5, "hidden": 8, "layers": 1, "embedding": 0, "dropout": 0.0, "init_range": None,
+    }
+    assert payload["train_settings"]["epochs"] == 2
+    assert (payload["step"], payload["epoch"], payload["restart"]) == (12, 2, 0)
+    model, loaded = load_model(out / "model.pt")
+    assert not model.training
+    assert loaded["step"] == 12
+    assert all(torch.equal(model.state_dict()[name], tensor) for name, tensor in payload["state_dict"].items())
+
+
+def test_same_seed_is_deterministic(data_dir: Path, baseline: tuple[Path, dict], tmp_path: Path) -> None:
+    out, metrics = baseline
+    again = train(data_dir, tmp_path)
+    assert without_timing(again) == without_timing(metrics)
+    assert_same_weights(out / "model.pt", tmp_path / "model.pt")
+    assert (tmp_path / "history.csv").read_text() == (out / "history.csv").read_text()
+    other_seed = train(data_dir, tmp_path / "seed1", replace(SETTINGS, seed=1))
+    assert other_seed["splits"]["valid"]["loss_nats"] != metrics["splits"]["valid"]["loss_nats"]
+
+
+def test_resume_after_kill_equals_uninterrupted(
+    data_dir: Path, baseline: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out, metrics = baseline
+    fail_on_call(monkeypatch, 2)  # the valid evaluation of epoch 2, after epoch 1's resume.pt
+    with pytest.raises(RuntimeError, match="simulated kill"):
+        train(data_dir, tmp_path)
+    resume = torch.load(tmp_path / "resume.pt", weights_only=False)
+    assert (resume["epoch"], resume["step"], resume["restart"]) == (1, 6, 0)
+    assert not (tmp_path / "model.pt").exists() and not (tmp_path / "metrics.json").exists()
+
+    monkeypatch.undo()
+    calls = count_calls(monkeypatch)
+    resumed = train(data_dir, tmp_path)
+    assert calls[0] == 1 + 3  # only epoch 2 was trained again
+    assert without_timing(resumed) == without_timing(metrics)
+    assert_same_weights(out / "model.pt", tmp_path / "model.pt")
+    assert (tmp_path / "history.csv").read_text() == (out / "history.csv").read_text()
+    assert not (tmp_path / "resume.pt").exists()
+
+
+def test_resume_for_other_settings_is_ignored(
+    data_dir: Path, baseline: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    out, metrics = baseline
+    fail_on_call(monkeypatch, 2)
+    with pytest.raises(RuntimeError, match="simulated kill"):
+        train(data_dir, tmp_path, replace(SETTINGS, seed=7))
+    assert (tmp_path / "resume.pt").exists()
+
+    monkeypatch.undo()
+    calls = count_calls(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="rnnscope.train"):
+        fresh = train(data_dir, tmp_path)
+    assert "written for other settings" in caplog.text
+    assert calls[0] == 2 + 3  # both epochs trained from scratch
+    assert without_timing(fresh) == without_timing(metrics)
+    assert_same_weights(out / "model.pt", tmp_path / "model.pt")
+
+
+def test_restarts_keep_lowest_valid_loss(data_dir: Path, tmp_path: Path) -> None:
+    settings = replace(SETTINGS, epochs=1, restarts=2, seed=3)
+    metrics = train(data_dir, tmp_path / "both", settings)
+    losses = metrics["restarts_valid_loss_nats"]
+    assert len(losses) == 2 and losses[0] != losses[1]
+    best = int(np.argmin(losses))
+    assert metrics["restart"] == best and metrics["seed"] == 3 + best
+    assert metrics["splits"]["valid"]["loss_nats"] == pytest.approx(losses[best], rel=1e-12)
+    history = pd.read_csv(tmp_path / "both" / "history.csv")
+    assert history["restart"].tolist() == [0, 1]
+    assert history["valid_loss_nats"].tolist() == pytest.approx(losses, rel=1e-12)
+    # Restart r is seeded with seed + r: a single run with that seed trains the same weights.
+    single = train(data_dir, tmp_path / "single", replace(settings, restarts=1, seed=3 + best))
+    assert single["restarts_valid_loss_nats"] == [losses[best]]
+    assert_same_weights(tmp_path / "both" / "model.pt", tmp_path / "single" / "model.pt")
+
+
+def test_resume_between_restarts(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = replace(SETTINGS, epochs=1, restarts=2)
+    uninterrupted = train(data_dir, tmp_path / "whole", settings)
+    fail_on_call(monkeypatch, 2)  # restart 1's only epoch, after restart 0 finished
+    with pytest.raises(RuntimeError, match="simulated kill"):
+        train(data_dir, tmp_path / "killed", settings)
+    monkeypatch.undo()
+    calls = count_calls(monkeypatch)
+    resumed = train(data_dir, tmp_path / "killed", settings)
+    assert calls[0] == 1 + 3  # restart 0 was not trained again
+    assert without_timing(resumed) == without_timing(uninterrupted)
+    assert_same_weights(tmp_path / "whole" / "model.pt", tmp_path / "killed" / "model.pt")
+
+
+def test_max_steps_caps_training(data_dir: Path, tmp_path: Path) -> None:
+    metrics = train(data_dir, tmp_path, replace(SETTINGS, epochs=5, max_steps=8))
+    assert (metrics["steps"], metrics["epochs"]) == (8, 2)  # 6 steps in epoch 1, 2 in epoch 2, then stop
+    assert pd.read_csv(tmp_path / "history.csv")["step"].tolist() == [6, 8]
+
+
+def test_split_too_short_for_batch(data_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="the train split has 480 tokens, too short for batch size 300"):
+        train(data_dir, tmp_path, replace(SETTINGS, batch_size=300))
+    with pytest.raises(ValueError, match="the valid split has 60 tokens, too short for batch size 40"):
+        train(data_dir, tmp_path, replace(SETTINGS, epochs=1, eval_batch_size=40))
+
+
+def test_bad_train_settings() -> None:
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+        replace(SETTINGS, optimizer="rmsprop")
+    with pytest.raises(ValueError, match="must be >= 1"):
+        replace(SETTINGS, epochs=0)
