@@ -1,0 +1,53 @@
+"""The DAG through a real Slurm (profiles/slurm). Runs where `sinfo` answers, e.g. after
+`../shared/tools/local-slurm up` (which .ci/run does); skipped elsewhere, saying why."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from test_workflow import copy_workflow, planned_jobs
+
+ROOT = Path(__file__).resolve().parents[1]
+# Every stage from download to probes and the seed-000 analysis, on the tiny config (20 jobs).
+TARGETS = ["results/probes/srn_anbn/metrics.csv", "results/tables/srn_counting.csv", "results/states/shakespeare_gru/test.parquet"]
+
+pytestmark = pytest.mark.slurm
+
+
+def slurm_is_up() -> bool:
+    if shutil.which("sinfo") is None:
+        return False
+    result = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True)
+    return result.returncode == 0 and any(state.startswith(("idle", "mix")) for state in result.stdout.split())
+
+
+@pytest.mark.skipif(not slurm_is_up(), reason="no Slurm here: run ../shared/tools/local-slurm up (as root) first")
+def test_dag_runs_through_slurm_and_a_second_run_does_nothing(tmp_path: Path) -> None:
+    work = copy_workflow(tmp_path)
+    command = [sys.executable, "-m", "snakemake", *TARGETS, "--profile", "profiles/slurm", "--configfile", "tiny.yaml", "source.yaml"]
+    planned = sum(planned_jobs(subprocess.run([*command, "-n"], cwd=work, capture_output=True, text=True).stdout).values())
+    assert planned == 20
+    first = subprocess.run(command, cwd=work, capture_output=True, text=True)
+    output = first.stdout + first.stderr
+    assert first.returncode == 0, output[-6000:]
+    slurm_ids = [int(i) for i in re.findall(r"has been submitted with SLURM jobid (\d+)", output)]
+    finished = re.findall(r"Finished jobid: \d+ \(Rule: (\w+)\)", output)
+    assert len(slurm_ids) == len(finished) == planned, output[-3000:]
+    # Slurm itself knows the jobs (local-slurm keeps finished jobs visible for 5 minutes).
+    states = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i %T", "-j", ",".join(map(str, slurm_ids))], capture_output=True, text=True, check=True)
+    known = {int(line.split()[0]): line.split()[1] for line in states.stdout.splitlines()}
+    assert set(known) == set(slurm_ids) and set(known.values()) == {"COMPLETED"}, states.stdout
+    assert (work / "results/tables/srn_counting.csv").exists()
+    for slurm_id in slurm_ids[:3]:
+        assert list((work / ".snakemake/slurm_logs").rglob(f"{slurm_id}.log")), f"no Slurm log for job {slurm_id}"
+    print("Slurm job ids:", slurm_ids)
+
+    second = subprocess.run(command, cwd=work, capture_output=True, text=True)
+    assert second.returncode == 0 and "submitted with SLURM jobid" not in second.stdout + second.stderr
+    assert planned_jobs(subprocess.run([*command, "-n"], cwd=work, capture_output=True, text=True).stdout) == {}
