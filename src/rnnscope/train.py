@@ -6,7 +6,9 @@ import csv
 import json
 import logging
 import math
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,12 +38,76 @@ class TrainSettings:
     eval_max_tokens: int = 200_000
     restarts: int = 1  # independent initialisations; the lowest final valid loss is kept
     log_every: int = 1  # epochs between log lines
+    checkpoint_every_steps: int = 0  # also write resume.pt every this many steps (0: epoch ends only)
+    checkpoint_every_minutes: float = 10.0  # and at least this often (0: never by time)
+    device: str = "auto"  # auto (cuda when available), cpu or cuda
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"unknown optimizer {self.optimizer!r}; allowed: adam, sgd")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"unknown device {self.device!r}; allowed: auto, cpu, cuda")
         if min(self.epochs, self.batch_size, self.seq_len, self.restarts, self.log_every) < 1:
             raise ValueError("epochs, batch_size, seq_len, restarts and log_every must be >= 1")
+
+
+class Preempted(SystemExit):
+    """Raised after SIGTERM/SIGUSR1 once resume.pt is safely written; exits non-zero so the
+    scheduler (Slurm, Snakemake's retries) runs the job again and it resumes."""
+
+    def __init__(self, signal_name: str) -> None:
+        super().__init__(PREEMPTED_EXIT_CODE)
+        self.signal_name = signal_name
+
+
+PREEMPTED_EXIT_CODE = 75  # EX_TEMPFAIL: try again
+
+
+class StopRequest:
+    """Turns SIGTERM and SIGUSR1 (what Slurm sends before a time limit or preemption) into a
+    flag the training loop checks between steps, so a checkpoint is never cut in half."""
+
+    def __init__(self) -> None:
+        self.signal_name: str | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> StopRequest:
+        if threading.current_thread() is threading.main_thread():
+            for number in (signal.SIGTERM, signal.SIGUSR1):
+                self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def _handle(self, number: int, frame: object) -> None:
+        self.signal_name = signal.Signals(number).name
+        log.warning("received %s: checkpointing after this step, then exiting for a retry", self.signal_name)
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)  # type: ignore[arg-type]
+
+
+def resolve_device(requested: str) -> torch.device:
+    """``auto`` takes CUDA when present; asking for CUDA without it is an error that says so."""
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device cuda was requested but torch sees no CUDA device; set train.device to auto or cpu")
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def load_checkpoint(path: str | Path, weights_only: bool = True) -> dict:
+    """torch.load with a clear error for a truncated or corrupt file (zip CRCs catch most damage)."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=weights_only)
+    except Exception as error:  # torch raises RuntimeError, EOFError, UnpicklingError, zipfile errors...
+        raise CorruptCheckpoint(f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: {error})") from error
+    if not isinstance(payload, dict) or not {"model_config", "state_dict"} <= set(payload):
+        raise CorruptCheckpoint(f"checkpoint {path} is not an rnnscope checkpoint (no model_config/state_dict)")
+    return payload
+
+
+class CorruptCheckpoint(ValueError):
+    """A checkpoint file cannot be read back."""
 
 
 def batchify(ids: torch.Tensor, batch: int, seq_len: int, name: str) -> torch.Tensor:
@@ -97,7 +163,10 @@ def save_checkpoint(path: Path, model: RNNModel, settings: TrainSettings, step: 
 
 
 def load_model(checkpoint_path: str | Path) -> tuple[RNNModel, dict]:
-    payload = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    try:
+        payload = load_checkpoint(checkpoint_path)
+    except CorruptCheckpoint as error:
+        raise CorruptCheckpoint(f"{error}. Delete it and rerun its train job.") from error
     model = RNNModel(ModelConfig(**payload["model_config"]))
     model.load_state_dict(payload["state_dict"])
     model.eval()
@@ -136,23 +205,33 @@ def train_language_model(
     resume_path = checkpoint_path.with_name("resume.pt")
     resume: dict = {}
     if resume_path.exists():
-        resume = torch.load(resume_path, map_location="cpu", weights_only=False)
-        if resume["model_config"] != config.to_dict() or resume["train_settings"] != asdict(settings):
+        try:
+            resume = load_checkpoint(resume_path, weights_only=False)
+        except CorruptCheckpoint as error:
+            log.warning("%s; starting over instead of resuming", error)
+            resume = {}
+        if resume and (resume["model_config"] != config.to_dict() or resume["train_settings"] != asdict(settings)):
             log.info("ignoring %s: it was written for other settings", resume_path)
             resume = {}
     completed: list[dict] = resume.get("completed", [])
+    device = resolve_device(settings.device)
     started = time.perf_counter()
     trained_tokens = 0
-    for restart in range(len(completed), settings.restarts):
-        run = _train_run(config, settings, restart, train_data, ids["valid"], resume if resume.get("restart") == restart else {}, resume_path, completed, model_name)
-        trained_tokens += run.pop("tokens")
-        completed.append(run)
+    with StopRequest() as stop:
+        for restart in range(len(completed), settings.restarts):
+            run = _train_run(
+                config, settings, restart, train_data.to(device), ids["valid"].to(device),
+                resume if resume.get("restart") == restart else {}, resume_path, completed, model_name, stop,
+            )
+            trained_tokens += run.pop("tokens")
+            completed.append(run)
     elapsed = time.perf_counter() - started
 
     best = min(completed, key=lambda run: run["valid_loss_nats"])
     model = RNNModel(config)
     model.load_state_dict(best["state_dict"])
     save_checkpoint(checkpoint_path, model, settings, best["step"], best["history"][-1]["epoch"], restart=best["restart"])
+    model.to(device)
     metrics = {
         "model": model_name,
         "steps": best["step"],
@@ -163,10 +242,11 @@ def train_language_model(
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_seconds": elapsed,
         "train_tokens_per_second": trained_tokens / elapsed if elapsed > 0 and trained_tokens else None,
+        "device": str(device),
         "splits": {},
     }
     for split in SPLITS:
-        split_ids = ids[split][: settings.eval_max_tokens] if split == "train" else ids[split]
+        split_ids = (ids[split][: settings.eval_max_tokens] if split == "train" else ids[split]).to(device)
         metrics["splits"][split] = split_metrics(evaluate(model, split_ids, settings.eval_batch_size, settings.seq_len, split))
         metrics["splits"][split]["tokens"] = int(split_ids.numel())
     Path(metrics_path).write_text(json.dumps(metrics, indent=2))
@@ -189,31 +269,57 @@ def _train_run(
     resume_path: Path,
     completed: list[dict],
     model_name: str,
+    stop: StopRequest,
 ) -> dict:
-    """One initialisation trained for the full schedule, checkpointing to ``resume_path`` per epoch."""
+    """One initialisation trained for the full schedule.
+
+    ``resume_path`` is rewritten at every epoch end, every ``checkpoint_every_steps`` steps,
+    every ``checkpoint_every_minutes`` and on SIGTERM/SIGUSR1. It holds everything the next
+    step depends on (weights, optimiser, RNG, carried hidden state, position in the epoch), so a
+    resumed run computes exactly what the uninterrupted run would have.
+    """
+    device = train_data.device
     torch.manual_seed(settings.seed + restart)
-    model = RNNModel(config)
+    model = RNNModel(config).to(device)
     optimizer_class = torch.optim.Adam if settings.optimizer == "adam" else torch.optim.SGD
     optimizer = optimizer_class(model.parameters(), lr=settings.lr)
     history: list[dict] = []
-    step, first_epoch = 0, 1
+    step, first_epoch, in_epoch = 0, 1, None
     if resume:
         model.load_state_dict(resume["state_dict"])
         optimizer.load_state_dict(resume["optimizer"])
         torch.set_rng_state(resume["rng_state"])
-        step, first_epoch, history = resume["step"], resume["epoch"] + 1, resume["history"]
-        log.info("resuming %s restart %d from epoch %d (step %d)", model_name, restart, resume["epoch"], step)
+        step, first_epoch, history, in_epoch = resume["step"], resume["epoch"] + 1, resume["history"], resume.get("in_epoch")
+        where = f"epoch {first_epoch} batch {in_epoch['batch_index']}" if in_epoch else f"the end of epoch {resume['epoch']}"
+        log.info("resuming %s restart %d from %s (step %d)", model_name, restart, where, step)
     steps_per_epoch = math.ceil((train_data.size(1) - 1) / settings.seq_len)
     show_bar = sys.stderr.isatty()
     tokens = 0
+    last_save = time.monotonic()
+
+    def save_resume(epoch_done: int, position: dict | None) -> None:
+        nonlocal last_save
+        save_checkpoint(
+            resume_path, model, settings, step, epoch_done,
+            optimizer=optimizer.state_dict(), rng_state=torch.get_rng_state(), history=history,
+            restart=restart, completed=completed, in_epoch=position,
+        )
+        last_save = time.monotonic()
+
     for epoch in range(first_epoch, settings.epochs + 1):
         if settings.max_steps and step >= settings.max_steps:
             break
         model.train()
-        hidden = None
-        epoch_loss, epoch_tokens = 0.0, 0
-        bar = tqdm(total=steps_per_epoch, desc=f"{model_name} epoch {epoch}", disable=not show_bar, leave=False)
-        for inputs, targets in chunks(train_data, settings.seq_len):
+        hidden, epoch_loss, epoch_tokens, skip = None, 0.0, 0, 0
+        if in_epoch is not None:
+            hidden = in_epoch["hidden"]
+            hidden = tuple(h.to(device) for h in hidden) if isinstance(hidden, tuple) else (hidden.to(device) if hidden is not None else None)
+            epoch_loss, epoch_tokens, skip = in_epoch["epoch_loss"], in_epoch["epoch_tokens"], in_epoch["batch_index"]
+            in_epoch = None
+        bar = tqdm(total=steps_per_epoch, initial=skip, desc=f"{model_name} epoch {epoch}", disable=not show_bar, leave=False)
+        for batch_index, (inputs, targets) in enumerate(chunks(train_data, settings.seq_len)):
+            if batch_index < skip:
+                continue
             if hidden is not None:
                 hidden = detach(hidden)
             logits, hidden = model(inputs, hidden)
@@ -227,6 +333,16 @@ def _train_run(
             epoch_loss += loss.item() * targets.numel()
             epoch_tokens += targets.numel()
             bar.update()
+            due = (settings.checkpoint_every_steps and step % settings.checkpoint_every_steps == 0) or (
+                settings.checkpoint_every_minutes and time.monotonic() - last_save >= 60 * settings.checkpoint_every_minutes
+            )
+            if due or stop.signal_name:
+                position = {"batch_index": batch_index + 1, "hidden": detach(hidden), "epoch_loss": epoch_loss, "epoch_tokens": epoch_tokens}
+                save_resume(epoch - 1, position)
+                if stop.signal_name:
+                    bar.close()
+                    log.warning("%s: wrote %s at step %d; exiting with code %d", stop.signal_name, resume_path, step, PREEMPTED_EXIT_CODE)
+                    raise Preempted(stop.signal_name)
             if settings.max_steps and step >= settings.max_steps:
                 break
         bar.close()
@@ -239,14 +355,10 @@ def _train_run(
                 "%s restart %d epoch %d step %d: train %.4f nats, valid %.4f nats (ppl %.3f)",
                 model_name, restart, epoch, step, row["train_loss_nats"], valid_loss, math.exp(valid_loss),
             )
-        save_checkpoint(
-            resume_path, model, settings, step, epoch,
-            optimizer=optimizer.state_dict(), rng_state=torch.get_rng_state(), history=history,
-            restart=restart, completed=completed,
-        )
+        save_resume(epoch, None)
     return {
         "restart": restart,
-        "state_dict": model.state_dict(),
+        "state_dict": {name: tensor.cpu() for name, tensor in model.state_dict().items()},
         "history": history,
         "step": step,
         "valid_loss_nats": history[-1]["valid_loss_nats"],

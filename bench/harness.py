@@ -1,0 +1,100 @@
+"""Shared by the bench/ scripts: interleaved timed rounds, figures, their JSON and the table.
+
+Each benchmark times the project's code and a named baseline in the same process, alternating
+them round by round after a warm-up round, so load from other processes hits both alike. A
+ratio is the median over rounds of (baseline seconds / project seconds) for the same work,
+so above 1 means the project is faster.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tabulate import tabulate
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "results" / "bench"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measured figure, its baseline and whether it meets its target (None: no target)."""
+
+    name: str
+    value: float
+    unit: str
+    baseline: str = ""
+    baseline_value: float | None = None
+    ratio: float | None = None
+    target: str = ""
+    met: bool | None = None
+
+
+def char_corpus(length: int) -> str:
+    """``length`` characters of English-like text with code and punctuation: the README, repeated."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    return (text * (length // len(text) + 1))[:length]
+
+
+def timed_rounds(candidates: dict[str, Callable[[], object]], runs: int) -> dict[str, list[float]]:
+    """Seconds of each candidate per round: one untimed warm-up round, then ``runs`` rounds."""
+    if runs < 3:
+        raise ValueError(f"runs must be >= 3 for a median to mean anything, got {runs}")
+    seconds: dict[str, list[float]] = {name: [] for name in candidates}
+    for round_index in range(runs + 1):
+        for name, candidate in candidates.items():
+            started = time.perf_counter()
+            candidate()
+            if round_index:
+                seconds[name].append(time.perf_counter() - started)
+    return seconds
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def speed_ratio(project: list[float], baseline: list[float], project_work: float = 1.0, baseline_work: float = 1.0) -> float:
+    """Median over rounds of the project's throughput over the baseline's (work per second)."""
+    return median([(project_work / p) / (baseline_work / b) for p, b in zip(project, baseline)])
+
+
+def at_least(ratio: float, target: float) -> tuple[str, bool]:
+    return f">= {target:g}x", ratio >= target
+
+
+def write_results(name: str, settings: dict, figures: list[Figure], out: str | Path | None) -> Path:
+    """Write ``{"benchmark", "settings", "figures"}`` JSON (default results/bench/<name>.json) and print the table."""
+    path = Path(out) if out else RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"benchmark": name, "settings": settings, "figures": [asdict(figure) for figure in figures]}
+    path.write_text(json.dumps(payload, indent=2))
+    print(table([payload]))
+    print(f"wrote {path}")
+    return path
+
+
+def _number(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return ""
+    text = f"{value:.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    return f"{text} {unit}".strip()
+
+
+def table(payloads: list[dict]) -> str:
+    """One row per figure of every benchmark: figure, value, baseline, ratio, target, met?"""
+    rows = []
+    for payload in payloads:
+        for figure in payload["figures"]:
+            met = {True: "yes", False: "NO", None: ""}[figure["met"]]
+            baseline = figure["baseline"]
+            if figure["baseline_value"] is not None:
+                baseline += f" ({_number(figure['baseline_value'], figure['unit'])})"
+            ratio = f"{figure['ratio']:.2f}x" if figure["ratio"] is not None else ""
+            rows.append([payload["benchmark"], figure["name"], _number(figure["value"], figure["unit"]), baseline, ratio, figure["target"], met])
+    return tabulate(rows, headers=["bench", "figure", "value", "baseline", "ratio", "target", "met?"], tablefmt="github")
