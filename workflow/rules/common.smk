@@ -1,6 +1,7 @@
 # Helpers shared by the rules files: config lookups, target lists and code dependencies.
 from pathlib import Path
 
+from rnnscope import resources as estimate
 from rnnscope.dependencies import module_closure
 from rnnscope.models import STATE_KINDS
 
@@ -48,6 +49,23 @@ def model_spec(wildcards):
 def train_threads(wildcards):
     """Small models gain nothing from a second BLAS thread; let two of them train side by side."""
     return 1 if config["models"][wildcards.model]["model"]["hidden"] < 64 else 2
+
+
+def train_mem_mb(wildcards, input):
+    """Scaled from the model's shape, batch and the corpus (bytes of the splits ~ tokens)."""
+    spec = config["models"][wildcards.model]
+    corpus_bytes = sum(Path(input[split]).stat().st_size for split in SPLITS)
+    return estimate.train_mem_mb(spec["model"], spec["train"], corpus_bytes)
+
+
+def train_runtime(wildcards, input):
+    spec = config["models"][wildcards.model]
+    return estimate.train_runtime_minutes(spec["model"], spec["train"], Path(input.train).stat().st_size)
+
+
+def extract_mem_mb(wildcards):
+    spec = config["models"][wildcards.model]
+    return estimate.extract_mem_mb(spec["model"], len(extracted_kinds(wildcards.model)), config["extract"]["chunk_len"])
 
 
 def dataset_of(model):

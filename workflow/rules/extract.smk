@@ -19,7 +19,7 @@ rule extract:
         "benchmarks/extract/{model}_{split}.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
+        mem_mb=extract_mem_mb,
         runtime=60,
     script:
         "../../scripts/extract.py"

@@ -19,7 +19,7 @@ rule train:
         "benchmarks/train/{model}.tsv"
     threads: train_threads
     resources:
-        mem_mb=3000,
-        runtime=120,
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
     script:
         "../../scripts/train.py"

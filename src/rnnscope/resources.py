@@ -1,0 +1,53 @@
+"""Cluster resource requests (memory, runtime) estimated from a model's config and corpus size.
+
+The constants are measured on the 2-core development machine (torch 2.13 CPU) and rounded up:
+importing torch and pandas costs ~400 MB; a fused 2x128 character LSTM trains at ~20k tokens/s
+on one core, i.e. ~25 GFLOP/s of useful work; a tiny model's step costs ~5 ms of overhead.
+Requests err on the generous side (x2) because a job killed for memory or time costs more than
+a slightly larger reservation.
+"""
+
+from __future__ import annotations
+
+import math
+
+BASE_MB = 500
+GATES = {"srn": 1, "rnn_tanh": 1, "gru": 3, "lstm": 4}
+STATE_KINDS_COUNT = {"srn": 1, "rnn_tanh": 1, "gru": 4, "lstm": 6}
+CPU_FLOPS = 25e9
+STEP_OVERHEAD_S = 0.005
+SAFETY = 2.0
+ASSUMED_VOCAB = 100  # characters; word models set an embedding
+
+
+def flops_per_token(model: dict, vocab: int = ASSUMED_VOCAB) -> float:
+    """Forward + backward FLOPs of the recurrent stack and the decoder for one token."""
+    hidden, layers, gates = model["hidden"], model["layers"], GATES[model["cell"]]
+    first_input = model.get("embedding") or vocab
+    recurrent = sum(gates * hidden * ((first_input if layer == 0 else hidden) + hidden) for layer in range(layers))
+    return 2 * 3 * (recurrent + hidden * vocab)
+
+
+def train_runtime_minutes(model: dict, train: dict, train_tokens: int) -> int:
+    tokens = train_tokens * train["epochs"] * train.get("restarts", 1)
+    if train.get("max_steps"):
+        tokens = min(tokens, train["max_steps"] * train["batch_size"] * train["seq_len"] * train.get("restarts", 1))
+    steps = tokens / (train["batch_size"] * train["seq_len"])
+    seconds = tokens * flops_per_token(model) / CPU_FLOPS + steps * STEP_OVERHEAD_S
+    return max(10, math.ceil(SAFETY * seconds / 60))
+
+
+def train_mem_mb(model: dict, train: dict, corpus_tokens: int) -> int:
+    hidden, layers, gates = model["hidden"], model["layers"], GATES[model["cell"]]
+    parameters = flops_per_token(model) / 6
+    weights = 4 * parameters * 4  # weights, gradients and Adam's two moments, float32
+    activations = train["batch_size"] * train["seq_len"] * hidden * layers * (gates + 2) * 4 * 3
+    data = corpus_tokens * 8 * 2  # int64 ids, plus the text they came from
+    return math.ceil(BASE_MB + SAFETY * (weights + activations + data) / 2**20)
+
+
+def extract_mem_mb(model: dict, kinds: int, chunk_len: int) -> int:
+    """Extraction holds one chunk of every requested state column, a few times over (compute,
+    numpy view, Arrow batch); nothing grows with the corpus."""
+    per_chunk = chunk_len * model["hidden"] * model["layers"] * kinds * 4 * 4
+    return math.ceil(BASE_MB + SAFETY * per_chunk / 2**20)

@@ -1,0 +1,29 @@
+"""Resource requests scale with the model and the corpus."""
+
+from __future__ import annotations
+
+from rnnscope import resources
+
+LSTM = {"cell": "lstm", "hidden": 128, "layers": 2, "embedding": 0}
+TRAIN = {"epochs": 2, "batch_size": 32, "seq_len": 100, "restarts": 1, "max_steps": 0}
+
+
+def test_flops_per_token_by_hand() -> None:
+    # 2 layers of 4 gates: 4*128*(100+128) + 4*128*(128+128) MACs, decoder 128*100; x2 (mul+add) x3 (fwd+bwd)
+    macs = 4 * 128 * 228 + 4 * 128 * 256 + 128 * 100
+    assert resources.flops_per_token(LSTM) == 6 * macs
+
+
+def test_requests_grow_with_model_and_corpus() -> None:
+    big = {**LSTM, "hidden": 512, "layers": 3}
+    assert resources.train_mem_mb(big, TRAIN, 10**6) > resources.train_mem_mb(LSTM, TRAIN, 10**6)
+    assert resources.train_mem_mb(LSTM, TRAIN, 10**8) > resources.train_mem_mb(LSTM, TRAIN, 10**6)
+    long = {**TRAIN, "epochs": 200}
+    assert resources.train_runtime_minutes(big, long, 10**8) > resources.train_runtime_minutes(LSTM, long, 10**8) > 10
+    assert resources.train_runtime_minutes(LSTM, TRAIN, 1000) == 10  # the floor
+    assert resources.extract_mem_mb(big, 6, 4096) > resources.extract_mem_mb(LSTM, 6, 4096) > resources.extract_mem_mb(LSTM, 1, 4096)
+
+
+def test_max_steps_caps_the_runtime_estimate() -> None:
+    capped = {**TRAIN, "epochs": 1000, "max_steps": 10}
+    assert resources.train_runtime_minutes(LSTM, capped, 10**9) == 10
