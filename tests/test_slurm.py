@@ -28,7 +28,7 @@ def slurm_is_up() -> bool:
 
 
 @pytest.mark.skipif(not slurm_is_up(), reason="no Slurm here: run ../shared/tools/local-slurm up (as root) first")
-def test_dag_runs_through_slurm_and_a_second_run_does_nothing(tmp_path: Path) -> None:
+def test_dag_runs_through_slurm_and_a_second_run_does_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     work = copy_workflow(tmp_path)
     command = [sys.executable, "-m", "snakemake", *TARGETS, "--profile", "profiles/slurm", "--configfile", "tiny.yaml", "source.yaml"]
     planned = sum(planned_jobs(subprocess.run([*command, "-n"], cwd=work, capture_output=True, text=True).stdout).values())
@@ -46,7 +46,9 @@ def test_dag_runs_through_slurm_and_a_second_run_does_nothing(tmp_path: Path) ->
     assert (work / "results/tables/srn_counting.csv").exists()
     for slurm_id in slurm_ids[:3]:
         assert list((work / ".snakemake/slurm_logs").rglob(f"{slurm_id}.log")), f"no Slurm log for job {slurm_id}"
-    print("Slurm job ids:", slurm_ids)
+    with capsys.disabled():  # into the CI log, passed or not
+        submitted = re.findall(r"SLURM jobid (\d+) \(log: \S*/rule_(\w+)/", output)
+        print("\nSlurm jobs: " + ", ".join(f"{slurm_id} {rule}" for slurm_id, rule in submitted))
 
     second = subprocess.run(command, cwd=work, capture_output=True, text=True)
     assert second.returncode == 0 and "submitted with SLURM jobid" not in second.stdout + second.stderr

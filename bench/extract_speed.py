@@ -1,0 +1,188 @@
+"""Extraction speed: rnnscope.extract against the fused forward and a step-by-step LSTMCell loop.
+
+A randomly initialised LSTM (default 2x650, embedding 650; weights do not change the cost) is
+saved with ``save_checkpoint`` and run over ``--tokens`` characters of generated text. Each round
+times, one after another:
+
+- the baseline, the fused ``nn.LSTM`` forward of the whole stack in chunks of ``--chunk-len``
+  (state carried), which gives only the top layer's h;
+- ``extract_states`` with kinds ``h`` (every layer's h) and with kinds ``all`` (h, c and gates
+  i, f, g, o of every layer), both writing Parquet. Time inside ``StatesWriter.write`` is
+  measured separately: the compute figures are the call's time without it, and the Parquet rate
+  is the float32 state bytes handed to the writer per second spent in it;
+- on the first ``--reference-tokens`` tokens, the step-by-step references: ``nn.LSTMCell`` per
+  token and layer giving h and c, and the same loop also giving the gates (from the textbook
+  equations, as in tests/test_extract.py). The full extraction must equal it to 1e-5.
+
+Ratios compare throughput (tokens/s), so the references may run on fewer tokens.
+
+    .venv/bin/python bench/extract_speed.py [--tokens 20000 --hidden 650 --layers 2 --runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from harness import Figure, at_least, char_corpus, median, speed_ratio, timed_rounds, write_results
+from rnnscope import extract
+from rnnscope.data import build_vocab, encode, write_splits
+from rnnscope.models import ModelConfig, RNNModel
+from rnnscope.states import StatesWriter, read_matrices
+from rnnscope.train import TrainSettings, save_checkpoint
+
+GATES = "ifgo"
+
+
+class WriteTimer:
+    """Wraps ``StatesWriter.write`` to add up the seconds spent in it and the state bytes written."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self.bytes = 0
+        self._write = StatesWriter.write
+
+    def __enter__(self) -> WriteTimer:
+        timer = self
+
+        def write(writer: StatesWriter, tokens: dict[str, np.ndarray], states: dict[str, np.ndarray]) -> None:
+            started = time.perf_counter()
+            timer._write(writer, tokens, states)
+            timer.seconds += time.perf_counter() - started
+            timer.bytes += sum(matrix.size * 4 for matrix in states.values())
+
+        StatesWriter.write = write  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        StatesWriter.write = self._write  # type: ignore[method-assign]
+
+
+@torch.no_grad()
+def fused_top_h(model: RNNModel, ids: torch.Tensor, chunk_len: int) -> None:
+    """The baseline: the fused stack over the stream in chunks, keeping only the top layer's h."""
+    hidden = None
+    for start in range(0, ids.numel(), chunk_len):
+        outputs, hidden = model.rnn(model.embed(ids[None, start : start + chunk_len]), hidden)
+        outputs.numpy()
+
+
+@torch.no_grad()
+def cell_loop(model: RNNModel, ids: torch.Tensor, with_gates: bool) -> dict[str, np.ndarray]:
+    """Every layer's h and c (and gates) from nn.LSTMCell, one token and one layer at a time."""
+    config = model.config
+    inputs = model.embed(ids)
+    states: dict[str, np.ndarray] = {}
+    for layer in range(config.layers):
+        weights = {name: getattr(model.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        cell = nn.LSTMCell(inputs.shape[1], config.hidden)
+        cell.load_state_dict(weights)
+        h, c = torch.zeros(1, config.hidden), torch.zeros(1, config.hidden)
+        rows: dict[str, list[torch.Tensor]] = {kind: [] for kind in ("h", "c", *(GATES if with_gates else ""))}
+        for x in inputs:
+            if with_gates:
+                pre = weights["weight_ih"] @ x + weights["bias_ih"] + weights["weight_hh"] @ h[0] + weights["bias_hh"]
+                i, f, g, o = pre.chunk(4)
+                for kind, value in zip(GATES, (i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid())):
+                    rows[kind].append(value)
+            h, c = cell(x[None], (h, c))
+            rows["h"].append(h[0])
+            rows["c"].append(c[0])
+        for kind, values in rows.items():
+            states[f"l{layer}_{kind}"] = torch.stack(values).numpy()
+        inputs = torch.stack(rows["h"])
+    return states
+
+
+def make_inputs(folder: Path, args: argparse.Namespace) -> tuple[Path, Path, Path, RNNModel, torch.Tensor]:
+    text = char_corpus(args.tokens)
+    vocab = build_vocab(text)
+    write_splits({"test": text}, vocab, folder)
+    torch.manual_seed(0)
+    config = ModelConfig(cell="lstm", vocab_size=len(vocab), hidden=args.hidden, layers=args.layers, embedding=args.embedding)
+    model = RNNModel(config).eval()
+    checkpoint = folder / "model.pt"
+    save_checkpoint(checkpoint, model, TrainSettings(epochs=1, batch_size=1, seq_len=1, lr=1.0), step=0, epoch=0)
+    return checkpoint, folder / "test.txt", folder / "vocab.json", model, torch.tensor(encode(text, vocab))
+
+
+def measure(args: argparse.Namespace, folder: Path) -> tuple[list[Figure], dict]:
+    checkpoint, text, vocab, model, ids = make_inputs(folder, args)
+    write_timers: dict[str, list[WriteTimer]] = {"h": [], "all": []}
+    out = folder / "states.parquet"
+
+    def extract_kinds(kinds: str) -> None:
+        with WriteTimer() as timer:
+            extract.extract_states(checkpoint, text, vocab, out, "bench", kinds=[kinds] if kinds == "h" else kinds, chunk_len=args.chunk_len, threads=args.threads)
+        write_timers[kinds].append(timer)
+
+    reference_ids = ids[: args.reference_tokens]
+    seconds = timed_rounds(
+        {
+            "fused": lambda: fused_top_h(model, ids, args.chunk_len),
+            "extract_h": lambda: extract_kinds("h"),
+            "extract_all": lambda: extract_kinds("all"),
+            "cell_loop_hc": lambda: cell_loop(model, reference_ids, with_gates=False),
+            "cell_loop_all": lambda: cell_loop(model, reference_ids, with_gates=True),
+        },
+        args.runs,
+    )
+    compute = {kinds: [total - timer.seconds for total, timer in zip(seconds[f"extract_{kinds}"], timers[1:])] for kinds, timers in write_timers.items()}
+
+    # The last file written is the full state of the last round: check it against the reference.
+    reference = cell_loop(model, reference_ids, with_gates=True)
+    extracted = read_matrices(out, list(reference))
+    difference = max(float(np.abs(extracted[name][: len(reference_ids)] - reference[name]).max()) for name in reference)
+
+    tokens, reference_tokens = ids.numel(), reference_ids.numel()
+    rate = {name: tokens / median(values) for name, values in seconds.items()}
+    rate |= {name: reference_tokens / median(seconds[name]) for name in ("cell_loop_hc", "cell_loop_all")}
+    fused = "fused nn.LSTM, top layer h"
+    ratio_h = speed_ratio(compute["h"], seconds["fused"])
+    ratio_all = speed_ratio(compute["all"], seconds["fused"])
+    ratio_h_written = speed_ratio(seconds["extract_h"], seconds["fused"])
+    ratio_all_written = speed_ratio(seconds["extract_all"], seconds["fused"])
+    ratio_vs_full_loop = speed_ratio(compute["all"], seconds["cell_loop_all"], tokens, reference_tokens)
+    ratio_vs_hc_loop = speed_ratio(compute["all"], seconds["cell_loop_hc"], tokens, reference_tokens)
+    write_rate = median([timer.bytes / timer.seconds / 1e6 for timer in write_timers["all"][1:]])
+    shape = f"{args.layers}x{args.hidden} LSTM, {tokens} tokens"
+    figures = [
+        Figure(f"every layer's h, compute ({shape})", tokens / median(compute["h"]), "tok/s", fused, rate["fused"], ratio_h, *at_least(ratio_h, 0.9)),
+        Figure("every layer's h, incl. Parquet write", rate["extract_h"], "tok/s", fused, rate["fused"], ratio_h_written),
+        Figure("full state (h, c, gates), compute", tokens / median(compute["all"]), "tok/s", fused, rate["fused"], ratio_all, *at_least(ratio_all, 0.5)),
+        Figure("full state, incl. Parquet write", rate["extract_all"], "tok/s", fused, rate["fused"], ratio_all_written),
+        Figure("full state vs step loop with gates", tokens / median(compute["all"]), "tok/s", "LSTMCell loop, h c gates", rate["cell_loop_all"], ratio_vs_full_loop, "> 1x", ratio_vs_full_loop > 1),
+        Figure("full state vs step loop h, c only", tokens / median(compute["all"]), "tok/s", "LSTMCell loop, h c", rate["cell_loop_hc"], ratio_vs_hc_loop, "> 1x", ratio_vs_hc_loop > 1),
+        Figure(f"full state max |extract - LSTMCell loop| ({reference_tokens} tokens)", difference, "", target="<= 1e-5", met=difference <= 1e-5),
+        Figure("Parquet write, full state (float32 bytes in)", write_rate, "MB/s", target=">= 200 MB/s", met=write_rate >= 200),
+    ]
+    details = {"seconds": seconds, "compute_seconds": compute, "parquet_mb": out.stat().st_size / 1e6}
+    return figures, details
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tokens", type=int, default=20_000, help="the spec's size is 100000")
+    parser.add_argument("--reference-tokens", type=int, default=2_000, help="tokens the step loops run over")
+    parser.add_argument("--hidden", type=int, default=650)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--embedding", type=int, default=650, help="0: one-hot characters")
+    parser.add_argument("--chunk-len", type=int, default=4096)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default=None, help="JSON path (default results/bench/extract_speed.json)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    with tempfile.TemporaryDirectory(prefix="extract_speed_") as tmp:
+        figures, details = measure(args, Path(tmp))
+    write_results("extract_speed", vars(args) | details, figures, args.out)
+
+
+if __name__ == "__main__":
+    main()
