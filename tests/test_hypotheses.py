@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import tarfile
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ def column(frame: pd.DataFrame, name: str) -> list[object]:
 
 
 def test_registry_has_the_required_sets() -> None:
-    assert {"counting", "char_text"} <= set(HYPOTHESIS_SETS)
+    assert {"counting", "char_text", "code"} <= set(HYPOTHESIS_SETS)
 
 
 def test_counting_anbn() -> None:
@@ -157,3 +158,185 @@ def test_label_split_rejects_bad_files(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="empty.txt is empty"):
         label_split(empty, "char_text", tmp_path / "out.parquet")
     assert not (tmp_path / "out.parquet").exists()
+
+
+def marked(mask: str) -> list[bool]:
+    """A hand-drawn mask as booleans: any character but a space marks True."""
+    return [mark != " " for mark in mask]
+
+
+def pieces_mask(line: str, pieces: list[str]) -> list[bool]:
+    """True on the characters of ``pieces``, each found once in ``line``."""
+    mask = [False] * len(line)
+    for piece in pieces:
+        assert line.count(piece) == 1, f"{piece!r} must occur once in {line!r}"
+        start = line.index(piece)
+        mask[start : start + len(piece)] = [True] * len(piece)
+    return mask
+
+
+def code_labels(lines: list[str]) -> tuple[str, pd.DataFrame]:
+    """The text of ``lines`` joined by newlines and its code labels."""
+    text = "\n".join(lines)
+    frame, _ = label_text(text, "code")
+    return text, frame
+
+
+def line_slice(lines: list[str], number: int) -> slice:
+    """The positions of line ``number`` of ``"\n".join(lines)`` (its newline excluded)."""
+    start = sum(len(line) + 1 for line in lines[:number])
+    return slice(start, start + len(lines[number]))
+
+
+def test_code_kinds_and_registry() -> None:
+    frame, kinds = label_text("int x;\n", "code")
+    assert kinds == {
+        "position_in_line": "continuous",
+        "next_is_newline": "binary",
+        "inside_comment": "binary",
+        "inside_string": "binary",
+        "inside_char_literal": "binary",
+        "inside_quotes": "binary",
+        "inside_parentheses": "binary",
+        "paren_depth": "continuous",
+        "expression_depth": "continuous",
+        "indent_level": "continuous",
+        "indent_gt_1": "binary",
+        "indent_gt_2": "binary",
+        "indent_gt_3": "binary",
+    }
+    assert list(frame.columns) == ["position", *kinds]
+
+
+def test_code_position_in_line_and_next_is_newline_match_char_text() -> None:
+    text = "\tif (x)\n\t\treturn 0;\n}"
+    code, _ = label_text(text, "code")
+    prose, _ = label_text(text, "char_text")
+    assert column(code, "position_in_line") == [0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0]
+    assert column(code, "next_is_newline") == [i in {6, 18} for i in range(21)]
+    assert column(code, "position_in_line") == column(prose, "position_in_line")
+    assert column(code, "next_is_newline") == column(prose, "next_is_newline")
+
+
+# Kernel-style lines, each with the pieces inside a comment, a string and a char literal.
+REGION_LINES: list[tuple[str, list[str], list[str], list[str]]] = [
+    ('static int show(const char *s) /* "quotes" and (parens) */', ['/* "quotes" and (parens) */'], [], []),
+    ("{", [], [], []),
+    (
+        '\tprintk("/* not a comment */ %s\\n", s); // line comment with \'quote',
+        ["// line comment with 'quote"],
+        ['"/* not a comment */ %s\\n"'],
+        [],
+    ),
+    ("\tc = '\"';", [], [], ["'\"'"]),
+    ("\tc = '\\'';", [], [], ["'\\''"]),
+    ('\td = "a\\"b\\\\"; e = \'\\\\\';', [], ['"a\\"b\\\\"'], ["'\\\\'"]),
+    ("}", [], [], []),
+    ("/*", ["/*"], [], []),
+    (' * Multi-line block with "quote and ( paren', [' * Multi-line block with "quote and ( paren'], [], []),
+    (" */", [" */"], [], []),
+    ("int x; // spliced \\", ["// spliced \\"], [], []),
+    ("still a comment", ["still a comment"], [], []),
+    ('int y; /* x */ /**/ "//" z;', ["/* x */", "/**/"], ['"//"'], []),
+]
+
+
+def test_code_comments_strings_and_char_literals_line_by_line() -> None:
+    lines = [line for line, _, _, _ in REGION_LINES]
+    text, frame = code_labels(lines)
+    for number, (line, comments, strings, char_literals) in enumerate(REGION_LINES):
+        span = line_slice(lines, number)
+        string, char_literal = pieces_mask(line, strings), pieces_mask(line, char_literals)
+        assert column(frame, "inside_comment")[span] == pieces_mask(line, comments), line
+        assert column(frame, "inside_string")[span] == string, line
+        assert column(frame, "inside_char_literal")[span] == char_literal, line
+        assert column(frame, "inside_quotes")[span] == [s or c for s, c in zip(string, char_literal)], line
+    # Block comment newlines are inside; a // comment's own newline is not, a spliced one is.
+    inside_comment = column(frame, "inside_comment")
+    newlines = [inside_comment[i] for i, char in enumerate(text) if char == "\n"]
+    assert newlines == [False] * 7 + [True, True, False, True, False]
+
+
+def test_code_paren_and_expression_depth_skip_comments_and_literals() -> None:
+    lines = [
+        "static int show(const char *s) /* (x */",
+        "{",
+        '\tprintk("(%s)\\n", a[s[0]]); // )',
+        "\tif (c == '(' || c == ')') {",
+        "\t}",
+        "}",
+    ]
+    # Digit per character; "\t" and "\\n" are one and two characters.
+    parens = [
+        "0" * 15 + "1" * 14 + "0" * 10,
+        "0",
+        "0" * 7 + "1" * 18 + "0" * 7,
+        "0" * 4 + "1" * 21 + "0" * 3,
+        "00",
+        "0",
+    ]
+    depths = [
+        "0" * 15 + "1" * 14 + "0" * 10,
+        "1",
+        "1" * 7 + "2" * 12 + "3344321" + "1" * 6,
+        "1" * 4 + "2" * 21 + "112",
+        "21",
+        "0",
+    ]
+    _, frame = code_labels(lines)
+    for number, line in enumerate(lines):
+        span = line_slice(lines, number)
+        assert column(frame, "paren_depth")[span] == [int(d) for d in parens[number]], line
+        assert column(frame, "inside_parentheses")[span] == [d != "0" for d in parens[number]], line
+        assert column(frame, "expression_depth")[span] == [int(d) for d in depths[number]], line
+
+
+def test_code_indent_levels_in_tab_stops() -> None:
+    lines = [
+        "int f(void)",
+        "{",
+        "\tif (a) {",
+        "\t\tfor (;;) {",
+        "\t\t\tif (b)",
+        "\t\t\t\treturn 1;",
+        "\t\t}",
+        "        x = 1;",
+        "\t    y = 2;",
+        "       \t\tz = 3;",
+        "",
+        "}",
+    ]
+    # 8 spaces = 1; a tab after 4 spaces still ends at column 8; 7 spaces + tab + tab = 2.
+    levels = [0, 0, 1, 2, 3, 4, 2, 1, 1, 2, 0, 0]
+    text, frame = code_labels(lines)
+    expected = [level for line, level in zip(lines, levels) for _ in line + "\n"][: len(text)]
+    assert column(frame, "indent_level") == expected
+    for threshold in (1, 2, 3):
+        assert column(frame, f"indent_gt_{threshold}") == [level > threshold for level in expected]
+
+
+def test_code_unterminated_literals_end_at_the_newline() -> None:
+    _, frame = code_labels(["#error don't do this", 'x = "open', "y = (1);"])
+    assert column(frame, "inside_char_literal") == marked(" " * 10 + "#" * 10 + " " * 19)
+    assert column(frame, "inside_string") == marked(" " * 25 + "#" * 5 + " " * 9)
+    assert column(frame, "paren_depth")[-4:] == [1, 1, 0, 0]
+
+
+def test_code_real_kernel_excerpt_lib_string() -> None:
+    tarball = Path("/work/shared/mirror/linux/linux-6.1.192-kernel-mm-lib-ext4-src.tar.xz")
+    if not tarball.exists():
+        pytest.skip("kernel source tarball not mirrored")
+    with tarfile.open(tarball) as archive:
+        member = archive.extractfile("linux-source-6.1/lib/string.c")
+        assert member is not None
+        text = member.read().decode()
+    frame, _ = label_text(text, "code")
+    assert frame["expression_depth"].iloc[-1] == 0
+    body = "\twhile ((*dest++ = *src++) != '\\0')\n\t\t/* nothing */;\n"
+    start = text.index(body, text.index("char *strcpy(char *dest, const char *src)\n{"))
+    rows = frame.iloc[start : start + len(body)]
+    assert column(rows, "inside_char_literal") == marked(" " * 30 + "####" + " " * 19)
+    assert column(rows, "inside_comment") == marked(" " * 38 + "#" * 13 + "  ")
+    assert column(rows, "paren_depth")[:35] == [0] * 7 + [1] + [2] * 17 + [1] * 9 + [0]
+    assert column(rows, "expression_depth")[:8] == [1] * 7 + [2]
+    assert column(rows, "indent_level") == [1] * 36 + [2] * 17

@@ -12,6 +12,7 @@ opening delimiter already counts as inside, a closing one as outside (or one lev
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
@@ -40,6 +41,21 @@ CHAR_TEXT_KINDS: dict[str, HypothesisKind] = {
     "inside_parentheses": "binary",
     "paren_depth": "continuous",
     "next_is_newline": "binary",
+}
+CODE_KINDS: dict[str, HypothesisKind] = {
+    "position_in_line": "continuous",
+    "next_is_newline": "binary",
+    "inside_comment": "binary",
+    "inside_string": "binary",
+    "inside_char_literal": "binary",
+    "inside_quotes": "binary",
+    "inside_parentheses": "binary",
+    "paren_depth": "continuous",
+    "expression_depth": "continuous",
+    "indent_level": "continuous",
+    "indent_gt_1": "binary",
+    "indent_gt_2": "binary",
+    "indent_gt_3": "binary",
 }
 APOSTROPHES = "'\u2019"
 
@@ -137,6 +153,17 @@ def label_counting(text: str) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
     return frame, dict(COUNTING_KINDS)
 
 
+def positions_in_line(is_newline: np.ndarray) -> np.ndarray:
+    """Characters since the last newline: a line's first character is 0, its newline the line's length."""
+    newline_before = np.concatenate([[-1], last_index_so_far(is_newline)[:-1]])
+    return np.arange(is_newline.size) - newline_before - 1
+
+
+def followed_by_newline(is_newline: np.ndarray) -> np.ndarray:
+    """Whether the next character is a newline; False for the last character."""
+    return np.concatenate([is_newline[1:], [False]])
+
+
 def clamped_cumsum(steps: np.ndarray) -> np.ndarray:
     """Running sum of ``steps`` that never goes below 0 (a step below 0 is dropped)."""
     totals = np.cumsum(steps)
@@ -167,9 +194,6 @@ def label_char_text(text: str) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]
     positions = np.arange(codes.size, dtype=np.int64)
     is_newline = codes == ord("\n")
 
-    newline_before = np.concatenate([[-1], last_index_so_far(is_newline)[:-1]])
-    position_in_line = positions - newline_before - 1
-
     is_letter = char_property(codes, str.isalpha)
     is_upper = char_property(codes, str.isupper)
     in_word = is_letter | char_property(codes, APOSTROPHES.__contains__)
@@ -195,21 +219,136 @@ def label_char_text(text: str) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]
     frame = pd.DataFrame(
         {
             "position": positions,
-            "position_in_line": position_in_line.astype(np.float64),
+            "position_in_line": positions_in_line(is_newline).astype(np.float64),
             "capitalized_word": capitalized_word,
             "inside_quotes": inside_quotes,
             "inside_parentheses": paren_depth > 0,
             "paren_depth": paren_depth.astype(np.float64),
-            "next_is_newline": np.concatenate([is_newline[1:], [False]]),
+            "next_is_newline": followed_by_newline(is_newline),
         },
         copy=False,
     )
     return frame, dict(CHAR_TEXT_KINDS)
 
 
+CODE, COMMENT, STRING, CHAR_LITERAL = range(4)
+C_TOKEN_START = re.compile(r"/[*/]|[\"']")
+# A // comment runs to the first newline not spliced by a backslash right before it.
+C_LINE_COMMENT_END = re.compile(r"(?<!\\)\n")
+# A literal's body: ordinary characters or escapes (a backslash and any character, newline too).
+C_LITERAL_BODY = {
+    quote: re.compile(rf"[^{quote}\\\n]*(?:\\.[^{quote}\\\n]*)*", re.DOTALL) for quote in "\"'"
+}
+
+
+def c_regions(text: str) -> np.ndarray:
+    """Lex C source in one pass: each character's region, CODE, COMMENT, STRING or CHAR_LITERAL.
+
+    Delimiters belong to their region (``/*``, ``*/``, ``//`` and both quotes). A literal with
+    no closing quote ends before the unescaped newline (or at the end of the text), as a C
+    compiler would reject it there, so a stray quote cannot invert the rest of the file; a
+    ``/*`` without ``*/`` runs to the end.
+    """
+    starts, ends, regions = [], [], []
+    position = 0
+    while match := C_TOKEN_START.search(text, position):
+        start, token = match.start(), match.group()
+        if token == "/*":
+            close = text.find("*/", start + 2)
+            end, region = (len(text) if close < 0 else close + 2), COMMENT
+        elif token == "//":
+            newline = C_LINE_COMMENT_END.search(text, start + 2)
+            end, region = (len(text) if newline is None else newline.start()), COMMENT
+        else:
+            body_end = C_LITERAL_BODY[token].match(text, start + 1).end()
+            end = body_end + 1 if text.startswith(token, body_end) else body_end
+            region = STRING if token == '"' else CHAR_LITERAL
+        starts.append(start)
+        ends.append(end)
+        regions.append(region)
+        position = end
+    # Spans do not overlap: add a span's region at its start and remove it at its end.
+    steps = np.zeros(len(text) + 1, dtype=np.int64)
+    np.add.at(steps, np.array(starts, dtype=np.int64), np.array(regions, dtype=np.int64))
+    np.subtract.at(steps, np.array(ends, dtype=np.int64), np.array(regions, dtype=np.int64))
+    return np.cumsum(steps[:-1])
+
+
+def indent_levels(text: str) -> np.ndarray:
+    """Each character's line indentation in whole tab stops: leading tabs and spaces expanded to
+    8-column tab stops, floor-divided by 8 (a tab or 8 spaces = 1 level)."""
+    indents = list(re.finditer(r"^[ \t]*", text, re.MULTILINE))
+    widths = [len(indent.group().expandtabs(8)) // 8 for indent in indents]
+    line_lengths = np.diff(np.array([indent.start() for indent in indents], dtype=np.int64), append=len(text))
+    return np.repeat(np.array(widths, dtype=np.int64), line_lengths)
+
+
+def label_code(text: str) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
+    """Character-level labels for C source (the Linux kernel's style).
+
+    Conventions (each label is the state after reading the character, as in
+    :func:`label_char_text`, except that region delimiters belong to their region):
+
+    - ``position_in_line``, ``next_is_newline``: as in :func:`label_char_text`.
+    - ``inside_comment``: inside ``/* ... */`` or ``// ...``, delimiters included; a // comment
+      ends before its newline unless a backslash right before the newline splices the line.
+    - ``inside_string``: inside ``"..."``, both quotes included; ``\\"`` and ``\\\\`` are
+      escapes. A quote in a comment or char literal does not start one, and ``/*`` or ``//`` in a
+      string does not start a comment. ``inside_char_literal``: likewise for ``'...'``.
+      ``inside_quotes`` is either of the two. An unterminated literal ends before its newline.
+    - ``paren_depth``: ``(``/``)`` nesting in code only (not in comments or literals), with
+      char_text's convention: ``(`` carries the depth it opens, ``)`` the depth it returns to,
+      a closer at depth 0 is ignored. ``inside_parentheses`` is ``paren_depth > 0``.
+      ``expression_depth``: the same over ``()``, ``[]`` and ``{}`` together (closers are not
+      matched to their openers' kind).
+    - ``indent_level``: the indentation of the character's line, leading tabs and spaces in
+      8-column tab stops, floor-divided by 8 (``\\t`` = 8 spaces = 1; ``\\t    `` = 1); every
+      character of a line, its newline included, gets the line's level. ``indent_gt_k`` is
+      ``indent_level > k``.
+
+    Preprocessor lines get no special handling: ``#include "x.h"`` is a string, and both
+    branches of an ``#if``/``#else`` count towards the depths.
+    """
+    codes = code_points(text)
+    is_newline = codes == ord("\n")
+    regions = c_regions(text)
+    is_code = regions == CODE
+    is_string, is_char_literal = regions == STRING, regions == CHAR_LITERAL
+
+    def code_steps(opener: str, closer: str) -> np.ndarray:
+        return (is_code & (codes == ord(opener))).astype(np.int64) - (is_code & (codes == ord(closer)))
+
+    paren_steps = code_steps("(", ")")
+    paren_depth = clamped_cumsum(paren_steps)
+    expression_depth = clamped_cumsum(paren_steps + code_steps("[", "]") + code_steps("{", "}"))
+    indent_level = indent_levels(text)
+
+    frame = pd.DataFrame(
+        {
+            "position": np.arange(codes.size, dtype=np.int64),
+            "position_in_line": positions_in_line(is_newline).astype(np.float64),
+            "next_is_newline": followed_by_newline(is_newline),
+            "inside_comment": regions == COMMENT,
+            "inside_string": is_string,
+            "inside_char_literal": is_char_literal,
+            "inside_quotes": is_string | is_char_literal,
+            "inside_parentheses": paren_depth > 0,
+            "paren_depth": paren_depth.astype(np.float64),
+            "expression_depth": expression_depth.astype(np.float64),
+            "indent_level": indent_level.astype(np.float64),
+            "indent_gt_1": indent_level > 1,
+            "indent_gt_2": indent_level > 2,
+            "indent_gt_3": indent_level > 3,
+        },
+        copy=False,
+    )
+    return frame, dict(CODE_KINDS)
+
+
 HYPOTHESIS_SETS: dict[str, Labeller] = {
     "counting": label_counting,
     "char_text": label_char_text,
+    "code": label_code,
 }
 
 
