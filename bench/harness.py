@@ -41,17 +41,25 @@ def char_corpus(length: int) -> str:
     return (text * (length // len(text) + 1))[:length]
 
 
-def timed_rounds(candidates: dict[str, Callable[[], object]], runs: int) -> dict[str, list[float]]:
-    """Seconds of each candidate per round: one untimed warm-up round, then ``runs`` rounds."""
+def timed_rounds(
+    candidates: dict[str, Callable[[], object]], runs: int, warmups: dict[str, Callable[[], object]] | None = None
+) -> dict[str, list[float]]:
+    """Seconds of each candidate in each of ``runs`` rounds (order rotated), after one untimed warm-up round.
+
+    The warm-up calls ``warmups[name]`` where given (a smaller run of the same code), else the candidate.
+    """
     if runs < 3:
         raise ValueError(f"runs must be >= 3 for a median to mean anything, got {runs}")
+    for name, candidate in candidates.items():
+        (warmups or {}).get(name, candidate)()
     seconds: dict[str, list[float]] = {name: [] for name in candidates}
-    for round_index in range(runs + 1):
-        for name, candidate in candidates.items():
+    names = list(candidates)
+    for round_index in range(runs):
+        shift = round_index % len(names)  # rotate the order so no candidate always runs first
+        for name in names[shift:] + names[:shift]:
             started = time.perf_counter()
-            candidate()
-            if round_index:
-                seconds[name].append(time.perf_counter() - started)
+            candidates[name]()
+            seconds[name].append(time.perf_counter() - started)
     return seconds
 
 

@@ -4,13 +4,15 @@ The stream is read as one sequence from a zero state, in chunks of ``chunk_len``
 final state carries into the next chunk. Each layer runs as its own fused single-layer module
 (sharing the trained weights), which yields every layer's h at fused speed; LSTM cell states
 and the gates of LSTM and GRU are then recomputed from (x_t, h_{t-1}) in one batched matmul per
-chunk, with the LSTM cell state from a cheap elementwise scan.
+chunk (only when a kind other than h is asked for), with the LSTM cell state from an
+elementwise scan run in blocks.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,16 +45,46 @@ def pin_mmap_threshold(threshold: int = 1 << 16) -> None:
 
 
 def layer_modules(model: RNNModel) -> list[nn.Module]:
-    """Single-layer fused copies of each layer of ``model.rnn`` (same weights, eval mode)."""
+    """Single-layer fused modules, one per layer of ``model.rnn``, sharing its weight tensors (eval mode)."""
     rnn = model.rnn
     modules = []
     for layer in range(rnn.num_layers):
         input_size = rnn.input_size if layer == 0 else rnn.hidden_size
         kwargs = {"nonlinearity": rnn.nonlinearity} if isinstance(rnn, nn.RNN) else {}
-        single = type(rnn)(input_size, rnn.hidden_size, num_layers=1, batch_first=True, **kwargs)
-        single.load_state_dict({f"{name}_l0": getattr(rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")})
+        # On the meta device, so no random initialisation is computed only to be overwritten.
+        single = type(rnn)(input_size, rnn.hidden_size, num_layers=1, batch_first=True, device="meta", **kwargs)
+        single.load_state_dict(
+            {f"{name}_l0": getattr(rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")},
+            assign=True,
+        )
         modules.append(single.eval())
     return modules
+
+
+def scan_cell_states(forget: torch.Tensor, update: torch.Tensor, c0: torch.Tensor) -> torch.Tensor:
+    """c_t = forget_t * c_{t-1} + update_t for every step t of (T, H) inputs, from c_{-1} = c0.
+
+    A step-by-step loop costs T Python iterations (measured 80 ms per 4096 steps of 650 units).
+    Here the steps are cut into blocks of about sqrt(T): the recurrence runs inside all blocks at
+    once from a zero start, then one step per block carries each block's true start, and
+    c = local + (running product of forget inside the block) * start: about 2 sqrt(T) iterations
+    (11 ms), and only products and sums of the gates (no division), so as accurate as the loop.
+    """
+    steps, hidden = update.shape
+    block = math.isqrt(steps - 1) + 1  # ceil(sqrt(steps))
+    blocks = -(-steps // block)
+    padding = (0, 0, 0, blocks * block - steps)  # padded steps keep c unchanged and are dropped
+    forget = nn.functional.pad(forget, padding, value=1.0).view(blocks, block, hidden)
+    local = nn.functional.pad(update, padding).view(blocks, block, hidden).clone()
+    for t in range(1, block):
+        local[:, t].addcmul_(forget[:, t], local[:, t - 1])
+    decay = forget.cumprod(dim=1)
+    starts = torch.empty(blocks, 1, hidden, dtype=update.dtype)
+    start = c0
+    for index in range(blocks):
+        starts[index, 0] = start
+        start = torch.addcmul(local[index, -1], decay[index, -1], start)
+    return torch.addcmul(local, decay, starts).view(-1, hidden)[:steps]
 
 
 def lstm_internals(
@@ -60,16 +92,11 @@ def lstm_internals(
 ) -> dict[str, torch.Tensor]:
     """Gates i, f, g, o and cell state c for every step, from inputs (T, in) and outputs h (T, H)."""
     h_prev = torch.cat([h0[None], outputs[:-1]])
-    pre = inputs @ module.weight_ih_l0.T + module.bias_ih_l0 + h_prev @ module.weight_hh_l0.T + module.bias_hh_l0
+    pre = torch.addmm(module.bias_ih_l0 + module.bias_hh_l0, inputs, module.weight_ih_l0.T)
+    pre.addmm_(h_prev, module.weight_hh_l0.T)
     i, f, g, o = pre.chunk(4, dim=1)
     i, f, g, o = i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()
-    update = i * g
-    c = torch.empty_like(update)
-    previous = c0
-    for t in range(update.size(0)):  # c_t = f_t * c_{t-1} + i_t * g_t: elementwise, cheap next to the matmuls
-        previous = f[t] * previous + update[t]
-        c[t] = previous
-    return {"i": i, "f": f, "g": g, "o": o, "c": c}
+    return {"i": i, "f": f, "g": g, "o": o, "c": scan_cell_states(f, i * g, c0)}
 
 
 def gru_internals(module: nn.GRU, inputs: torch.Tensor, outputs: torch.Tensor, h0: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -117,6 +144,7 @@ def extract_states(
     model, _ = load_model(checkpoint)
     config = model.config
     kinds = resolve_kinds(config.cell, kinds)
+    recompute = kinds != ("h",)  # c and the gates cost about a second forward pass: only when asked for
     vocab = load_vocab(vocab_path)
     token_names = np.asarray(vocab, dtype=object)
     modules = layer_modules(model)
@@ -142,7 +170,9 @@ def extract_states(
                 if state[layer] is None:  # zero initial state, shaped (num_layers=1, batch=1, hidden)
                     zeros = h.new_zeros(1, 1, config.hidden)
                     state[layer] = (zeros, zeros) if config.cell == "lstm" else zeros
-                if config.cell == "lstm":
+                if not recompute:
+                    internals = {}
+                elif config.cell == "lstm":
                     internals = lstm_internals(module, x[0], h, state[layer][0][0, 0], state[layer][1][0, 0])
                 elif config.cell == "gru":
                     internals = gru_internals(module, x[0], h, state[layer][0, 0])
