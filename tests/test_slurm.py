@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from test_workflow import copy_workflow, planned_jobs
+from test_workflow import CLEAN_ENV, copy_workflow, planned_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 # Every stage from download to probes and the seed-000 analysis, on the tiny config (20 jobs).
@@ -31,9 +31,9 @@ def slurm_is_up() -> bool:
 def test_dag_runs_through_slurm_and_a_second_run_does_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     work = copy_workflow(tmp_path)
     command = [sys.executable, "-m", "snakemake", *TARGETS, "--profile", "profiles/slurm", "--configfile", "tiny.yaml", "source.yaml"]
-    planned = sum(planned_jobs(subprocess.run([*command, "-n"], cwd=work, capture_output=True, text=True).stdout).values())
+    planned = sum(planned_jobs(subprocess.run([*command, "-n"], cwd=work, capture_output=True, text=True, env=CLEAN_ENV).stdout).values())
     assert planned == 20
-    first = subprocess.run(command, cwd=work, capture_output=True, text=True)
+    first = subprocess.run(command, cwd=work, capture_output=True, text=True, env=CLEAN_ENV)
     output = first.stdout + first.stderr
     assert first.returncode == 0, output[-6000:]
     slurm_ids = [int(i) for i in re.findall(r"has been submitted with SLURM jobid (\d+)", output)]
@@ -50,6 +50,6 @@ def test_dag_runs_through_slurm_and_a_second_run_does_nothing(tmp_path: Path, ca
         submitted = re.findall(r"SLURM jobid (\d+) \(log: \S*/rule_(\w+)/", output)
         print("\nSlurm jobs: " + ", ".join(f"{slurm_id} {rule}" for slurm_id, rule in submitted))
 
-    second = subprocess.run(command, cwd=work, capture_output=True, text=True)
+    second = subprocess.run(command, cwd=work, capture_output=True, text=True, env=CLEAN_ENV)
     assert second.returncode == 0 and "submitted with SLURM jobid" not in second.stdout + second.stderr
-    assert planned_jobs(subprocess.run([*command, "-n"], cwd=work, capture_output=True, text=True).stdout) == {}
+    assert planned_jobs(subprocess.run([*command, "-n"], cwd=work, capture_output=True, text=True, env=CLEAN_ENV).stdout) == {}

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.integration
 
 def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     command = [*SNAKEMAKE, "--cores", "2", "--configfile", "tiny.yaml", "source.yaml", *args]
-    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "0"})
+    result = subprocess.run(command, cwd=workdir, capture_output=True, text=True, env=CLEAN_ENV)
     if check and result.returncode != 0:
         raise AssertionError(f"snakemake {' '.join(args)} failed:\n{result.stdout[-4000:]}\n{result.stderr[-8000:]}")
     return result
@@ -46,14 +46,27 @@ def planned_jobs(output: str) -> dict[str, int]:
     return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.MULTILINE) if m.group(1) != "total"}
 
 
+def mirror_folder() -> Path | None:
+    """$RNNSCOPE_MIRROR, else the shared mirror beside the checkout, if it holds Tiny Shakespeare."""
+    for folder in (os.environ.get("RNNSCOPE_MIRROR"), MIRROR):
+        if folder and (Path(folder) / "tinyshakespeare" / "input.txt").exists():
+            return Path(folder)
+    return None
+
+
 def shakespeare_source(tmp: Path) -> dict:
-    """Tiny Shakespeare from the shared mirror when present, else a generated stand-in via file://."""
-    if (MIRROR / "tinyshakespeare" / "input.txt").exists():
-        return {"mirror": str(MIRROR)}
+    """Tiny Shakespeare from the mirror when there is one, else a generated stand-in via file://."""
+    mirror = mirror_folder()
+    if mirror:
+        return {"mirror": str(mirror)}
     corpus = tmp / "corpus.txt"
-    lines = [f"{'First' if i % 3 == 0 else 'Second'} Citizen:\nWe are (all) resolved, \"rather\" to die than to famish.\n" for i in range(400)]
+    lines = [f"{'First' if i % 3 == 0 else 'Second'} Citizen:\nWe are (all) resolved, \"rather\" to die than to famish.\n" for i in range(2000)]
     corpus.write_text("".join(lines))
     return {"datasets": {"tinyshakespeare": {"url": corpus.as_uri(), "sha256": sha256_of(corpus)}}}
+
+
+# The source is chosen in source.yaml: the environment must not override it.
+CLEAN_ENV = {key: value for key, value in os.environ.items() if key != "RNNSCOPE_MIRROR"} | {"PYTHONHASHSEED": "0"}
 
 
 def copy_workflow(work: Path) -> Path:
@@ -207,7 +220,7 @@ def test_training_killed_mid_run_resumes_on_rerun(tmp_path: Path) -> None:
     (work / "long.yaml").write_text("models: {srn_anbn: {train: {epochs: 400, restarts: 1}}}\n")
     # Targets go before --configfile, which takes every following word as a config file.
     command = [*SNAKEMAKE, "results/train/srn_anbn/metrics.json", "--cores", "1", "--configfile", "tiny.yaml", "source.yaml", "long.yaml"]
-    first = subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=CLEAN_ENV)
     resume = work / "results/train/srn_anbn/resume.pt"
     deadline = time.monotonic() + 120
     while not resume.exists() and time.monotonic() < deadline and first.poll() is None:
@@ -218,7 +231,7 @@ def test_training_killed_mid_run_resumes_on_rerun(tmp_path: Path) -> None:
     first.wait(timeout=60)
     assert first.returncode != 0
     assert resume.exists() and not (work / "results/train/srn_anbn/metrics.json").exists()
-    subprocess.run(command, cwd=work, capture_output=True, check=True)
+    subprocess.run(command, cwd=work, capture_output=True, check=True, env=CLEAN_ENV)
     log = (work / "logs/train/srn_anbn.log").read_text()
     assert "resuming srn_anbn restart 0 from" in log
     metrics = json.loads((work / "results/train/srn_anbn/metrics.json").read_text())
