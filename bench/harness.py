@@ -14,11 +14,20 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from tabulate import tabulate
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results" / "bench"
+
+
+class Ratio(NamedTuple):
+    """The median of the per-round ratios, and the lowest and highest (how noisy the rounds were)."""
+
+    median: float
+    low: float
+    high: float
 
 
 @dataclass(frozen=True)
@@ -30,7 +39,7 @@ class Figure:
     unit: str
     baseline: str = ""
     baseline_value: float | None = None
-    ratio: float | None = None
+    ratio: Ratio | None = None
     target: str = ""
     met: bool | None = None
 
@@ -67,13 +76,18 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def speed_ratio(project: list[float], baseline: list[float], project_work: float = 1.0, baseline_work: float = 1.0) -> float:
-    """Median over rounds of the project's throughput over the baseline's (work per second)."""
-    return median([(project_work / p) / (baseline_work / b) for p, b in zip(project, baseline)])
+def speed_ratio(project: list[float], baseline: list[float], project_work: float = 1.0, baseline_work: float = 1.0) -> Ratio:
+    """The project's throughput over the baseline's (work per second), round by round."""
+    ratios = [(project_work / p) / (baseline_work / b) for p, b in zip(project, baseline)]
+    return Ratio(median(ratios), min(ratios), max(ratios))
 
 
-def at_least(ratio: float, target: float) -> tuple[str, bool]:
-    return f">= {target:g}x", ratio >= target
+def at_least(ratio: Ratio, target: float) -> tuple[str, bool]:
+    return f">= {target:g}x", ratio.median >= target
+
+
+def above(ratio: Ratio, target: float) -> tuple[str, bool]:
+    return f"> {target:g}x", ratio.median > target
 
 
 def write_results(name: str, settings: dict, figures: list[Figure], out: str | Path | None) -> Path:
@@ -95,7 +109,7 @@ def _number(value: float | None, unit: str = "") -> str:
 
 
 def table(payloads: list[dict]) -> str:
-    """One row per figure of every benchmark: figure, value, baseline, ratio, target, met?"""
+    """One row per figure of every benchmark: figure, value, baseline, ratio (range over rounds), target, met?"""
     rows = []
     for payload in payloads:
         for figure in payload["figures"]:
@@ -103,6 +117,9 @@ def table(payloads: list[dict]) -> str:
             baseline = figure["baseline"]
             if figure["baseline_value"] is not None:
                 baseline += f" ({_number(figure['baseline_value'], figure['unit'])})"
-            ratio = f"{figure['ratio']:.2f}x" if figure["ratio"] is not None else ""
+            ratio = ""
+            if figure["ratio"] is not None:
+                middle, low, high = figure["ratio"]
+                ratio = f"{middle:.2f}x ({low:.2f}-{high:.2f})"
             rows.append([payload["benchmark"], figure["name"], _number(figure["value"], figure["unit"]), baseline, ratio, figure["target"], met])
-    return tabulate(rows, headers=["bench", "figure", "value", "baseline", "ratio", "target", "met?"], tablefmt="github")
+    return tabulate(rows, headers=["bench", "figure", "value", "baseline", "ratio (per-round range)", "target", "met?"], tablefmt="github")

@@ -7,7 +7,7 @@ end-of-epoch validation on a small split and the resume checkpoint); the whole c
 loading, final evaluation, files) is reported too. FLOPs per token count the dense matmuls:
 3 x forward, the one-hot input matmul included.
 
-    .venv/bin/python bench/train_speed.py [--hidden 128 --layers 2 --batch 32 --seq-len 100 --steps 20 --runs 3]
+    .venv/bin/python bench/train_speed.py [--hidden 128 --layers 2 --batch 32 --seq-len 100 --steps 20 --runs 5]
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def make_dataset(folder: Path, train_chars: int, eval_chars: int) -> list[str]:
     return vocab
 
 
-def matmul_seconds(a: torch.Tensor, b: torch.Tensor) -> None:
+def repeated_matmuls(a: torch.Tensor, b: torch.Tensor) -> None:
     for _ in range(MATMUL_REPEATS):
         torch.mm(a, b)
 
@@ -79,24 +79,6 @@ def bare_loop(initial: dict[str, torch.Tensor], config: ModelConfig, settings: T
     return total / count
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--layers", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--seq-len", type=int, default=100)
-    parser.add_argument("--steps", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", default=None, help="JSON path (default results/bench/train_speed.json)")
-    args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-
-    with tempfile.TemporaryDirectory(prefix="train_speed_") as tmp:
-        figures, details = measure(args, Path(tmp))
-    write_results("train_speed", vars(args) | details, figures, args.out)
-
-
 def measure(args: argparse.Namespace, folder: Path) -> tuple[list[Figure], dict]:
     """Time trainer, bare loop and matmul on a corpus generated in ``folder``."""
     eval_chars = args.batch * args.seq_len  # one batch: keeps the trainer's evaluations small
@@ -130,7 +112,7 @@ def measure(args: argparse.Namespace, folder: Path) -> tuple[list[Figure], dict]
         {
             "trainer": trainer,
             "bare": lambda: bare_losses.append(bare_loop(initial, config, settings, ids)),
-            "matmul": lambda: matmul_seconds(a, b),
+            "matmul": lambda: repeated_matmuls(a, b),
         },
         args.runs,
     )
@@ -152,6 +134,24 @@ def measure(args: argparse.Namespace, folder: Path) -> tuple[list[Figure], dict]
         Figure("train loss |trainer - bare loop| (same work)", loss_difference, "nats", target="<= 1e-4", met=loss_difference <= 1e-4),
     ]
     return figures, {"tokens_per_run": tokens, "train_gflop_per_token": flops / 1e9, "seconds": seconds, "trainer_seconds": trainer_seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--hidden", type=int, default=128)
+    parser.add_argument("--layers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--seq-len", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", default=None, help="JSON path (default results/bench/train_speed.json)")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    with tempfile.TemporaryDirectory(prefix="train_speed_") as tmp:
+        figures, details = measure(args, Path(tmp))
+    write_results("train_speed", vars(args) | details, figures, args.out)
 
 
 if __name__ == "__main__":

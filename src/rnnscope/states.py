@@ -114,7 +114,12 @@ class StatesWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.schema = states_schema(info)
         self.row_group_size = row_group_size
-        self._writer = pq.ParquetWriter(self.partial, self.schema, compression="zstd")
+        # Dictionary pages and min/max statistics only for the per-token columns: on float state
+        # vectors a dictionary always overflows and falls back, and both halved the write rate.
+        token_columns = [field.name for field in self.schema if field.name not in info.columns]
+        self._writer = pq.ParquetWriter(
+            self.partial, self.schema, compression="zstd", use_dictionary=token_columns, write_statistics=token_columns
+        )
 
     def write(self, tokens: dict[str, np.ndarray], states: dict[str, np.ndarray]) -> None:
         arrays: list[pa.Array] = []
