@@ -28,4 +28,5 @@ include: "workflow/rules/report.smk"
 rule all:
     input:
         final_outputs(),
+        "results/tables/benchmarks.csv",
     default_target: True

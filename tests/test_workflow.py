@@ -173,7 +173,7 @@ def test_no_change_rerun_does_nothing(workdir: Path) -> None:
 def test_probe_parameter_change_reruns_only_probes_and_downstream(workdir: Path) -> None:
     (workdir / "probe_change.yaml").write_text("probe: {C: 0.5}\n")
     jobs = planned_jobs(snakemake(workdir, "-n", "--configfile", "tiny.yaml", "source.yaml", "probe_change.yaml").stdout)
-    assert jobs == {"probe": 4, "probe_table": 1, "probe_plot": 4, "all": 1}
+    assert jobs == {"probe": 4, "probe_table": 1, "probe_plot": 4, "benchmark_summary": 1, "all": 1}
 
 
 def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> None:
@@ -184,7 +184,7 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
         jobs = planned_jobs(snakemake(workdir, "-n").stdout)
     finally:
         module.write_text(original)
-    assert jobs == {"perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_plot": 4, "all": 1}
+    assert jobs == {"perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_plot": 4, "benchmark_summary": 1, "all": 1}
 
 
 def test_config_typo_fails_before_any_job(workdir: Path) -> None:

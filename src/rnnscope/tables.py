@@ -116,3 +116,39 @@ def plot_probe_scores(metrics_csv: str | Path, png_path: str | Path) -> None:
     figure.savefig(png_path, dpi=110)
     figure.savefig(Path(png_path).with_suffix(".svg"))
     plt.close(figure)
+
+
+def benchmark_summary(benchmark_dir: str | Path, csv_path: str | Path) -> pd.DataFrame:
+    """results/tables/benchmarks.csv: Snakemake's per-job benchmark files summed per rule.
+
+    A rule's jobs write ``benchmarks/<rule>.tsv`` or ``benchmarks/<rule>/<job>.tsv``; each file
+    holds the latest run of that job, so the table describes the jobs behind the current results.
+    """
+    rows = []
+    for path in sorted(Path(benchmark_dir).rglob("*.tsv")):
+        relative = path.relative_to(benchmark_dir)
+        measured = pd.read_csv(path, sep="\t", na_values=["-", "NA"]).iloc[-1]
+        rows.append({
+            "rule": relative.parts[0].removesuffix(".tsv"),
+            "wall_s": measured["s"],
+            "cpu_s": measured.get("cpu_time"),
+            "max_rss_mb": measured.get("max_rss"),
+        })
+    if not rows:
+        raise FileNotFoundError(f"no benchmark files under {benchmark_dir}: run the pipeline first")
+    jobs = pd.DataFrame(rows)
+    table = jobs.groupby("rule").agg(
+        jobs=("wall_s", "size"), wall_s=("wall_s", "sum"), cpu_s=("cpu_s", "sum"), max_rss_mb=("max_rss_mb", "max")
+    ).reset_index().sort_values("wall_s", ascending=False)
+    total = pd.DataFrame([{
+        "rule": "total", "jobs": int(table["jobs"].sum()), "wall_s": table["wall_s"].sum(),
+        "cpu_s": table["cpu_s"].sum(), "max_rss_mb": table["max_rss_mb"].max(),
+    }])
+    table = pd.concat([table, total], ignore_index=True)
+    caption = (
+        f"Per-rule totals of Snakemake's job benchmarks ({benchmark_dir}/): wall and CPU seconds summed over "
+        "a rule's jobs (jobs may have run in parallel, so the wall total exceeds the pipeline's elapsed time), "
+        "peak RSS the largest of any job. Each job counts with its latest run."
+    )
+    write_table(table, csv_path, caption)
+    return table

@@ -82,3 +82,24 @@ rule probe_plot:
         runtime=5,
     script:
         "../../scripts/probe_plot.py"
+
+
+rule benchmark_summary:
+    input:
+        # Runs last: after every job whose benchmark it sums.
+        results=final_outputs(),
+        code=code("tables"),
+    output:
+        table=report("results/tables/benchmarks.csv", caption="../report/benchmarks.rst", category="Pipeline"),
+    params:
+        benchmark_dir="benchmarks",
+    log:
+        "logs/benchmark_summary.log",
+    benchmark:
+        "benchmarks/benchmark_summary.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/benchmark_summary.py"
