@@ -22,7 +22,7 @@ import urllib.request
 import zlib
 from bisect import insort
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -387,6 +387,89 @@ def strip_top_folder(name: str) -> str | None:
     return parts[1] if len(parts) == 2 and parts[1] else None
 
 
+def utf8_member(path: str, data: bytes) -> tuple[bytes, bool]:
+    """A member's bytes as valid UTF-8, invalid bytes replaced by U+FFFD, and whether any were."""
+    try:
+        data.decode("utf-8")
+        return data, False
+    except UnicodeDecodeError as error:
+        log.warning("%s: invalid UTF-8 at byte %d; replaced by U+FFFD", path, error.start)
+        return data.decode("utf-8", errors="replace").encode("utf-8"), True
+
+
+@dataclass
+class SpoolIndex:
+    """The members spooled from a tarball: those that make the corpus, sorted by path."""
+
+    kept: list[SpooledFile] = field(default_factory=list)
+    kept_bytes: int = 0
+    over_cap_from: str | None = None  # the smallest path dropped by the cap
+    matched: set[str] = field(default_factory=set)  # every path that passed the filters
+
+
+def spool_members(tarball: str | Path, spool_path: Path, include_dirs: Sequence[str], extensions: Sequence[str], max_bytes: int) -> SpoolIndex:
+    """Stream the tarball once, appending the wanted members' UTF-8 text to ``spool_path`` and
+    keeping the sorted index of the prefix (by path) that fits in ``max_bytes``."""
+    prefixes = tuple(folder.strip("/") + "/" for folder in include_dirs)
+    suffixes = tuple(extensions)
+    index = SpoolIndex()
+    try:
+        with decompressed(tarball) as stream, tarfile.open(fileobj=stream, mode="r|") as archive, open(spool_path, "wb") as spool:
+            for member in archive:
+                path = strip_top_folder(member.name)
+                if path is None or not member.isfile():
+                    continue
+                if (prefixes and not path.startswith(prefixes)) or (suffixes and not path.endswith(suffixes)):
+                    continue
+                if path in index.matched:
+                    raise ValueError(
+                        f"{tarball} holds {path} twice (as {member.name} and before): the corpus would be "
+                        "ambiguous. Use a tarball with one top-level folder and unique paths."
+                    )
+                index.matched.add(path)
+                if index.over_cap_from is not None and path > index.over_cap_from:
+                    continue  # sorts after a file that is already over the cap
+                handle = archive.extractfile(member)
+                assert handle is not None  # a regular file always has data
+                encoded, replaced = utf8_member(path, handle.read())
+                insort(index.kept, SpooledFile(path, spool.tell(), len(encoded), replaced))
+                spool.write(encoded)
+                index.kept_bytes += len(encoded)
+                while max_bytes and index.kept_bytes > max_bytes:
+                    dropped = index.kept.pop()
+                    index.kept_bytes -= dropped.size
+                    index.over_cap_from = dropped.path
+            # Read the compressed stream to its end so a truncated or corrupt file is an error.
+            while stream.read(1 << 20):
+                pass
+    except (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile) as error:
+        raise ValueError(
+            f"{tarball} is not a readable (compressed) tar archive: {error}. The download is truncated or "
+            "not a tarball; delete it and fetch it again, or point the dataset at the right file."
+        ) from error
+    return index
+
+
+def write_spooled(index: SpoolIndex, spool_path: Path, out: Path) -> None:
+    """Write the kept members in path order to ``out`` (atomically, via ``.partial``)."""
+    kept = index.kept
+    if all(a.offset < b.offset for a, b in zip(kept, kept[1:])) and kept[-1].offset + kept[-1].size == index.kept_bytes:
+        # The tar was already sorted and nothing inside the prefix was dropped (the usual
+        # case): the spool's start is the corpus.
+        os.truncate(spool_path, index.kept_bytes)
+        spool_path.replace(out)
+        return
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with open(spool_path, "rb") as spool, open(partial, "wb") as corpus:
+            for entry in kept:
+                spool.seek(entry.offset)
+                corpus.write(spool.read(entry.size))
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
 def build_tar_corpus(
     tarball: str | Path,
     out_path: str | Path,
@@ -419,83 +502,26 @@ def build_tar_corpus(
     """
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    spool_path, partial = out.with_name(out.name + ".spool"), out.with_name(out.name + ".partial")
-    prefixes = tuple(folder.strip("/") + "/" for folder in include_dirs)
-    suffixes = tuple(extensions)
-    kept: list[SpooledFile] = []  # sorted by path
-    kept_bytes = 0
-    over_cap_from: str | None = None  # the smallest path dropped by the cap
-    seen: set[str] = set()
+    spool_path = out.with_name(out.name + ".spool")
     started = time.perf_counter()
     try:
-        try:
-            with decompressed(tarball) as stream, tarfile.open(fileobj=stream, mode="r|") as archive, open(spool_path, "wb") as spool:
-                for member in archive:
-                    path = strip_top_folder(member.name)
-                    if path is None or not member.isfile():
-                        continue
-                    if (prefixes and not path.startswith(prefixes)) or (suffixes and not path.endswith(suffixes)):
-                        continue
-                    if path in seen:
-                        raise ValueError(
-                            f"{tarball} holds {path} twice (as {member.name} and before): the corpus would be "
-                            "ambiguous. Use a tarball with one top-level folder and unique paths."
-                        )
-                    seen.add(path)
-                    if over_cap_from is not None and path > over_cap_from:
-                        continue  # sorts after a file that is already over the cap
-                    handle = archive.extractfile(member)
-                    assert handle is not None  # a regular file always has data
-                    data = handle.read()
-                    try:
-                        text, replaced = data.decode("utf-8"), False
-                    except UnicodeDecodeError as error:
-                        text, replaced = data.decode("utf-8", errors="replace"), True
-                        log.warning("%s: invalid UTF-8 at byte %d; replaced by U+FFFD", path, error.start)
-                    encoded = text.encode("utf-8")
-                    insort(kept, SpooledFile(path, spool.tell(), len(encoded), replaced))
-                    spool.write(encoded)
-                    kept_bytes += len(encoded)
-                    while max_bytes and kept_bytes > max_bytes:
-                        dropped = kept.pop()
-                        kept_bytes -= dropped.size
-                        over_cap_from = dropped.path
-                # Read the compressed stream to its end so a truncated or corrupt file is an error.
-                while stream.read(1 << 20):
-                    pass
-        except (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile) as error:
-            raise ValueError(
-                f"{tarball} is not a readable (compressed) tar archive: {error}. The download is truncated or "
-                "not a tarball; delete it and fetch it again, or point the dataset at the right file."
-            ) from error
-        if not kept:
+        index = spool_members(tarball, spool_path, include_dirs, extensions, max_bytes)
+        if not index.kept:
             reason = (
-                f"max_bytes={max_bytes} is smaller than the first matching file ({over_cap_from}); raise max_bytes"
-                if over_cap_from
+                f"max_bytes={max_bytes} is smaller than the first matching file ({index.over_cap_from}); raise max_bytes"
+                if index.over_cap_from
                 else f"no regular file matched include_dirs={list(include_dirs)} and extensions={list(extensions)}; "
                 "check them against the tarball's layout (`tar -tf`)"
             )
             raise ValueError(f"{tarball} gave an empty corpus: {reason}.")
-        in_spool_order = all(a.offset < b.offset for a, b in zip(kept, kept[1:]))
-        if in_spool_order and kept[-1].offset + kept[-1].size == kept_bytes:
-            # The tar was already sorted and nothing inside the prefix was dropped (the usual
-            # case): the spool's start is the corpus.
-            os.truncate(spool_path, kept_bytes)
-            spool_path.replace(out)
-        else:
-            with open(spool_path, "rb") as spool, open(partial, "wb") as corpus:
-                for entry in kept:
-                    spool.seek(entry.offset)
-                    corpus.write(spool.read(entry.size))
-            partial.replace(out)
+        write_spooled(index, spool_path, out)
     finally:
         spool_path.unlink(missing_ok=True)
-        partial.unlink(missing_ok=True)
     stats = {
-        "files": len(kept),
-        "bytes": kept_bytes,
-        "replaced_files": sum(entry.replaced for entry in kept),
-        "matched_files": len(seen),
+        "files": len(index.kept),
+        "bytes": index.kept_bytes,
+        "replaced_files": sum(entry.replaced for entry in index.kept),
+        "matched_files": len(index.matched),
     }
     log.info(
         "built %s from %s in %.1f s: %d files, %d bytes (%d with invalid UTF-8 replaced); %d of %d matching files "
