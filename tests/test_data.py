@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import logging
 import random
+import tarfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -16,14 +19,17 @@ from rnnscope.data import (
     MIRROR_ENV,
     DownloadError,
     Source,
+    build_tar_corpus,
     counting_splits,
     encode,
     fetch,
     generate_counting,
     iter_encoded_chunks,
+    iter_utf8_chunks,
     load_vocab,
     prepare_dataset,
     read_utf8,
+    route_splits,
     split_text,
 )
 
@@ -264,3 +270,206 @@ def test_iter_encoded_chunks_sizes_and_cap(tmp_path: Path) -> None:
     assert all(chunk.dtype == np.int64 for chunk in chunks)
     with pytest.raises(ValueError, match="'é' of .* is not in the vocabulary"):
         list(iter_encoded_chunks(path, vocab[:4], chunk_len=3))
+
+
+def reference_split(text: str, fractions: list[float]) -> dict[str, str]:
+    """The in-memory split the streaming one must reproduce: each cut after the first newline
+    at or after ``target - 1`` (or at the target when none follows)."""
+    cuts = []
+    for boundary in (fractions[0], fractions[0] + fractions[1]):
+        cut = int(len(text) * boundary)
+        newline = text.find("\n", max(cut - 1, 0))
+        cuts.append(cut if newline < 0 else newline + 1)
+    return {"train": text[: cuts[0]], "valid": text[cuts[0] : cuts[1]], "test": text[cuts[1] :]}
+
+
+def test_streamed_split_matches_the_in_memory_split_for_any_chunking() -> None:
+    rng = random.Random(0)
+    checked = 0
+    for _ in range(300):
+        text = "".join(rng.choice("ab\n") for _ in range(rng.randint(3, 40)))
+        fractions = rng.choice([[0.8, 0.1, 0.1], [0.5, 0.25, 0.25], [1 / 3, 1 / 3, 1 / 3]])
+        expected = reference_split(text, fractions)
+        chunk = rng.randint(1, 9)
+        writers = [io.StringIO() for _ in range(3)]
+        chunks = [text[i : i + chunk] for i in range(0, len(text), chunk)]
+        if not all(expected.values()):
+            with pytest.raises(ValueError, match="came out empty"):
+                route_splits(chunks, len(text), text.rfind("\n"), fractions, writers)
+            continue
+        route_splits(chunks, len(text), text.rfind("\n"), fractions, writers)
+        assert [w.getvalue() for w in writers] == list(expected.values()), (text, fractions, chunk)
+        checked += 1
+    assert checked > 200
+
+
+def test_iter_utf8_chunks_joins_characters_split_across_reads(tmp_path: Path) -> None:
+    path = tmp_path / "t.txt"
+    path.write_bytes("é€😀\r\nz".encode())
+    assert "".join(iter_utf8_chunks(path, chunk_bytes=1)) == "é€😀\r\nz"
+    path.write_bytes("aé".encode() + b"b\xffc")
+    with pytest.raises(ValueError, match=r"not UTF-8: byte 4 \(b'\\xff'\)"):
+        list(iter_utf8_chunks(path, chunk_bytes=2))
+
+
+def test_prepare_text_streams_with_small_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    corpus = tmp_path / "corpus.txt"
+    text = "".join(f"line {i} é\r\n" if i % 7 else f"{i}\n" for i in range(200))
+    corpus.write_text(text, encoding="utf-8", newline="")
+    monkeypatch.setattr("rnnscope.data.TEXT_CHUNK_BYTES", 5)
+    out = tmp_path / "data"
+    prepare_dataset({"kind": "text", "split": [0.9, 0.05, 0.05]}, [str(corpus)], out)
+    for split, part in reference_split(text, [0.9, 0.05, 0.05]).items():
+        assert (out / f"{split}.txt").read_bytes() == part.encode()
+    assert load_vocab(out / "vocab.json") == sorted(set(text))
+
+
+# ---------------------------------------------------------------- source tarballs
+
+
+def make_tarball(path: Path, members: list[tuple[str, bytes]], links: tuple[str, ...] = ()) -> Path:
+    """An xz tarball holding ``members`` in the given order (plus symlinks and a folder entry)."""
+    with tarfile.open(path, "w:xz") as archive:
+        folder = tarfile.TarInfo("linux-6.1/kernel")
+        folder.type = tarfile.DIRTYPE
+        archive.addfile(folder)
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        for name in links:
+            info = tarfile.TarInfo(name)
+            info.type, info.linkname = tarfile.SYMTYPE, "a.c"
+            archive.addfile(info)
+    return path
+
+
+KERNEL_MEMBERS = [  # deliberately not in path order
+    ("linux-6.1/mm/b.c", b"mm b\n"),
+    ("linux-6.1/kernel/z.h", b"kernel z\n"),
+    ("linux-6.1/kernel/a.c", b"kernel a\n"),
+    ("linux-6.1/Makefile", b"all:\n"),
+    ("linux-6.1/kernel/notes.txt", b"notes\n"),
+    ("linux-6.1/drivers/x.c", b"driver x\n"),
+    ("linux-6.1/fs/ext4/inode.c", b"ext4 inode\n"),
+    ("linux-6.1/fs/ext4x/no.c", b"not ext4\n"),
+    ("linux-6.1/kernel/sub/deep.c", b"deep\n"),
+]
+
+
+def assert_only(folder: Path, *names: str) -> None:
+    """No temporary (.spool/.partial) file is left beside the corpus."""
+    assert sorted(p.name for p in folder.iterdir()) == sorted(names)
+
+
+def test_tar_corpus_sorted_filtered_and_stripped(tmp_path: Path) -> None:
+    tarball = make_tarball(tmp_path / "src.tar.xz", KERNEL_MEMBERS, links=("linux-6.1/kernel/link.c",))
+    out = tmp_path / "out" / "corpus.txt"
+    stats = build_tar_corpus(tarball, out, ["kernel", "mm/", "fs/ext4"], [".c", ".h"])
+    assert out.read_text() == "ext4 inode\nkernel a\ndeep\nkernel z\nmm b\n"
+    assert stats == {"files": 5, "bytes": len(out.read_bytes()), "replaced_files": 0, "matched_files": 5}
+    assert_only(out.parent, "corpus.txt")
+    # No folder filter: every .c/.h; no extension filter either: every regular file.
+    build_tar_corpus(tarball, out, [], [".c", ".h"])
+    assert out.read_text() == "driver x\next4 inode\nnot ext4\nkernel a\ndeep\nkernel z\nmm b\n"
+    stats = build_tar_corpus(tarball, out, [], [])
+    assert out.read_text().startswith("all:\ndriver x\n") and "notes\n" in out.read_text()
+    assert stats["files"] == 9
+
+
+def test_tar_corpus_top_folder_name_does_not_matter(tmp_path: Path) -> None:
+    debian = [(name.replace("linux-6.1/", "linux-source-6.1/"), data) for name, data in KERNEL_MEMBERS]
+    upstream_out, debian_out = tmp_path / "a.txt", tmp_path / "b.txt"
+    build_tar_corpus(make_tarball(tmp_path / "a.tar.xz", KERNEL_MEMBERS), upstream_out, ["kernel"], [".c"])
+    build_tar_corpus(make_tarball(tmp_path / "b.tar.xz", debian), debian_out, ["kernel"], [".c"])
+    assert debian_out.read_text() == upstream_out.read_text() == "kernel a\ndeep\n"
+
+
+@pytest.mark.parametrize("arrival", [["a", "b", "c", "d"], ["d", "c", "b", "a"], ["c", "a", "d", "b"]])
+def test_tar_corpus_cap_ends_at_a_file_boundary_of_the_sorted_order(tmp_path: Path, arrival: list[str]) -> None:
+    sizes = {"a": 10, "b": 10, "c": 10, "d": 3}
+    members = [(f"top/src/{name}.c", name.encode() * (sizes[name] - 1) + b"\n") for name in arrival]
+    tarball = make_tarball(tmp_path / "src.tar.xz", members)
+    out = tmp_path / "out" / "corpus.txt"
+    for max_bytes, expected in [(25, "ab"), (30, "abc"), (32, "abc"), (33, "abcd"), (0, "abcd"), (10, "a")]:
+        stats = build_tar_corpus(tarball, out, ["src"], [".c"], max_bytes)
+        assert out.read_text() == "".join(name * (sizes[name] - 1) + "\n" for name in expected), max_bytes
+        assert stats["files"] == len(expected) and stats["matched_files"] == 4
+        assert stats["bytes"] == sum(sizes[name] for name in expected)
+        assert_only(out.parent, "corpus.txt")
+    with pytest.raises(ValueError, match="max_bytes=9 is smaller than the first matching file"):
+        build_tar_corpus(tarball, out, ["src"], [".c"], 9)
+
+
+def test_tar_corpus_replaces_invalid_utf8_and_counts_the_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    members = [("k/lib/latin1.c", b"/* Fran\xe7ois */\n"), ("k/lib/ok.c", "/* café */\n".encode())]
+    tarball = make_tarball(tmp_path / "src.tar.xz", members)
+    out = tmp_path / "corpus.txt"
+    with caplog.at_level(logging.WARNING, logger="rnnscope.data"):
+        stats = build_tar_corpus(tarball, out, [], [".c"])
+    assert out.read_text(encoding="utf-8") == "/* Fran\ufffdois */\n/* café */\n"
+    assert stats["replaced_files"] == 1 and stats["files"] == 2
+    assert "lib/latin1.c: invalid UTF-8 at byte 7" in caplog.text
+
+
+def test_tar_corpus_failure_leaves_the_old_output_and_no_temporary_file(tmp_path: Path) -> None:
+    tarball = make_tarball(tmp_path / "src.tar.xz", KERNEL_MEMBERS * 50)  # duplicate paths
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "corpus.txt").write_text("previous corpus\n")
+    with pytest.raises(ValueError, match="holds mm/b.c twice"):
+        build_tar_corpus(tarball, folder / "corpus.txt", [], [".c"])
+    good = make_tarball(tmp_path / "good.tar.xz", KERNEL_MEMBERS)
+    truncated = tmp_path / "truncated.tar.xz"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(ValueError, match="not a readable .* tar archive.*fetch it again"):
+        build_tar_corpus(truncated, folder / "corpus.txt", [], [".c"])
+    with pytest.raises(ValueError, match="empty corpus: no regular file matched include_dirs=\\['arch'\\]"):
+        build_tar_corpus(good, folder / "corpus.txt", ["arch"], [".c"])
+    assert (folder / "corpus.txt").read_text() == "previous corpus\n"
+    assert_only(folder, "corpus.txt")
+
+
+def test_prepare_dataset_tarball(tmp_path: Path) -> None:
+    members = [(f"linux/kernel/f{i:02d}.c", f"int f{i}(void)\n{{\n\treturn {i};\n}}\n".encode()) for i in range(20)]
+    tarball = make_tarball(tmp_path / "src.tar.xz", list(reversed(members)))
+    out = tmp_path / "data"
+    spec = {"kind": "tarball", "include_dirs": ["kernel"], "extensions": [".c"], "max_bytes": 0, "split": [0.9, 0.05, 0.05]}
+    prepare_dataset(spec, [str(tarball)], out)
+    corpus = "".join(data.decode() for _, data in members)
+    for split, part in split_text(corpus, [0.9, 0.05, 0.05]).items():
+        assert (out / f"{split}.txt").read_text() == part
+    assert load_vocab(out / "vocab.json") == sorted(set(corpus))
+    assert_only(out, "train.txt", "valid.txt", "test.txt", "vocab.json")  # the corpus was temporary
+
+
+# ---------------------------------------------------------------- mirror stand-ins
+
+
+def test_fetch_mirror_stand_in_is_checked_against_its_own_sha256_and_logged(
+    tmp_path: Path, corpus_file: tuple[Path, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    mirror, stand_in_digest = make_mirror(tmp_path)
+    upstream, upstream_digest = corpus_file
+    source = Source(str(upstream), upstream_digest, mirror_path="sub/corpus.txt", mirror_sha256=stand_in_digest)
+    dest = tmp_path / "out.txt"
+    with caplog.at_level(logging.INFO, logger="rnnscope.data"):
+        fetch(source, dest, mirror=str(mirror))
+    assert dest.read_bytes() == b"from the mirror\n"
+    assert "MIRROR STAND-IN" in caplog.text and str(upstream) in caplog.text and upstream_digest in caplog.text
+    # Without a mirror the upstream file is fetched and checked against the upstream sha256.
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="rnnscope.data"):
+        fetch(source, dest)
+    assert dest.read_bytes() == upstream.read_bytes() and "STAND-IN" not in caplog.text
+    # A stand-in that is not the pinned one is refused, naming the key to fix.
+    wrong = Source(str(upstream), upstream_digest, mirror_path="sub/corpus.txt", mirror_sha256="0" * 64)
+    with pytest.raises(DownloadError, match="update its mirror_sha256"):
+        fetch(wrong, tmp_path / "other.txt", mirror=str(mirror))
+
+
+def test_fetch_mirror_without_stand_in_sha_must_be_the_upstream_file(tmp_path: Path, corpus_file: tuple[Path, str]) -> None:
+    mirror, _ = make_mirror(tmp_path)
+    upstream, upstream_digest = corpus_file
+    with pytest.raises(DownloadError, match="update its sha256"):
+        fetch(Source(str(upstream), upstream_digest, mirror_path="sub/corpus.txt"), tmp_path / "o.txt", mirror=str(mirror))

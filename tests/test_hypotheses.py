@@ -340,3 +340,98 @@ def test_code_real_kernel_excerpt_lib_string() -> None:
     assert column(rows, "paren_depth")[:35] == [0] * 7 + [1] + [2] * 17 + [1] * 9 + [0]
     assert column(rows, "expression_depth")[:8] == [1] * 7 + [2]
     assert column(rows, "indent_level") == [1] * 36 + [2] * 17
+
+
+# Real kernel lines, pasted verbatim from the mirrored 6.1.192 source (path:first line in the
+# comment), each with the pieces a C compiler reads as comment, string and char literal. The
+# pieces were checked by hand against the C rules: a quote in a comment opens nothing, a comment
+# marker in a string opens nothing, and \" \' \\ are escapes inside literals.
+KERNEL_SNIPPETS: list[tuple[str, list[tuple[str, list[str], list[str], list[str]]]]] = [
+    (
+        "kernel/trace/trace_functions_graph.c:1321",  # a comment holding a string and its escape
+        [('\tchar buf[15]; /* More than enough to hold UINT_MAX + "\\n"*/', ['/* More than enough to hold UINT_MAX + "\\n"*/'], [], [])],
+    ),
+    (
+        "kernel/trace/trace_functions_graph.c:953",  # a string holding a whole comment
+        [
+            ("\telse", [], [], []),
+            ('\t\ttrace_seq_printf(s, "} /* %ps */\\n", (void *)trace->func);', [], ['"} /* %ps */\\n"'], []),
+        ],
+    ),
+    (
+        "lib/dynamic_debug.c:292",  # an unbalanced ' in a comment; a " and an escaped ' as chars
+        [
+            ("\t\t/* find `end' of word, whitespace separated or quoted */", ["/* find `end' of word, whitespace separated or quoted */"], [], []),
+            ("\t\tif (*buf == '\"' || *buf == '\\'') {", [], [], ["'\"'", "'\\''"]),
+        ],
+    ),
+    (
+        "kernel/printk/index.c:70",  # a string ending in an escaped backslash, in a macro
+        [
+            ("#define seq_escape_printf_format(s, src) \\", [], [], []),
+            ('\tseq_escape_str(s, src, ESCAPE_ANY | ESCAPE_NAP | ESCAPE_APPEND, "\\"\\\\")', [], ['"\\"\\\\"'], []),
+        ],
+    ),
+    (
+        "kernel/trace/trace_probe.h:432",  # single quotes and an escaped " inside a string
+        [
+            ('\tC(IMMSTR_NO_CLOSE,\t"String is not closed with \'\\"\'"),\t\\', [], ['"String is not closed with \'\\"\'"'], []),
+            ('\tC(FILE_ON_KPROBE,\t"File offset is not available with kprobe"), \\', [], ['"File offset is not available with kprobe"'], []),
+        ],
+    ),
+    (
+        "kernel/rcu/tree.c:639",  # apostrophes in a // comment, which ends at its newline
+        [
+            ("\t// If we're here from NMI there's nothing to do.", ["// If we're here from NMI there's nothing to do."], [], []),
+            ("\tif (in_nmi())", [], [], []),
+            ("\t\treturn;", [], [], []),
+        ],
+    ),
+    (
+        "kernel/events/core.c:8411",  # // inside a string is no comment
+        [
+            ('\tchar path_enomem[16] = "//enomem";', [], ['"//enomem"'], []),
+            ("\tchar *pathname;", [], [], []),
+        ],
+    ),
+    (
+        "lib/string_helpers.c:254",  # escaped quote and backslash char literals
+        [
+            ("\tcase '\\\"':", [], [], ["'\\\"'"]),
+            ("\t\t*p = '\\\"';", [], [], ["'\\\"'"]),
+            ("\t\tbreak;", [], [], []),
+            ("\tcase '\\\\':", [], [], ["'\\\\'"]),
+            ("\t\t*p = '\\\\';", [], [], ["'\\\\'"]),
+            ("\t\tbreak;", [], [], []),
+        ],
+    ),
+]
+
+
+@pytest.mark.parametrize("snippet", KERNEL_SNIPPETS, ids=[where for where, _ in KERNEL_SNIPPETS])
+def test_code_regions_on_real_kernel_snippets(snippet: tuple[str, list[tuple[str, list[str], list[str], list[str]]]]) -> None:
+    _, expected = snippet
+    lines = [line for line, _, _, _ in expected]
+    _, frame = code_labels(lines)
+    for number, (line, comments, strings, char_literals) in enumerate(expected):
+        span = line_slice(lines, number)
+        string, char_literal = pieces_mask(line, strings), pieces_mask(line, char_literals)
+        assert column(frame, "inside_comment")[span] == pieces_mask(line, comments), line
+        assert column(frame, "inside_string")[span] == string, line
+        assert column(frame, "inside_char_literal")[span] == char_literal, line
+        assert column(frame, "inside_quotes")[span] == [s or c for s, c in zip(string, char_literal)], line
+
+
+def test_real_kernel_snippets_are_verbatim_in_the_mirror() -> None:
+    """The pasted lines are the kernel's own (checked when the mirror is there)."""
+    tarball = Path("/work/shared/mirror/linux/linux-6.1.192-kernel-mm-lib-ext4-src.tar.xz")
+    if not tarball.exists():
+        pytest.skip("kernel source tarball not mirrored")
+    wanted = {f"linux-source-6.1/{where.split(':')[0]}": where for where, _ in KERNEL_SNIPPETS}
+    with tarfile.open(tarball) as archive:
+        files = {name: archive.extractfile(name).read().decode().split("\n") for name in wanted}  # type: ignore[union-attr]
+    for where, expected in KERNEL_SNIPPETS:
+        path, first = where.split(":")
+        source_lines = files[f"linux-source-6.1/{path}"]
+        start = int(first) - 1
+        assert source_lines[start : start + len(expected)] == [line for line, _, _, _ in expected], where

@@ -27,3 +27,9 @@ def test_requests_grow_with_model_and_corpus() -> None:
 def test_max_steps_caps_the_runtime_estimate() -> None:
     capped = {**TRAIN, "epochs": 1000, "max_steps": 10}
     assert resources.train_runtime_minutes(LSTM, capped, 10**9) == 10
+
+
+def test_prepare_runtime_grows_with_the_input_and_its_compression() -> None:
+    assert resources.prepare_runtime_minutes(10**6) == 10  # the floor
+    big = 10**11
+    assert resources.prepare_runtime_minutes(big, compressed=True) > resources.prepare_runtime_minutes(big) > 10

@@ -3,6 +3,7 @@ do exactly what changed (nothing when nothing changed)."""
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import os
@@ -10,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -65,6 +67,47 @@ def shakespeare_source(tmp: Path) -> dict:
     return {"datasets": {"tinyshakespeare": {"url": corpus.as_uri(), "sha256": sha256_of(corpus)}}}
 
 
+LINUX_FILE = """// SPDX-License-Identifier: GPL-2.0
+/*
+ * {name}.c - a "tiny" kernel-like file (it's generated).
+ */
+#include <linux/{name}.h>
+
+static const char *{name}_msg = "/* not a comment */ %d\\n";
+
+static int {name}_count(const char *s, int n)
+{{
+	int i, total = 0;
+
+	for (i = 0; i < n; i++) {{
+		if (s[i] == '\\'' || s[i] == '"') {{
+			switch (s[i]) {{
+			case '"':
+				total += (n - i) * {number};
+				break;
+			}}
+		}}
+	}}
+	return total; // done
+}}
+"""
+
+
+def linux_source(tmp: Path) -> dict:
+    """A tiny kernel-like tarball (members out of path order, non-C files, a folder outside
+    include_dirs), fetched via file:// so the tarball kind runs the same with or without a mirror."""
+    tarball = tmp / "linux-tiny.tar.xz"
+    names = [f"kernel/f{i:03d}" for i in range(200, 0, -1)] + [f"fs/ext4/e{i}" for i in range(3)]
+    with tarfile.open(tarball, "w:xz") as archive:
+        members = [(f"{name}.c", LINUX_FILE.format(name=name.split("/")[-1], number=i)) for i, name in enumerate(names)]
+        members += [("Makefile", "obj-y += kernel/\n"), ("drivers/skip.c", "int skipped;\n")]
+        for path, text in members:
+            info = tarfile.TarInfo(f"linux-6.1/{path}")
+            info.size = len(text.encode())
+            archive.addfile(info, io.BytesIO(text.encode()))
+    return {"linux": {"url": tarball.as_uri(), "sha256": sha256_of(tarball), "mirror_path": None, "mirror_sha256": None}}
+
+
 # The source is chosen in source.yaml: the environment must not override it.
 CLEAN_ENV = {key: value for key, value in os.environ.items() if key != "RNNSCOPE_MIRROR"} | {"PYTHONHASHSEED": "0"}
 
@@ -78,7 +121,9 @@ def copy_workflow(work: Path) -> Path:
         else:
             shutil.copy(source, work / part)
     shutil.copy(ROOT / "tests" / "tiny_config.yaml", work / "tiny.yaml")
-    (work / "source.yaml").write_text(yaml.safe_dump(shakespeare_source(work)))
+    source = shakespeare_source(work)
+    source.setdefault("datasets", {}).update(linux_source(work))
+    (work / "source.yaml").write_text(yaml.safe_dump(source))
     return work
 
 
@@ -99,7 +144,7 @@ def test_every_rule_ran(workdir: Path) -> None:
 def test_perplexity_table(workdir: Path) -> None:
     table = pd.read_csv(workdir / "results/tables/perplexity.csv")
     assert list(table.columns[:9]) == ["model", "dataset", "cell", "layers", "hidden", "split", "loss_nats", "ppl", "bpc"]
-    assert len(table) == 4 * 3
+    assert len(table) == 6 * 3
     assert np.allclose(table["ppl"], np.exp(table["loss_nats"]))
     assert np.allclose(table["bpc"], table["loss_nats"] / math.log(2))
     shakespeare = table[table["dataset"] == "tinyshakespeare"]
@@ -173,7 +218,7 @@ def test_no_change_rerun_does_nothing(workdir: Path) -> None:
 def test_probe_parameter_change_reruns_only_probes_and_downstream(workdir: Path) -> None:
     (workdir / "probe_change.yaml").write_text("probe: {C: 0.5}\n")
     jobs = planned_jobs(snakemake(workdir, "-n", "--configfile", "tiny.yaml", "source.yaml", "probe_change.yaml").stdout)
-    assert jobs == {"probe": 4, "probe_table": 1, "probe_plot": 4, "benchmark_summary": 1, "all": 1}
+    assert jobs == {"probe": 6, "probe_table": 1, "probe_plot": 6, "benchmark_summary": 1, "all": 1}
 
 
 def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> None:
@@ -184,7 +229,7 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
         jobs = planned_jobs(snakemake(workdir, "-n").stdout)
     finally:
         module.write_text(original)
-    assert jobs == {"perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_plot": 4, "benchmark_summary": 1, "all": 1}
+    assert jobs == {"perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_plot": 6, "benchmark_summary": 1, "all": 1}
 
 
 def test_config_typo_fails_before_any_job(workdir: Path) -> None:

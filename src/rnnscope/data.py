@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import bz2
+import codecs
+import contextlib
+import gzip
 import hashlib
+import io
 import json
 import logging
+import lzma
 import os
 import random
 import shutil
+import tarfile
+import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import zlib
+from bisect import insort
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 import numpy as np
 
@@ -74,19 +85,37 @@ def sha256_of(path: str | Path) -> str:
 @dataclass(frozen=True)
 class Source:
     """Where a file can come from: an upstream URL (http(s), file:// or a local path) and its
-    path inside a mirror folder (config ``mirror`` or $RNNSCOPE_MIRROR)."""
+    path inside a mirror folder (config ``mirror`` or $RNNSCOPE_MIRROR).
+
+    A mirror normally holds the upstream file itself, checked against ``sha256``. When it holds
+    a *stand-in* instead (another file that serves the same purpose offline, e.g. a subset of a
+    tarball too large to mirror), ``mirror_sha256`` pins that file: the stand-in is accepted only
+    with that checksum, and using it is logged as a warning naming both files.
+    """
 
     url: str
     sha256: str
     mirror_path: str | None = None
+    mirror_sha256: str | None = None
 
 
-def candidate_locations(source: Source, mirror: str | None) -> list[str]:
+@dataclass(frozen=True)
+class Location:
+    """One place to try: where, the sha256 the file there must have, and whether it is a stand-in."""
+
+    where: str
+    sha256: str
+    stand_in: bool = False
+
+
+def candidate_locations(source: Source, mirror: str | None) -> list[Location]:
     mirror = mirror or os.environ.get(MIRROR_ENV) or None
     locations = []
     if mirror and source.mirror_path:
-        locations.append(str(Path(mirror) / source.mirror_path))
-    locations.append(source.url)
+        stand_in = bool(source.mirror_sha256)
+        digest = source.mirror_sha256 if stand_in else source.sha256
+        locations.append(Location(str(Path(mirror) / source.mirror_path), digest, stand_in))
+    locations.append(Location(source.url, source.sha256))
     return locations
 
 
@@ -103,32 +132,43 @@ def fetch(source: Source, dest: str | Path, mirror: str | None = None, retries: 
 
     Sources are tried in order (mirror first, then the URL); network errors are retried
     ``retries`` times with a short back-off, each attempt bounded by ``timeout`` seconds.
+    A mirror stand-in (``source.mirror_sha256`` set) is checked against its own sha256 and its
+    use is logged as a warning, since what arrives at ``dest`` is then not the upstream file.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     partial = dest.with_name(dest.name + ".partial")
     errors: list[str] = []
     for location in candidate_locations(source, mirror):
-        is_remote = location.startswith(("http://", "https://"))
+        where = location.where
+        is_remote = where.startswith(("http://", "https://"))
         for attempt in range(1, (retries if is_remote else 1) + 1):
             try:
-                _copy_location(location, partial, timeout)
+                _copy_location(where, partial, timeout)
             except (OSError, urllib.error.URLError) as error:
-                errors.append(f"{location} (attempt {attempt}): {error}")
+                errors.append(f"{where} (attempt {attempt}): {error}")
                 partial.unlink(missing_ok=True)
                 if is_remote and attempt < retries:
                     time.sleep(0.5 * attempt)
                 continue
             actual = sha256_of(partial)
-            if actual != source.sha256:
+            if actual != location.sha256:
                 partial.unlink(missing_ok=True)
+                key = "mirror_sha256" if location.stand_in else "sha256"
                 raise DownloadError(
-                    f"sha256 mismatch for {location}: expected {source.sha256}, got {actual}. "
+                    f"sha256 mismatch for {where}: expected {location.sha256}, got {actual}. "
                     "The file is corrupt or a different version; nothing was kept. Point the "
-                    "dataset at the right file or update its sha256 in the config."
+                    f"dataset at the right file or update its {key} in the config."
                 )
             partial.replace(dest)
-            log.info("fetched %s -> %s (sha256 ok)", location, dest)
+            if location.stand_in:
+                log.warning(
+                    "used the MIRROR STAND-IN %s (sha256 %s) -> %s, NOT the upstream file %s (sha256 %s): "
+                    "results built from it describe the stand-in's content",
+                    where, location.sha256, dest, source.url, source.sha256,
+                )
+            else:
+                log.info("fetched %s -> %s (sha256 ok)", where, dest)
             return dest
     raise DownloadError(
         "could not fetch the dataset from any source:\n  "
@@ -141,37 +181,127 @@ def fetch(source: Source, dest: str | Path, mirror: str | None = None, retries: 
 # ---------------------------------------------------------------- text corpora
 
 
+TEXT_CHUNK_BYTES = 1 << 20
+
+
 def read_utf8(path: str | Path) -> str:
     """The file as text; a non-UTF-8 file is an error naming the byte offset."""
     data = Path(path).read_bytes()
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise ValueError(
-            f"{path} is not UTF-8: byte {error.start} ({data[error.start:error.start + 1]!r}) cannot be decoded. "
-            "Re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
-        ) from error
+        raise not_utf8(path, error.start, data[error.start : error.start + 1]) from error
     if not text:
         raise ValueError(f"{path} is empty: a dataset needs text to train on.")
     return text
 
 
-def split_text(text: str, fractions: Sequence[float]) -> dict[str, str]:
-    """Contiguous train/valid/test split at the given fractions, each cut moved forward to the
-    next line start so no line is broken across splits."""
+def not_utf8(path: str | Path, offset: int, byte: bytes) -> ValueError:
+    return ValueError(
+        f"{path} is not UTF-8: byte {offset} ({byte!r}) cannot be decoded. "
+        "Re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
+    )
+
+
+def iter_utf8_chunks(path: str | Path, chunk_bytes: int = TEXT_CHUNK_BYTES) -> Iterator[str]:
+    """The file's text in pieces of about ``chunk_bytes`` bytes, decoded incrementally (a
+    character split across two reads is completed by the next), so memory does not grow with
+    the file. Line endings are kept as they are. A non-UTF-8 byte is an error naming its offset."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    consumed = 0  # bytes handed to the decoder before the current block
+    with open(path, "rb") as handle:
+        while True:
+            block = handle.read(chunk_bytes)
+            try:
+                text = decoder.decode(block, final=not block)
+            except UnicodeDecodeError as error:
+                pending = len(error.object) - len(block)  # bytes the decoder held from the last block
+                offset = consumed - pending + error.start
+                raise not_utf8(path, offset, error.object[error.start : error.start + 1]) from error
+            consumed += len(block)
+            if text:
+                yield text
+            if not block:
+                return
+
+
+@dataclass(frozen=True)
+class TextScan:
+    """What splitting a text file needs to know before writing anything."""
+
+    characters: int
+    last_newline: int  # index of the last "\n", -1 if none
+    vocab: list[str]
+
+
+def scan_text(path: str | Path) -> TextScan:
+    """One streaming pass: character count, last newline and the sorted character vocabulary."""
+    characters, last_newline, seen = 0, -1, set()
+    for chunk in iter_utf8_chunks(path):
+        newline = chunk.rfind("\n")
+        if newline >= 0:
+            last_newline = characters + newline
+        characters += len(chunk)
+        seen.update(chunk)
+    if not characters:
+        raise ValueError(f"{path} is empty: a dataset needs text to train on.")
+    return TextScan(characters, last_newline, sorted(seen))
+
+
+def split_cut_targets(characters: int, fractions: Sequence[float]) -> list[int]:
+    """Where the train/valid and valid/test cuts fall before moving to a line start."""
     if len(fractions) != 3 or abs(sum(fractions) - 1.0) > 1e-6 or min(fractions) <= 0:
         raise ValueError(f"split fractions must be three positive numbers summing to 1, got {list(fractions)}")
-    cuts = []
-    for boundary in (fractions[0], fractions[0] + fractions[1]):
-        cut = int(len(text) * boundary)
-        # Searching from cut - 1 keeps a cut that already sits at a line start where it is.
-        newline = text.find("\n", max(cut - 1, 0))
-        cuts.append(cut if newline < 0 else newline + 1)
-    parts = {"train": text[: cuts[0]], "valid": text[cuts[0] : cuts[1]], "test": text[cuts[1] :]}
-    empty = [name for name, part in parts.items() if not part]
+    return [int(characters * fractions[0]), int(characters * (fractions[0] + fractions[1]))]
+
+
+def route_splits(
+    chunks: Iterable[str], characters: int, last_newline: int, fractions: Sequence[float], writers: Sequence[TextIO]
+) -> None:
+    """Write the characters of ``chunks`` (``characters`` in all, last newline at index
+    ``last_newline``) to ``writers`` (train, valid, test), contiguously, each cut moved forward
+    to the next line start so no line is broken across splits. Streams: one chunk in memory.
+
+    A cut at target ``t`` goes after the first newline at or after index ``max(t - 1, 0)`` (so a
+    cut already at a line start stays), or stays at ``t`` when no newline follows.
+    """
+    targets = split_cut_targets(characters, fractions)
+    searches = [max(target - 1, 0) for target in targets]
+    # With no newline at or after the search start, the cut stays at its target.
+    fixed = [target if search > last_newline else None for target, search in zip(targets, searches)]
+    sizes = [0, 0, 0]
+    split, split_start, position = 0, 0, 0  # current split, where it began, index of chunk[0]
+    for chunk in chunks:
+        done = 0  # characters of this chunk already written
+        while split < 2:
+            if searches[split] < split_start:
+                cut = split_start  # the previous cut's newline also ends this split: it is empty
+            elif fixed[split] is not None:
+                cut = fixed[split]
+                if cut > position + len(chunk):
+                    break
+            else:
+                newline = chunk.find("\n", max(searches[split] - position, done))
+                if newline < 0:
+                    break
+                cut = position + newline + 1
+            writers[split].write(chunk[done : cut - position])
+            sizes[split] += cut - position - done
+            done, split, split_start = cut - position, split + 1, cut
+        writers[split].write(chunk[done:])
+        sizes[split] += len(chunk) - done
+        position += len(chunk)
+    empty = [name for name, size in zip(SPLITS, sizes) if not size]
     if empty:
-        raise ValueError(f"split(s) {empty} came out empty from {len(text)} characters: the corpus is too short.")
-    return parts
+        raise ValueError(f"split(s) {empty} came out empty from {characters} characters: the corpus is too short.")
+
+
+def split_text(text: str, fractions: Sequence[float]) -> dict[str, str]:
+    """Contiguous train/valid/test split at the given fractions, each cut moved forward to the
+    next line start so no line is broken across splits (see :func:`route_splits`)."""
+    writers = [io.StringIO() for _ in SPLITS]
+    route_splits([text], len(text), text.rfind("\n"), fractions, writers)
+    return {name: writer.getvalue() for name, writer in zip(SPLITS, writers)}
 
 
 def build_vocab(text: str) -> list[str]:
@@ -223,6 +353,185 @@ def iter_encoded_chunks(path: str | Path, vocab: Sequence[str], chunk_len: int, 
                 remaining -= len(text)
 
 
+# ---------------------------------------------------------------- source tarballs
+
+
+@dataclass(frozen=True, order=True)
+class SpooledFile:
+    """A kept tarball member: its path without the top-level folder, where its UTF-8 text sits
+    in the spool file, and whether invalid UTF-8 in it was replaced."""
+
+    path: str
+    offset: int
+    size: int
+    replaced: bool
+
+
+COMPRESSIONS = {b"\xfd7zXZ\x00": lzma.open, b"\x1f\x8b": gzip.open, b"BZh": bz2.open}
+
+
+def decompressed(path: str | Path) -> BinaryIO:
+    """The file, decompressed on the fly by its magic bytes (xz, gzip, bzip2 or none). Unlike
+    tarfile's own ``"r|*"``, these readers raise EOFError on a truncated stream."""
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+    for prefix, opener in COMPRESSIONS.items():
+        if magic.startswith(prefix):
+            return opener(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def strip_top_folder(name: str) -> str | None:
+    """``linux-6.1/kernel/fork.c`` -> ``kernel/fork.c``; None for a member not inside a folder."""
+    parts = name.removeprefix("./").split("/", 1)
+    return parts[1] if len(parts) == 2 and parts[1] else None
+
+
+def utf8_member(path: str, data: bytes) -> tuple[bytes, bool]:
+    """A member's bytes as valid UTF-8, invalid bytes replaced by U+FFFD, and whether any were."""
+    try:
+        data.decode("utf-8")
+        return data, False
+    except UnicodeDecodeError as error:
+        log.warning("%s: invalid UTF-8 at byte %d; replaced by U+FFFD", path, error.start)
+        return data.decode("utf-8", errors="replace").encode("utf-8"), True
+
+
+@dataclass
+class SpoolIndex:
+    """The members spooled from a tarball: those that make the corpus, sorted by path."""
+
+    kept: list[SpooledFile] = field(default_factory=list)
+    kept_bytes: int = 0
+    over_cap_from: str | None = None  # the smallest path dropped by the cap
+    matched: set[str] = field(default_factory=set)  # every path that passed the filters
+
+
+def spool_members(tarball: str | Path, spool_path: Path, include_dirs: Sequence[str], extensions: Sequence[str], max_bytes: int) -> SpoolIndex:
+    """Stream the tarball once, appending the wanted members' UTF-8 text to ``spool_path`` and
+    keeping the sorted index of the prefix (by path) that fits in ``max_bytes``."""
+    prefixes = tuple(folder.strip("/") + "/" for folder in include_dirs)
+    suffixes = tuple(extensions)
+    index = SpoolIndex()
+    try:
+        with decompressed(tarball) as stream, tarfile.open(fileobj=stream, mode="r|") as archive, open(spool_path, "wb") as spool:
+            for member in archive:
+                path = strip_top_folder(member.name)
+                if path is None or not member.isfile():
+                    continue
+                if (prefixes and not path.startswith(prefixes)) or (suffixes and not path.endswith(suffixes)):
+                    continue
+                if path in index.matched:
+                    raise ValueError(
+                        f"{tarball} holds {path} twice (as {member.name} and before): the corpus would be "
+                        "ambiguous. Use a tarball with one top-level folder and unique paths."
+                    )
+                index.matched.add(path)
+                if index.over_cap_from is not None and path > index.over_cap_from:
+                    continue  # sorts after a file that is already over the cap
+                handle = archive.extractfile(member)
+                assert handle is not None  # a regular file always has data
+                encoded, replaced = utf8_member(path, handle.read())
+                insort(index.kept, SpooledFile(path, spool.tell(), len(encoded), replaced))
+                spool.write(encoded)
+                index.kept_bytes += len(encoded)
+                while max_bytes and index.kept_bytes > max_bytes:
+                    dropped = index.kept.pop()
+                    index.kept_bytes -= dropped.size
+                    index.over_cap_from = dropped.path
+            # Read the compressed stream to its end so a truncated or corrupt file is an error.
+            while stream.read(1 << 20):
+                pass
+    except (tarfile.TarError, EOFError, lzma.LZMAError, zlib.error, gzip.BadGzipFile) as error:
+        raise ValueError(
+            f"{tarball} is not a readable (compressed) tar archive: {error}. The download is truncated or "
+            "not a tarball; delete it and fetch it again, or point the dataset at the right file."
+        ) from error
+    return index
+
+
+def write_spooled(index: SpoolIndex, spool_path: Path, out: Path) -> None:
+    """Write the kept members in path order to ``out`` (atomically, via ``.partial``)."""
+    kept = index.kept
+    if all(a.offset < b.offset for a, b in zip(kept, kept[1:])) and kept[-1].offset + kept[-1].size == index.kept_bytes:
+        # The tar was already sorted and nothing inside the prefix was dropped (the usual
+        # case): the spool's start is the corpus.
+        os.truncate(spool_path, index.kept_bytes)
+        spool_path.replace(out)
+        return
+    partial = out.with_name(out.name + ".partial")
+    try:
+        with open(spool_path, "rb") as spool, open(partial, "wb") as corpus:
+            for entry in kept:
+                spool.seek(entry.offset)
+                corpus.write(spool.read(entry.size))
+        partial.replace(out)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def build_tar_corpus(
+    tarball: str | Path,
+    out_path: str | Path,
+    include_dirs: Sequence[str] = (),
+    extensions: Sequence[str] = (".c", ".h"),
+    max_bytes: int = 0,
+) -> dict[str, int]:
+    """Concatenate the source files of a (compressed) tarball into one UTF-8 corpus, Karpathy's
+    way of making his "linux" corpus (``cat`` of every .c/.h file), streaming.
+
+    - The archive (xz, gzip, bzip2 or plain tar) is read once, as a stream (``tarfile`` mode
+      ``"r|"``); neither the tarball nor the corpus is ever held in memory, only one member.
+    - Each member's first path component (``linux-6.1/``, ``linux-source-6.1/``) is dropped.
+      Regular files are kept when their stripped path lies under one of ``include_dirs``
+      (empty: anywhere) and ends with one of ``extensions`` (empty: any name).
+    - Files are concatenated as they are (no separator) in sorted stripped-path order (code
+      point order, as ``LC_ALL=C sort``), whatever order the tar has: members are spooled to a
+      file beside ``out_path`` and only an index (path, offset, size) is sorted.
+    - ``max_bytes`` > 0 keeps the longest prefix of that order whose UTF-8 size fits, so the
+      corpus ends at a file boundary. Members that sort after a file already over the cap are
+      skipped without being read.
+    - Non-UTF-8 bytes (old kernel files have a few Latin-1 names) are replaced by U+FFFD
+      (``errors="replace"``); the files where that happened are counted and logged.
+    - The corpus appears at ``out_path`` only when complete (spool/``.partial``, then rename);
+      a failure leaves neither it nor a temporary file.
+
+    Returns ``{"files", "bytes", "replaced_files", "matched_files"}``: files and UTF-8 bytes
+    of the corpus, corpus files with replaced bytes, and members matching the filters (those
+    over the cap included).
+    """
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    spool_path = out.with_name(out.name + ".spool")
+    started = time.perf_counter()
+    try:
+        index = spool_members(tarball, spool_path, include_dirs, extensions, max_bytes)
+        if not index.kept:
+            reason = (
+                f"max_bytes={max_bytes} is smaller than the first matching file ({index.over_cap_from}); raise max_bytes"
+                if index.over_cap_from
+                else f"no regular file matched include_dirs={list(include_dirs)} and extensions={list(extensions)}; "
+                "check them against the tarball's layout (`tar -tf`)"
+            )
+            raise ValueError(f"{tarball} gave an empty corpus: {reason}.")
+        write_spooled(index, spool_path, out)
+    finally:
+        spool_path.unlink(missing_ok=True)
+    stats = {
+        "files": len(index.kept),
+        "bytes": index.kept_bytes,
+        "replaced_files": sum(entry.replaced for entry in index.kept),
+        "matched_files": len(index.matched),
+    }
+    log.info(
+        "built %s from %s in %.1f s: %d files, %d bytes (%d with invalid UTF-8 replaced); %d of %d matching files "
+        "left out by max_bytes=%d",
+        out, tarball, time.perf_counter() - started, stats["files"], stats["bytes"], stats["replaced_files"],
+        stats["matched_files"] - stats["files"], stats["matched_files"], max_bytes,
+    )
+    return stats
+
+
 def prepare_counting(task: str, settings: dict, out_dir: str | Path) -> None:
     """Write the splits of a synthetic counting task (``anbn`` or ``anbncn``)."""
     if task not in COUNTING_SYMBOLS:
@@ -233,18 +542,45 @@ def prepare_counting(task: str, settings: dict, out_dir: str | Path) -> None:
 
 
 def prepare_text(corpus_path: str | Path, fractions: Sequence[float], out_dir: str | Path) -> None:
-    """Split a UTF-8 text corpus and write its character vocabulary."""
-    text = read_utf8(corpus_path)
-    write_splits(split_text(text, fractions), build_vocab(text), out_dir)
+    """Split a UTF-8 text corpus and write its character vocabulary, streaming: two passes
+    over the file (scan, then write) with one chunk in memory, whatever the corpus size."""
+    scan = scan_text(corpus_path)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        writers = [stack.enter_context(open(out / f"{name}.txt", "w", encoding="utf-8", newline="")) for name in SPLITS]
+        route_splits(iter_utf8_chunks(corpus_path), scan.characters, scan.last_newline, fractions, writers)
+    (out / "vocab.json").write_text(json.dumps({"tokens": scan.vocab}, ensure_ascii=False, indent=0), encoding="utf-8")
+    log.info("split %d characters of %s into %s (vocabulary of %d)", scan.characters, corpus_path, out, len(scan.vocab))
+
+
+def prepare_tarball(tarball: str | Path, spec: dict, out_dir: str | Path) -> dict[str, int]:
+    """Build the concatenated corpus from a source tarball, then split it; the corpus itself is
+    a temporary file (the splits hold all of it)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".corpus-") as scratch:
+        corpus = Path(scratch) / "corpus.txt"
+        stats = build_tar_corpus(tarball, corpus, spec["include_dirs"], spec["extensions"], spec["max_bytes"])
+        prepare_text(corpus, spec["split"], out)
+    return stats
+
+
+DATASET_KINDS = ("counting", "download", "text", "tarball")
 
 
 def prepare_dataset(spec: dict, corpus: Sequence[str], out_dir: str | Path) -> None:
-    """Dispatch on the dataset's ``kind``: counting tasks are generated, text corpora split."""
-    if spec["kind"] == "counting":
+    """Dispatch on the dataset's ``kind``: counting tasks are generated, text corpora split,
+    source tarballs concatenated into a corpus and split."""
+    kind = spec["kind"]
+    if kind == "counting":
         prepare_counting(spec["task"], spec["counting"], out_dir)
-    elif spec["kind"] in ("download", "text"):
-        if len(corpus) != 1:
-            raise ValueError(f"a {spec['kind']} dataset needs exactly one corpus file, got {list(corpus)}")
-        prepare_text(corpus[0], spec["split"], out_dir)
+        return
+    if kind not in DATASET_KINDS:
+        raise ValueError(f"unknown dataset kind {kind!r}; allowed: {', '.join(DATASET_KINDS)}")
+    if len(corpus) != 1:
+        raise ValueError(f"a {kind} dataset needs exactly one corpus file, got {list(corpus)}")
+    if kind == "tarball":
+        prepare_tarball(corpus[0], spec, out_dir)
     else:
-        raise ValueError(f"unknown dataset kind {spec['kind']!r}; allowed: counting, download, text")
+        prepare_text(corpus[0], spec["split"], out_dir)

@@ -46,6 +46,21 @@ def train_mem_mb(model: dict, train: dict, corpus_tokens: int) -> int:
     return math.ceil(BASE_MB + SAFETY * (weights + activations + data) / 2**20)
 
 
+# Data preparation streams (rnnscope.data): measured peaks were 63 MB building and splitting the
+# 25 MB mirror kernel subset and 53 MB splitting a 250 MB text, so memory does not grow with the
+# corpus; the request covers Python, numpy and one tarball member (the kernel's largest .c/.h
+# files are a few tens of MB) with room to spare.
+PREPARE_MEM_MB = 400
+PREPARE_BYTES_PER_S = 20e6  # corpus bytes per second: 250 MB split in 8.7 s, rounded down
+TARBALL_EXPANSION = 10  # corpus bytes per compressed tarball byte (the mirror subset: 5.7)
+
+
+def prepare_runtime_minutes(input_bytes: int, compressed: bool = False) -> int:
+    """Minutes to build and split a corpus from an input file of ``input_bytes``."""
+    corpus_bytes = input_bytes * (TARBALL_EXPANSION if compressed else 1)
+    return max(10, math.ceil(SAFETY * corpus_bytes / PREPARE_BYTES_PER_S / 60))
+
+
 def extract_mem_mb(model: dict, kinds: int, chunk_len: int) -> int:
     """Extraction holds one chunk of every requested state column, a few times over (compute,
     numpy view, Arrow batch); nothing grows with the corpus."""

@@ -22,7 +22,7 @@ def check_config():
                 f"(defined: {', '.join(DATASETS) or 'none'})"
             )
     for name, spec in config["datasets"].items():
-        needed = {"download": ["url", "sha256"], "text": ["path"]}.get(spec["kind"], [])
+        needed = {"download": ["url", "sha256"], "tarball": ["url", "sha256"], "text": ["path"]}.get(spec["kind"], [])
         missing = [key for key in needed if not spec.get(key)]
         if missing:
             raise ValueError(f"datasets.{name} has kind {spec['kind']} but no {', '.join(missing)}")
@@ -125,7 +125,15 @@ def final_outputs():
 
 def corpus_input(wildcards):
     spec = config["datasets"][wildcards.dataset]
-    return {"download": [f"resources/downloads/{wildcards.dataset}"], "text": [spec["path"]]}.get(spec["kind"], [])
+    download = [f"resources/downloads/{wildcards.dataset}"]
+    return {"download": download, "tarball": download, "text": [spec["path"]]}.get(spec["kind"], [])
+
+
+def prepare_runtime(wildcards, input):
+    """Scaled from the size of the file the dataset is built from (a tarball expands ~10x)."""
+    spec = config["datasets"][wildcards.dataset]
+    input_bytes = sum(Path(path).stat().st_size for path in input.corpus)
+    return estimate.prepare_runtime_minutes(input_bytes, compressed=spec["kind"] == "tarball")
 
 
 def counting_inputs(wildcards):

@@ -1,11 +1,12 @@
-# Stage 1, data: fetch corpora (sha256-verified) or generate synthetic ones; split; vocabulary.
+# Stage 1, data: fetch corpora (sha256-verified) or generate synthetic ones; build a corpus from a
+# source tarball; split; vocabulary.
 
 
 rule download:
     output:
         "resources/downloads/{dataset}",
     params:
-        source=lambda w: {k: config["datasets"][w.dataset][k] for k in ("url", "sha256", "mirror_path")},
+        source=lambda w: {k: config["datasets"][w.dataset][k] for k in ("url", "sha256", "mirror_path", "mirror_sha256")},
         mirror=config["mirror"],
         network=config["download"],
     log:
@@ -35,7 +36,7 @@ rule prepare_dataset:
         "benchmarks/prepare_dataset/{dataset}.tsv"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=estimate.PREPARE_MEM_MB,
+        runtime=prepare_runtime,
     script:
         "../../scripts/prepare_dataset.py"
