@@ -111,3 +111,18 @@ def test_comparison(tmp_path: Path) -> None:
     assert summary["common_tokens"].item() == 10 and -1 <= summary["adjusted_rand"].item() <= 1
     assert pd.read_csv(out / "overlap.csv")["tokens"].sum() == 10
     assert (out / "compare.png").stat().st_size > 20_000
+
+
+def test_detail_view_without_pos_tags(tmp_path: Path) -> None:
+    paths = clustered_model(tmp_path, 0)
+    out = tmp_path / "detail"
+    run_detail_view(
+        paths["responses.parquet"], paths["words.csv"], paths["units.csv"], paths["bands.parquet"],
+        out / "pos.csv", out / "detail.png", ["w0"], None, "detail", tag_pos=False,
+    )
+    assert pd.read_csv(out / "pos.csv")["pos"].isna().all()
+    with pytest.raises(ValueError, match="nothing to draw"):
+        run_detail_view(
+            paths["responses.parquet"], paths["words.csv"], paths["units.csv"], paths["bands.parquet"],
+            out / "pos.csv", out / "detail.png", ["w99"], None, "detail", tag_pos=False,
+        )

@@ -214,21 +214,31 @@ def run_detail_view(
     tokens: Sequence[str],
     nltk_data: str | None,
     title: str,
+    tag_pos: bool = True,
 ) -> None:
-    """Detail figure (one panel per requested token present, then POS per word cluster) and POS table."""
+    """Detail figure (one panel per requested token present, then POS per word cluster) and POS table.
+
+    With ``tag_pos`` False the table's ``pos`` column is empty and the POS panel is left out.
+    """
     words, _, _ = read_clustered_responses(responses_parquet, word_clusters_csv, unit_clusters_csv)
-    words = words.assign(pos=pos_tags(words["token"].tolist(), nltk_data))
+    words = words.assign(pos=pos_tags(words["token"].tolist(), nltk_data) if tag_pos else "")
     write_table(
         words.rename(columns={"cluster": "word_cluster"})[["token", "count", "word_cluster", "pos"]],
         pos_csv,
         f"{title}. Universal part of speech (nltk.pos_tag, tagset='universal', each token tagged alone; "
-        "whitespace and <unk> as X) of the co-clustered tokens, with their train-split count and word cluster.",
+        "whitespace and <unk> as X) of the co-clustered tokens, with their train-split count and word cluster."
+        + ("" if tag_pos else " POS tagging was off (rnnvis.pos_tags: false): the pos column is empty."),
     )
     bands = pd.read_parquet(bands_parquet)
     shown = [token for token in dict.fromkeys(tokens) if token in set(bands["token"])]
     if len(shown) < len(tokens):
         log.info("detail tokens without bands (absent or below min_count): %s", [t for t in tokens if t not in shown])
-    panels = len(shown) + 1
+    panels = len(shown) + int(tag_pos)
+    if panels == 0:
+        raise ValueError(
+            f"none of the detail tokens {list(tokens)} has bands (absent or rarer than cluster.min_count) and "
+            "POS tagging is off: nothing to draw; list tokens the model sees in rnnvis.detail_tokens"
+        )
     columns = min(3, panels)
     rows = math.ceil(panels / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
@@ -237,12 +247,13 @@ def run_detail_view(
         draw_detail(ax, bands, token)
     if shown:
         flat[0].legend(fontsize=6, loc="upper left")
-    composition = pd.crosstab(words["cluster"], words["pos"])
-    composition.index = [f"W{k}" for k in composition.index]
-    composition.plot.barh(stacked=True, ax=flat[len(shown)], colormap="tab20", width=0.7)
-    flat[len(shown)].set_title("POS of each word cluster's tokens", fontsize=8)
-    flat[len(shown)].set_xlabel("tokens", fontsize=7)
-    flat[len(shown)].legend(fontsize=6, ncol=2)
+    if tag_pos:
+        composition = pd.crosstab(words["cluster"], words["pos"])
+        composition.index = [f"W{k}" for k in composition.index]
+        composition.plot.barh(stacked=True, ax=flat[len(shown)], colormap="tab20", width=0.7)
+        flat[len(shown)].set_title("POS of each word cluster's tokens", fontsize=8)
+        flat[len(shown)].set_xlabel("tokens", fontsize=7)
+        flat[len(shown)].legend(fontsize=6, ncol=2)
     for ax in flat[panels:]:
         ax.axis("off")
     missing = [token for token in tokens if token not in shown]
