@@ -209,8 +209,8 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
         jobs = planned_jobs(snakemake(workdir, "-n").stdout)
     finally:
         module.write_text(original)
-    # the RNNVis rules write their tables with tables.write_table
-    rnnvis = {"main_view": 6, "glyphs": 6, "detail_view": 6, "compare_models": 2}
+    # co-clustering and the RNNVis views write their tables with tables.write_table
+    rnnvis = {"cocluster": 6, "main_view": 6, "glyphs": 6, "detail_view": 6, "compare_models": 2}
     assert jobs == {"perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_plot": 4, **rnnvis, "all": 1}
 
 
