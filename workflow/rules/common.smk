@@ -183,3 +183,28 @@ def counting_inputs(wildcards):
         "train_metrics": f"results/train/{wildcards.model}/metrics.json",
         "code": code("counting"),
     }
+
+
+# State columns l{layer}_{kind} in file paths.
+COLUMN_PATTERN = r"l\d+_[a-z]"
+
+
+def clustered(model, column):
+    """The cluster stage's outputs an RNNVis view of (model, state column) reads."""
+    folder = f"results/cluster/{model}/{column}"
+    return {
+        "responses": f"{folder}/responses.parquet",
+        "words": f"{folder}/word_clusters.csv",
+        "units": f"{folder}/unit_clusters.csv",
+        "edges": f"{folder}/edges.csv",
+    }
+
+
+def comparison_inputs(wildcards):
+    """Both models' cluster-stage outputs and glyph tables for one compared state column."""
+    models = (wildcards.a, wildcards.b)
+    inputs = {"code": code("rnnvis")}
+    for key in ("responses", "words", "units", "edges"):
+        inputs[key] = [clustered(model, wildcards.column)[key] for model in models]
+    inputs["glyphs"] = [f"results/rnnvis/{model}/{wildcards.column}/glyphs.csv" for model in models]
+    return inputs

@@ -2,18 +2,6 @@
 # co-clusters: main view (memory chips, word lists, edges), sequence glyphs of config sentences,
 # detail view (response bands, POS) and side-by-side model comparison.
 
-COLUMN_PATTERN = r"l\d+_[a-z]"
-
-
-def clustered(model, column):
-    folder = f"results/cluster/{model}/{column}"
-    return {
-        "responses": f"{folder}/responses.parquet",
-        "words": f"{folder}/word_clusters.csv",
-        "units": f"{folder}/unit_clusters.csv",
-        "edges": f"{folder}/edges.csv",
-    }
-
 
 rule main_view:
     input:
@@ -123,15 +111,6 @@ rule detail_view:
         runtime=10,
     script:
         "../../scripts/detail_view.py"
-
-
-def comparison_inputs(wildcards):
-    models = (wildcards.a, wildcards.b)
-    inputs = {"code": code("rnnvis")}
-    for key in ("responses", "words", "units", "edges"):
-        inputs[key] = [clustered(model, wildcards.column)[key] for model in models]
-    inputs["glyphs"] = [f"results/rnnvis/{model}/{wildcards.column}/glyphs.csv" for model in models]
-    return inputs
 
 
 rule compare_models:
