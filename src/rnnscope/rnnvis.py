@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -140,7 +141,7 @@ def draw_main_view(
     ax.set_xlim(-0.05, 3.6)
     ax.set_ylim(centres[-1] - 0.6, 0.6)
     ax.axis("off")
-    ax.set_title(title, fontsize=8)
+    ax.set_title(textwrap.fill(title, 100), fontsize=8)
     plt.colorbar(collection, ax=ax, fraction=0.03, pad=0.01, label="mean response to paired word cluster")
 
 
@@ -257,7 +258,7 @@ def run_detail_view(
     for ax in flat[panels:]:
         ax.axis("off")
     missing = [token for token in tokens if token not in shown]
-    fig.suptitle(title + (f"\n(no bands for {', '.join(map(repr, missing))}: absent or rarer than min_count)" if missing else ""), fontsize=9)
+    fig.suptitle(textwrap.fill(title, 60 * columns) + (f"\n(no bands for {', '.join(map(repr, missing))}: absent or rarer than min_count)" if missing else ""), fontsize=9)
     fig.tight_layout()
     save_figure(fig, plot_png)
 
@@ -343,6 +344,6 @@ def run_comparison(
         for row, sentence_index in enumerate(sentences, start=1):
             table = glyph_tables[index][glyph_tables[index]["sentence_index"] == sentence_index]
             draw_glyph_column(axes[row, index], table, scale, f"{name}: {table['sentence'].iloc[0]}")
-    fig.suptitle(f"{title}\nword clusters over {scores['common_tokens']} common tokens: ARI {scores['adjusted_rand']:.3f}, AMI {scores['adjusted_mutual_info']:.3f}", fontsize=9)
+    fig.suptitle(f"{textwrap.fill(title, 180)}\nword clusters over {scores['common_tokens']} common tokens: ARI {scores['adjusted_rand']:.3f}, AMI {scores['adjusted_mutual_info']:.3f}", fontsize=9)
     fig.tight_layout()
     save_figure(fig, plot_png)
