@@ -7,5 +7,6 @@ write_responses(
     snakemake.input.states,
     responses_parquet=snakemake.output.responses_parquet,
     top_csv=snakemake.output.top_csv,
+    bands_parquet=snakemake.output.bands_parquet,
     **snakemake.params.settings,
 )

@@ -95,7 +95,9 @@ def test_cluster_tables() -> None:
     assert words.columns.tolist() == ["token", "cluster"] and words["token"].tolist() == tokens.tolist()
     assert units["unit"].tolist() == list(range(15))
     assert units["cluster"].tolist() == result.column_labels.tolist()
-    assert edges.columns.tolist() == ["word_cluster", "unit_cluster", "strength"]
+    assert edges.columns.tolist() == ["word_cluster", "unit_cluster", "strength", "words", "units"]
+    sizes = edges.drop_duplicates("word_cluster").set_index("word_cluster")["words"]
+    assert sizes.to_dict() == words["cluster"].value_counts().to_dict()
     assert len(edges) == 9
     row = edges[(edges["word_cluster"] == 2) & (edges["unit_cluster"] == 0)]
     assert row["strength"].item() == pytest.approx(result.edges[2, 0])

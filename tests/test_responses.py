@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from rnnscope.responses import expected_response, top_tokens_per_unit, write_responses
+from rnnscope.responses import (
+    BAND_COLUMNS,
+    BAND_PERCENTILES,
+    expected_response,
+    response_bands,
+    top_tokens_per_unit,
+    write_responses,
+)
 from rnnscope.states import StatesInfo, StatesWriter
 
 
@@ -126,3 +134,64 @@ def test_write_responses(tmp_path: Path) -> None:
         [0, "positive", "w1", 2.0],
         [1, "positive", "w1", 2.0],
     ]
+
+
+def occurrence_deltas(token_ids: np.ndarray, states: np.ndarray, token_id: int) -> np.ndarray:
+    """Δh at every occurrence of ``token_id``, from h_{-1} = 0, computed without the package."""
+    deltas = np.diff(states.astype(np.float64), axis=0, prepend=np.zeros((1, states.shape[1])))
+    return deltas[token_ids == token_id]
+
+
+@pytest.mark.parametrize("batch_rows", [4, 1000])
+def test_bands_equal_numpy_percentiles_when_every_occurrence_fits(tmp_path: Path, batch_rows: int) -> None:
+    rng = np.random.default_rng(1)
+    token_ids = rng.choice(4, size=40, p=[0.4, 0.3, 0.2, 0.1])
+    states = rng.uniform(-1, 1, (40, 3)).astype(np.float32)
+    path = tmp_path / "states.parquet"
+    write_states(path, token_ids, states)
+    bands, missing = response_bands(path, "l0_h", ["w1", "w0", "nope"], max_samples=100, seed=0, batch_rows=batch_rows)
+    assert missing == ["nope"]
+    assert bands.columns.tolist() == list(BAND_COLUMNS)
+    for token_id in (0, 1):
+        rows = bands[bands["token"] == f"w{token_id}"].sort_values("unit")
+        occurrences = occurrence_deltas(token_ids, states, token_id)
+        assert rows["count"].unique().tolist() == [len(occurrences)]
+        assert rows["samples"].unique().tolist() == [len(occurrences)]
+        np.testing.assert_allclose(rows["response"], occurrences.mean(axis=0), atol=1e-6)
+        for q in BAND_PERCENTILES:
+            np.testing.assert_allclose(rows[f"p{q}"], np.percentile(occurrences, q, axis=0), atol=1e-6)
+    assert (bands["p9"] <= bands["p25"]).all() and (bands["p75"] <= bands["p91"]).all()
+
+
+def test_bands_subsample_is_a_set_of_real_occurrences(tmp_path: Path) -> None:
+    token_ids = np.array([0, 1, 0, 0, 1, 0, 0, 0, 1])
+    states = np.random.default_rng(2).uniform(-1, 1, (9, 2)).astype(np.float32)
+    path = tmp_path / "states.parquet"
+    write_states(path, token_ids, states)
+    bands, _ = response_bands(path, "l0_h", ["w0"], max_samples=3, seed=5, batch_rows=2)
+    assert bands["samples"].unique().tolist() == [3] and bands["count"].unique().tolist() == [6]
+    occurrences = occurrence_deltas(token_ids, states, 0)
+    # the mean still uses all six occurrences
+    np.testing.assert_allclose(bands.sort_values("unit")["response"], occurrences.mean(axis=0), atol=1e-6)
+    observed = bands.sort_values("unit")[[f"p{q}" for q in BAND_PERCENTILES]].to_numpy().T
+    matches = [
+        subset
+        for subset in itertools.combinations(range(6), 3)
+        if np.allclose(np.percentile(occurrences[list(subset)], BAND_PERCENTILES, axis=0), observed, atol=1e-6)
+    ]
+    assert matches, "the bands are not the percentiles of any 3 of the token's occurrences"
+    again, _ = response_bands(path, "l0_h", ["w0"], max_samples=3, seed=5, batch_rows=7)
+    pd.testing.assert_frame_equal(again, bands)
+
+
+def test_write_responses_writes_bands_of_frequent_requested_tokens(tmp_path: Path) -> None:
+    states = tmp_path / "states.parquet"
+    write_states(states, np.array([0, 1, 0, 2]), np.arange(8, dtype=np.float32).reshape(4, 2))
+    out = tmp_path / "out"
+    write_responses(
+        states, "l0_h", 2, 1, out / "responses.parquet", out / "top.csv",
+        bands_parquet=out / "bands.parquet", band_tokens=["w0", "w1", "w9"], band_samples=10,
+    )
+    bands = pd.read_parquet(out / "bands.parquet")
+    assert bands["token"].unique().tolist() == ["w0"]  # w1 occurs once (< min_count), w9 never
+    assert bands["unit"].tolist() == [0, 1]

@@ -108,6 +108,14 @@ def linux_source(tmp: Path) -> dict:
     return {"linux": {"url": tarball.as_uri(), "sha256": sha256_of(tarball), "mirror_path": None, "mirror_sha256": None}}
 
 
+def pos_tagger_source() -> dict:
+    """NLTK's tagger data from $NLTK_DATA or the mirror; without it the detail view skips POS tags."""
+    for folder in (os.environ.get("NLTK_DATA"), MIRROR / "nltk_data"):
+        if folder and (Path(folder) / "taggers" / "universal_tagset").exists():
+            return {"rnnvis": {"nltk_data": str(folder)}}
+    return {"rnnvis": {"pos_tags": False}}
+
+
 # The source is chosen in source.yaml: the environment must not override it.
 CLEAN_ENV = {key: value for key, value in os.environ.items() if key != "RNNSCOPE_MIRROR"} | {"PYTHONHASHSEED": "0"}
 
@@ -121,7 +129,7 @@ def copy_workflow(work: Path) -> Path:
         else:
             shutil.copy(source, work / part)
     shutil.copy(ROOT / "tests" / "tiny_config.yaml", work / "tiny.yaml")
-    source = shakespeare_source(work)
+    source = shakespeare_source(work) | pos_tagger_source()
     source.setdefault("datasets", {}).update(linux_source(work))
     (work / "source.yaml").write_text(yaml.safe_dump(source))
     return work
@@ -205,6 +213,23 @@ def test_cluster_outputs(workdir: Path) -> None:
     assert (folder / "cocluster.png").stat().st_size > 10_000
 
 
+def test_rnnvis_outputs(workdir: Path) -> None:
+    folder = workdir / "results/rnnvis/shakespeare_lstm/l0_c"
+    for name in ("main_view.png", "glyphs.png", "detail.png"):
+        assert (folder / name).stat().st_size > 10_000, name
+    glyphs = pd.read_csv(folder / "glyphs.csv", keep_default_na=False, na_values=[""])
+    sentences = yaml.safe_load((ROOT / "config/config.yaml").read_text())["rnnvis"]["sentences"]
+    # a char model reads each sentence character by character; 3 hidden clusters per character
+    assert len(glyphs) == 3 * sum(len(sentence) for sentence in sentences)
+    assert glyphs["preserved"].dropna().between(0, 1).all()
+    bands = pd.read_parquet(workdir / "results/cluster/shakespeare_lstm/l0_c/bands.parquet")
+    assert {"e", " "} <= set(bands["token"]) and (bands["p9"] <= bands["p91"]).all()
+    pos = pd.read_csv(folder / "pos.csv", keep_default_na=False)
+    assert len(pos) == 20
+    summary = pd.read_csv(workdir / "results/rnnvis/compare/shakespeare_lstm__shakespeare_gru/l1_h/summary.csv")
+    assert summary["common_tokens"].item() == 20 and -1 <= summary["adjusted_rand"].item() <= 1
+
+
 def test_report_builds(workdir: Path) -> None:
     snakemake(workdir, "--report", "results/report.html")
     html = (workdir / "results/report.html").read_text(errors="replace")
@@ -229,7 +254,9 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
         jobs = planned_jobs(snakemake(workdir, "-n").stdout)
     finally:
         module.write_text(original)
-    assert jobs == {"perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_plot": 6, "benchmark_summary": 1, "all": 1}
+    # co-clustering and the RNNVis views write their tables with tables.write_table
+    rnnvis = {"cocluster": 6, "main_view": 6, "glyphs": 6, "detail_view": 6, "compare_models": 2}
+    assert jobs == {"perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_plot": 6, **rnnvis, "benchmark_summary": 1, "all": 1}
 
 
 def test_config_typo_fails_before_any_job(workdir: Path) -> None:

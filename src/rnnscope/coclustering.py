@@ -26,6 +26,7 @@ from matplotlib.colors import TwoSlopeNorm
 from sklearn.cluster import SpectralCoclustering
 
 from rnnscope.responses import RESPONSE_METADATA_COLUMNS
+from rnnscope.tables import write_table
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,11 @@ def cocluster(response: np.ndarray, n_clusters: int, mode: str, seed: int) -> Co
 def cluster_tables(
     tokens: pd.Series, cocluster: Cocluster
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Word clusters (token, cluster), unit clusters (unit, cluster) and long-format edges."""
+    """Word clusters (token, cluster), unit clusters (unit, cluster) and long-format edges.
+
+    Edges: word_cluster i, unit_cluster j, strength e(W_i, H_j) (seed 002: the mean raw response
+    over the block), and the block's sizes |W_i| (words) and |H_j| (units).
+    """
     words = pd.DataFrame({"token": np.asarray(tokens), "cluster": cocluster.row_labels})
     units = pd.DataFrame(
         {"unit": np.arange(len(cocluster.column_labels)), "cluster": cocluster.column_labels}
@@ -109,6 +114,8 @@ def cluster_tables(
             "word_cluster": np.repeat(np.arange(n_clusters), n_clusters),
             "unit_cluster": np.tile(np.arange(n_clusters), n_clusters),
             "strength": cocluster.edges.ravel(),
+            "words": np.repeat(np.bincount(cocluster.row_labels, minlength=n_clusters), n_clusters),
+            "units": np.tile(np.bincount(cocluster.column_labels, minlength=n_clusters), n_clusters),
         }
     )
     return words, units, edges
@@ -212,7 +219,15 @@ def run_coclustering(
     """Co-cluster the ``max_tokens`` most frequent tokens' responses; write the three tables and the plot."""
     frame, response = _read_top_responses(responses_parquet, max_tokens)
     result = cocluster(response, n_clusters, mode, seed)
-    for table, path in zip(cluster_tables(frame["token"], result), (words_csv, units_csv, edges_csv)):
+    words, units, edges = cluster_tables(frame["token"], result)
+    for table, path in ((words, words_csv), (units, units_csv)):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(path, index=False)
+    write_table(
+        edges,
+        edges_csv,
+        f"{title}. Cluster edge strengths e(W_i, H_j) = 1/(|W_i| |H_j|) sum over x in W_i, y in H_j of "
+        "s(x)_y (seed 002), the mean signed expected response of the block, whatever the co-clustering "
+        "mode; NaN where a cluster holds no words or no units.",
+    )
     plot_cocluster(response, frame["token"], result, plot_png, title)

@@ -124,6 +124,42 @@ def resolve_kinds(cell: str, kinds: Sequence[str] | str) -> tuple[str, ...]:
 
 
 @torch.no_grad()
+def chunk_states(
+    model: RNNModel, modules: Sequence[nn.Module], ids: torch.Tensor, state: list, kinds: Sequence[str]
+) -> tuple[dict[str, np.ndarray], torch.Tensor]:
+    """States ``l{layer}_{kind}`` (T, H) of every layer for token ids (T,), and the top layer's h.
+
+    ``state`` holds each layer's carried state (None: the zero initial state) and is updated in
+    place to the state after the last token, so consecutive calls continue one stream.
+    """
+    hidden = model.config.hidden
+    cell = model.config.cell
+    recompute = tuple(kinds) != ("h",)  # c and the gates cost about a second forward pass: only when asked for
+    columns: dict[str, np.ndarray] = {}
+    x = model.embed(ids[None])
+    for layer, module in enumerate(modules):
+        outputs, new_state = module(x, state[layer])
+        h = outputs[0]
+        if state[layer] is None:  # zero initial state, shaped (num_layers=1, batch=1, hidden)
+            zeros = h.new_zeros(1, 1, hidden)
+            state[layer] = (zeros, zeros) if cell == "lstm" else zeros
+        if not recompute:
+            internals = {}
+        elif cell == "lstm":
+            internals = lstm_internals(module, x[0], h, state[layer][0][0, 0], state[layer][1][0, 0])
+        elif cell == "gru":
+            internals = gru_internals(module, x[0], h, state[layer][0, 0])
+        else:
+            internals = {}
+        internals["h"] = h
+        for kind in kinds:
+            columns[state_column(layer, kind)] = internals[kind].numpy()
+        state[layer] = new_state
+        x = outputs
+    return columns, x[0]
+
+
+@torch.no_grad()
 def extract_states(
     checkpoint: str | Path,
     text_path: str | Path,
@@ -144,7 +180,6 @@ def extract_states(
     model, _ = load_model(checkpoint)
     config = model.config
     kinds = resolve_kinds(config.cell, kinds)
-    recompute = kinds != ("h",)  # c and the gates cost about a second forward pass: only when asked for
     vocab = load_vocab(vocab_path)
     token_names = np.asarray(vocab, dtype=object)
     modules = layer_modules(model)
@@ -161,29 +196,8 @@ def extract_states(
         while chunk is not None:
             if max_tokens and total + len(chunk) > max_tokens:
                 chunk, following = chunk[: max_tokens - total], chunk[max_tokens - total :]
-            ids = torch.from_numpy(chunk)
-            columns: dict[str, np.ndarray] = {}
-            x = model.embed(ids[None])
-            for layer, module in enumerate(modules):
-                outputs, new_state = module(x, state[layer])
-                h = outputs[0]
-                if state[layer] is None:  # zero initial state, shaped (num_layers=1, batch=1, hidden)
-                    zeros = h.new_zeros(1, 1, config.hidden)
-                    state[layer] = (zeros, zeros) if config.cell == "lstm" else zeros
-                if not recompute:
-                    internals = {}
-                elif config.cell == "lstm":
-                    internals = lstm_internals(module, x[0], h, state[layer][0][0, 0], state[layer][1][0, 0])
-                elif config.cell == "gru":
-                    internals = gru_internals(module, x[0], h, state[layer][0, 0])
-                else:
-                    internals = {}
-                internals["h"] = h
-                for kind in kinds:
-                    columns[state_column(layer, kind)] = internals[kind].numpy()
-                state[layer] = new_state
-                x = outputs
-            log_probs = torch.log_softmax(model.decoder(x[0]), dim=-1)
+            columns, top = chunk_states(model, modules, torch.from_numpy(chunk), state, kinds)
+            log_probs = torch.log_softmax(model.decoder(top), dim=-1)
             next_ids = np.concatenate([chunk[1:], following[:1] if following is not None else []]).astype(np.int64)
             logprob_next = np.full(len(chunk), np.nan, dtype=np.float32)
             logprob_next[: len(next_ids)] = log_probs[torch.arange(len(next_ids)), torch.from_numpy(next_ids)].numpy()

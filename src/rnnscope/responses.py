@@ -1,15 +1,29 @@
-"""Expected response of hidden units to each word (RNNVis, Ming et al. 2017).
+"""Expected response of hidden units to each word (RNNVis, Ming et al. 2017), and its spread.
 
 For a token type x, s(x) = E[Δh_t | x_t = x] with Δh_t = h_t − h_{t−1}, estimated as the mean of
-Δh_t over the occurrences of x. The states file's rows are one token stream read as a single
-sequence from the zero initial state, so h_{−1} = 0 and the first step's Δ is h_0 itself.
+Δh_t over the occurrences of x (seed 002: ŝ(x) = Σ_{x(t)=x} Δh(t) / Σ_{x(t)=x} 1). A token is
+whatever the states file's ``token`` column holds: a character for char models, a word for word
+models.
+
+Sequence-boundary convention: extraction reads a split as ONE token stream from the zero initial
+state (no resets at line or sentence ends), so h_{−1} = 0 and the first step's Δ is h_0 itself;
+every later step's Δ is taken against the true previous state of the same stream. The first step
+is kept (not dropped): it is one occurrence among thousands, and dropping it would make s(x)
+depend on which token happens to open the split.
+
+The spread for the detail view (25–75 and 9–91 percentile bands per token and unit) needs the
+distribution of Δh, not just its sum, so it is computed only for the tokens the detail view asks
+for, from at most ``max_samples`` occurrences per token: a uniform sample without replacement
+drawn after the counting pass (which knows each token's count), so memory is bounded by
+tokens × max_samples × hidden floats whatever the corpus length, and the bands are exact (every
+occurrence used) for tokens with at most ``max_samples`` occurrences.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +32,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
-from rnnscope.states import fixed_list_to_numpy, read_info
+from rnnscope.states import StatesInfo, fixed_list_to_numpy, read_info
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +83,30 @@ def _count_tokens(parquet: pq.ParquetFile, batch_rows: int) -> tuple[np.ndarray,
     return counts, names
 
 
+def _iter_deltas(
+    parquet: pq.ParquetFile, column: str, hidden: int, batch_rows: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(token ids, Δh) per batch of the stream, with h_{−1} = 0 (see the module docstring)."""
+    previous = np.zeros(hidden, dtype=np.float32)  # h_{-1}: the zero initial state
+    for batch in _iter_stream_batches(parquet, [column, "token_id"], batch_rows):
+        states = fixed_list_to_numpy(batch.column(column))
+        deltas = np.empty_like(states)
+        deltas[0] = states[0] - previous
+        np.subtract(states[1:], states[:-1], out=deltas[1:])
+        previous = states[-1].copy()
+        yield batch.column("token_id").to_numpy(), deltas
+
+
+def _open_states(states_path: str | Path, column: str) -> tuple[StatesInfo, pq.ParquetFile]:
+    info = read_info(states_path)
+    if column not in info.columns:
+        raise ValueError(f"state column {column!r} not in {states_path}; available: {info.columns}")
+    parquet = pq.ParquetFile(states_path)
+    if parquet.metadata.num_rows == 0:
+        raise ValueError(f"{states_path} holds no rows; extract states before computing responses")
+    return info, parquet
+
+
 def expected_response(
     states_path: str | Path, column: str, min_count: int, batch_rows: int = 65536
 ) -> tuple[pd.DataFrame, np.ndarray]:
@@ -80,13 +118,8 @@ def expected_response(
     """
     if min_count < 1:
         raise ValueError(f"min_count must be >= 1, got {min_count}")
-    info = read_info(states_path)
-    if column not in info.columns:
-        raise ValueError(f"state column {column!r} not in {states_path}; available: {info.columns}")
+    info, parquet = _open_states(states_path, column)
     started = time.perf_counter()
-    parquet = pq.ParquetFile(states_path)
-    if parquet.metadata.num_rows == 0:
-        raise ValueError(f"{states_path} holds no rows; extract states before computing responses")
     counts, names = _count_tokens(parquet, batch_rows)
 
     kept_ids = np.flatnonzero(counts >= min_count)
@@ -107,14 +140,8 @@ def expected_response(
     row_of_id[frame["token_id"].to_numpy()] = np.arange(len(frame))
 
     sums = np.zeros((len(frame), info.hidden), dtype=np.float64)
-    previous = np.zeros(info.hidden, dtype=np.float32)  # h_{-1}: the zero initial state
-    for batch in _iter_stream_batches(parquet, [column, "token_id"], batch_rows):
-        states = fixed_list_to_numpy(batch.column(column))
-        deltas = np.empty_like(states)
-        deltas[0] = states[0] - previous
-        np.subtract(states[1:], states[:-1], out=deltas[1:])
-        previous = states[-1].copy()
-        rows = row_of_id[batch.column("token_id").to_numpy()]
+    for token_ids, deltas in _iter_deltas(parquet, column, info.hidden, batch_rows):
+        rows = row_of_id[token_ids]
         steps = np.flatnonzero(rows >= 0)
         # A float32 sparse indicator matmul: 0.06 s per 65536 × 1500 batch against 2.8 s in float64
         # and 10 s with np.add.at. Each batch's float32 sums are accumulated in float64 (measured
@@ -130,6 +157,77 @@ def expected_response(
         time.perf_counter() - started,
     )
     return frame, response
+
+
+BAND_PERCENTILES = (9, 25, 50, 75, 91)
+BAND_COLUMNS = ("token", "unit", "count", "samples", "response", *(f"p{q}" for q in BAND_PERCENTILES))
+
+
+def response_bands(
+    states_path: str | Path,
+    column: str,
+    tokens: Sequence[str],
+    max_samples: int,
+    seed: int,
+    batch_rows: int = 65536,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Percentiles 9, 25, 50, 75, 91 of Δh per (token, unit) for the requested ``tokens``.
+
+    Returns a long frame with columns ``BAND_COLUMNS`` (``response`` is the exact mean over every
+    occurrence, ``samples`` how many occurrences the percentiles use) and the requested tokens
+    that do not occur in the file. Percentiles use numpy's default (linear) interpolation.
+    Memory: one batch plus len(tokens) × min(count, max_samples) × hidden float32.
+    """
+    if max_samples < 1:
+        raise ValueError(f"max_samples (occurrences per token for the bands) must be >= 1, got {max_samples}")
+    info, parquet = _open_states(states_path, column)
+    counts, names = _count_tokens(parquet, batch_rows)
+    id_of_name = {name: token_id for token_id, name in names.items()}
+    wanted = list(dict.fromkeys(tokens))
+    missing = [token for token in wanted if token not in id_of_name]
+    found = [token for token in wanted if token in id_of_name]
+    if not found:
+        return pd.DataFrame(columns=list(BAND_COLUMNS)), missing
+    rng = np.random.default_rng(seed)
+    ids = np.array([id_of_name[token] for token in found])
+    # Which occurrences (0-based, in stream order) of each token are kept: decided before the pass.
+    keep = []
+    for token_id in ids.tolist():
+        count = int(counts[token_id])
+        mask = np.zeros(count, dtype=bool)
+        mask[rng.choice(count, size=min(count, max_samples), replace=False)] = True
+        keep.append(mask)
+    samples = [np.empty((int(mask.sum()), info.hidden), dtype=np.float32) for mask in keep]
+    sums = np.zeros((len(ids), info.hidden), dtype=np.float64)
+    seen = np.zeros(len(ids), dtype=np.int64)
+    filled = np.zeros(len(ids), dtype=np.int64)
+    for token_ids, deltas in _iter_deltas(parquet, column, info.hidden, batch_rows):
+        for index, token_id in enumerate(ids.tolist()):
+            rows = np.flatnonzero(token_ids == token_id)
+            if len(rows) == 0:
+                continue
+            sums[index] += deltas[rows].sum(axis=0, dtype=np.float64)
+            kept = rows[keep[index][seen[index] : seen[index] + len(rows)]]
+            samples[index][filled[index] : filled[index] + len(kept)] = deltas[kept]
+            seen[index] += len(rows)
+            filled[index] += len(kept)
+    parts = []
+    for index, token in enumerate(found):
+        percentiles = np.percentile(samples[index], BAND_PERCENTILES, axis=0)
+        part = {
+            "token": token,
+            "unit": np.arange(info.hidden),
+            "count": int(seen[index]),
+            "samples": len(samples[index]),
+            "response": sums[index] / seen[index],
+        }
+        part.update((f"p{q}", values) for q, values in zip(BAND_PERCENTILES, percentiles))
+        parts.append(pd.DataFrame(part))
+    log.info(
+        "response bands of %s for %d tokens (at most %d occurrences each); not in the file: %s",
+        column, len(found), max_samples, missing or "none",
+    )
+    return pd.concat(parts, ignore_index=True), missing
 
 
 def top_tokens_per_unit(tokens: pd.Series, response: np.ndarray, m: int) -> pd.DataFrame:
@@ -171,9 +269,14 @@ def write_responses(
     top_m: int,
     responses_parquet: str | Path,
     top_csv: str | Path,
+    bands_parquet: str | Path | None = None,
+    band_tokens: Sequence[str] = (),
+    band_samples: int = 2000,
+    seed: int = 0,
     batch_rows: int = 65536,
 ) -> None:
-    """Write the response matrix (token, token_id, count, u0..u{H-1}) as Parquet and the top tokens as CSV."""
+    """Write the response matrix (token, token_id, count, u0..u{H-1}) as Parquet, the top tokens as
+    CSV and, when ``bands_parquet`` is given, the percentile bands of ``band_tokens`` (long format)."""
     frame, response = expected_response(states_path, column, min_count, batch_rows)
     columns = {name: pa.array(frame[name]) for name in RESPONSE_METADATA_COLUMNS}
     columns.update((unit_column(unit), pa.array(values)) for unit, values in enumerate(response.T))
@@ -187,3 +290,11 @@ def write_responses(
     top_csv = Path(top_csv)
     top_csv.parent.mkdir(parents=True, exist_ok=True)
     top_tokens_per_unit(frame["token"], response, top_m).to_csv(top_csv, index=False)
+
+    if bands_parquet is not None:
+        bands, _ = response_bands(states_path, column, band_tokens, band_samples, seed, batch_rows)
+        bands = bands[bands["count"] >= min_count] if len(bands) else bands
+        bands_parquet = Path(bands_parquet)
+        partial = bands_parquet.with_name(bands_parquet.name + ".partial")
+        bands.to_parquet(partial, index=False)
+        partial.replace(bands_parquet)

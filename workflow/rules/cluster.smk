@@ -9,6 +9,7 @@ rule responses:
     output:
         responses_parquet="results/cluster/{model}/{column}/responses.parquet",
         top_csv="results/cluster/{model}/{column}/top_tokens.csv",
+        bands_parquet="results/cluster/{model}/{column}/bands.parquet",
     wildcard_constraints:
         column=r"l\d+_[a-z]",
     params:
@@ -16,6 +17,9 @@ rule responses:
             "column": w.column,
             "min_count": config["cluster"]["min_count"],
             "top_m": config["cluster"]["top_m"],
+            "band_tokens": config["rnnvis"]["detail_tokens"],
+            "band_samples": config["rnnvis"]["band_samples"],
+            "seed": config["cluster"]["seed"],
         },
     log:
         "logs/responses/{model}_{column}.log",

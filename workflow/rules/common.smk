@@ -26,6 +26,17 @@ def check_config():
         missing = [key for key in needed if not spec.get(key)]
         if missing:
             raise ValueError(f"datasets.{name} has kind {spec['kind']} but no {', '.join(missing)}")
+    for pair in config["rnnvis"]["compare"]:
+        unknown = [model for model in pair if model not in config["models"]]
+        if unknown or pair[0] == pair[1]:
+            raise ValueError(
+                f"rnnvis.compare pair {pair} must name two different models of models "
+                f"(unknown: {unknown or 'none'}; defined: {', '.join(MODELS)})"
+                " or set rnnvis.compare: [] to compare none"
+            )
+        counting = [m for m in pair if config["datasets"][config["models"][m]["dataset"]]["kind"] == "counting"]
+        if counting:
+            raise ValueError(f"rnnvis.compare pair {pair}: {counting} are counting models; RNNVis views need text models")
 
 
 check_config()
@@ -107,6 +118,39 @@ def cluster_outputs():
     ]
 
 
+def cluster_title(model, column):
+    """Which model, layer, state and cluster config a figure or table comes from."""
+    layer, kind = column.removeprefix("l").split("_")
+    settings = config["cluster"]
+    return (
+        f"{model} ({config['models'][model]['model']['cell']}, {dataset_of(model)}) layer {layer} "
+        f"{'hidden state h' if kind == 'h' else 'cell state c'}; train split, tokens seen >= "
+        f"{settings['min_count']} times, {settings['max_tokens']} most frequent co-clustered into "
+        f"{settings['n_clusters']} clusters ({settings['mode']} mode, seed {settings['seed']})"
+    )
+
+
+def compare_pairs():
+    """(model a, model b, column) for every configured pair and every state column both have."""
+    return [
+        (a, b, column)
+        for a, b in config["rnnvis"]["compare"]
+        for column in cluster_columns(a)
+        if column in cluster_columns(b)
+    ]
+
+
+def rnnvis_outputs():
+    outputs = [
+        f"results/rnnvis/{model}/{column}/{name}"
+        for model in text_models()
+        for column in cluster_columns(model)
+        for name in ("main_view.png", "glyphs.png", "detail.png")
+    ]
+    outputs += [f"results/rnnvis/compare/{a}__{b}/{column}/compare.png" for a, b, column in compare_pairs()]
+    return outputs
+
+
 def final_outputs():
     outputs = [
         "results/tables/perplexity.csv",
@@ -115,6 +159,7 @@ def final_outputs():
         "results/tables/tiny_rnn_weights.csv",
         "results/plots/tiny_rnn_trajectories.png",
         *cluster_outputs(),
+        *rnnvis_outputs(),
         *[f"results/plots/probes_{model}.png" for model in MODELS],
     ]
     if counting_models():
@@ -146,3 +191,28 @@ def counting_inputs(wildcards):
         "train_metrics": f"results/train/{wildcards.model}/metrics.json",
         "code": code("counting"),
     }
+
+
+# State columns l{layer}_{kind} in file paths.
+COLUMN_PATTERN = r"l\d+_[a-z]"
+
+
+def clustered(model, column):
+    """The cluster stage's outputs an RNNVis view of (model, state column) reads."""
+    folder = f"results/cluster/{model}/{column}"
+    return {
+        "responses": f"{folder}/responses.parquet",
+        "words": f"{folder}/word_clusters.csv",
+        "units": f"{folder}/unit_clusters.csv",
+        "edges": f"{folder}/edges.csv",
+    }
+
+
+def comparison_inputs(wildcards):
+    """Both models' cluster-stage outputs and glyph tables for one compared state column."""
+    models = (wildcards.a, wildcards.b)
+    inputs = {"code": code("rnnvis")}
+    for key in ("responses", "words", "units", "edges"):
+        inputs[key] = [clustered(model, wildcards.column)[key] for model in models]
+    inputs["glyphs"] = [f"results/rnnvis/{model}/{wildcards.column}/glyphs.csv" for model in models]
+    return inputs
