@@ -255,7 +255,7 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
     finally:
         module.write_text(original)
     # co-clustering and the RNNVis views write their tables with tables.write_table
-    rnnvis = {"cocluster": 6, "main_view": 6, "glyphs": 6, "detail_view": 6, "compare_models": 2}
+    rnnvis = {"cocluster": 9, "main_view": 9, "glyphs": 9, "detail_view": 9, "compare_models": 2}
     assert jobs == {"perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_plot": 6, **rnnvis, "benchmark_summary": 1, "all": 1}
 
 
