@@ -72,6 +72,15 @@ def dataset_of(model):
     return config["models"][model]["dataset"]
 
 
+def tagger_data(dataset):
+    """Where char_text labelling finds NLTK's tagger (see rnnscope.hypotheses.nltk_data_folders:
+    config nltk_data, else $NLTK_DATA, else <mirror>/nltk_data). Only char_text datasets get it,
+    so moving the data does not relabel the others."""
+    if config["datasets"][dataset]["hypotheses"] != "char_text":
+        return {"nltk_data": None, "mirror": None}
+    return {"nltk_data": config["nltk_data"], "mirror": config["mirror"]}
+
+
 def data_files(dataset):
     folder = f"results/data/{dataset}"
     return {**{split: f"{folder}/{split}.txt" for split in SPLITS}, "vocab": f"{folder}/vocab.json"}
