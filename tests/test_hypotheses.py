@@ -10,6 +10,7 @@ import pytest
 from rnnscope.hypotheses import (
     HYPOTHESIS_SETS,
     char_surface_labels,
+    char_text_prefix,
     label_split,
     label_text,
     nltk_data_folders,
@@ -207,6 +208,20 @@ def test_label_split_keeps_crlf_as_two_tokens(tmp_path: Path) -> None:
     frame, _ = read_labels(out_path)
     assert column(frame, "position_in_line") == [0, 1, 2, 0]
     assert column(frame, "next_is_newline") == [False, True, False, False]
+
+
+def test_label_split_tags_only_the_prefix_it_keeps(tmp_path: Path) -> None:
+    text = "First Citizen:\nWe are all resolved; don't speak.\n\nSecond Citizen:\nSpeak, speak!\n"
+    assert char_text_prefix(text, 20) == "First Citizen:\nWe are all resolved; don't speak.\n"
+    assert char_text_prefix(text, 14) == "First Citizen:\n"  # position 13 needs to know a newline follows
+    assert char_text_prefix(text, len(text)) == text
+    text_path = tmp_path / "split.txt"
+    text_path.write_text(text)
+    full, _ = label_text(text, "char_text", mirror=tagger_mirror())
+    for max_tokens in (14, 15, 20, 49, 50, 51, len(text)):
+        label_split(text_path, "char_text", tmp_path / "cut.parquet", max_tokens, mirror=tagger_mirror())
+        cut, _ = read_labels(tmp_path / "cut.parquet")
+        pd.testing.assert_frame_equal(cut, full.iloc[:max_tokens], check_dtype=False)
 
 
 def test_label_split_rejects_bad_files(tmp_path: Path) -> None:
