@@ -114,6 +114,18 @@ def test_comparison_puts_seed_values_beside_ours(probes_csv: Path, tmp_path: Pat
     assert values[cells.index("Majority acc.")] == "0.60±0.00"
 
 
+def test_comparison_leaves_out_models_the_seed_does_not_report_on(probes_csv: Path, tmp_path: Path) -> None:
+    table = pd.read_csv(probes_csv)
+    table.loc[table["model"] == "gru_wide", "dataset"] = "anbn"
+    table.to_csv(probes_csv, index=False)
+    comparison = probe_comparison(probes_csv, MODELS, tmp_path / "comparison.csv")
+    assert set(comparison["model"]) == {"gru"}
+    table["cell"] = "srn"
+    table.to_csv(probes_csv, index=False)
+    assert probe_comparison(probes_csv, MODELS, tmp_path / "comparison.csv").empty
+    assert "no model of a dataset and cell" in (tmp_path / "comparison.md").read_text()
+
+
 def test_seed_values_transcribed_and_keyed_by_dataset_and_cell() -> None:
     assert set(SEED003_PROBES) == {("linux", "lstm"), ("linux", "gru"), ("tinyshakespeare", "lstm"), ("tinyshakespeare", "gru")}
     assert seed_probe_value("linux", "lstm", "indent_gt_3", "accuracy") == (0.98, 0.98)  # printed "0.98/98"

@@ -15,7 +15,13 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from rnnscope.models import UNTRAINED_SUFFIX  # noqa: E402
-from rnnscope.seed_values import SEED003_METRICS, SEED003_PERPLEXITY, SEED003_HYPOTHESES, seed_probe_value  # noqa: E402
+from rnnscope.seed_values import (  # noqa: E402
+    SEED003_HYPOTHESES,
+    SEED003_METRICS,
+    SEED003_PERPLEXITY,
+    SEED003_PROBES,
+    seed_probe_value,
+)
 
 
 def write_table(table: pd.DataFrame, csv_path: str | Path, caption: str, markdown: str | None = None) -> None:
@@ -174,12 +180,13 @@ COMPARISON_WEIGHTINGS = ("plain", "balanced")
 
 
 def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], csv_path: str | Path) -> pd.DataFrame:
-    """Our probes beside seed 003's Figures 3-6: per model group, the last layer's h, every
-    classifier hypothesis, accuracy/precision/recall/F1 as "plain/balanced" (mean ± std over
-    seeds when the group has several), the seed's value beside each, and the baselines
-    (majority class, untrained model, control task, selectivity)."""
+    """Our probes beside seed 003's Figures 3-6: per model group of a (dataset, cell) the seed
+    reports on, the last layer's h, every classifier hypothesis, accuracy/precision/recall/F1 as
+    "plain/balanced" (mean ± std over seeds when the group has several), the seed's value beside
+    each, and the baselines (majority class, untrained model, control task, selectivity)."""
     table = pd.read_csv(probes_csv)
-    by_seed = probe_seed_table(table, models)
+    reported = pd.Series(list(zip(table["dataset"], table["cell"], strict=True)), index=table.index).isin(list(SEED003_PROBES))
+    by_seed = probe_seed_table(table[reported], models)
     last_layer = by_seed.groupby("model")["layer"].transform("max")
     shown = by_seed[
         (by_seed["layer"] == last_layer)
@@ -238,7 +245,7 @@ def _cell(values: pd.DataFrame, column: str, metric: str) -> str:
 def comparison_markdown(comparison: pd.DataFrame) -> str:
     """One Markdown table per model in the layout of seed 003's Figures 3-6."""
     if comparison.empty:
-        return "(no classifier probes on a last-layer h)"
+        return "(no model of a dataset and cell that seed 003 reports on: linux or tinyshakespeare, lstm or gru)"
     sections = []
     trained = comparison[comparison["states"] == "trained"]
     for model, ours in trained.groupby("model", sort=False):
