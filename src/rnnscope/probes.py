@@ -63,9 +63,10 @@ class ProbeSettings:
     statistics before fitting, and the saved weights, ``top_unit`` and ``top_weight`` are in
     that standardized space (weights comparable across units); otherwise in raw state units.
     ``n_jobs`` caps the BLAS threads of each fit. ``control`` fits every probe a second time
-    on control-task labels (doubling the work) for ``control_*`` and ``selectivity``. Probes run one after another: on 2 shared
-    cores, joblib workers (processes or threads) were no faster than a serial loop, and
-    2 BLAS threads per fit were 4-9 times slower (oversubscription).
+    on control-task labels (doubling the work) for ``control_*`` and ``selectivity``. Probes
+    run one after another: on 2 shared cores, joblib workers (processes or threads) were no
+    faster than a serial loop, and 2 BLAS threads per fit were 4-9 times slower
+    (oversubscription).
     """
 
     max_train_rows: int
