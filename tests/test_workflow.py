@@ -172,7 +172,10 @@ def test_probes_over_seeds_and_beside_seed_003(workdir: Path) -> None:
     assert (by_seed[by_seed["model"] == "shakespeare_lstm"]["n_seeds"] == 1).all()
     comparison = pd.read_csv(workdir / "results/tables/probe_comparison.csv")
     assert set(comparison["layer"]) == {1} and set(comparison["kind"]) == {"h"}
-    nouns = comparison[(comparison["model"] == "shakespeare_lstm") & (comparison["hypothesis"] == "noun") & (comparison["metric"] == "f1")]
+    nouns = comparison[
+        (comparison["model"] == "shakespeare_lstm") & (comparison["states"] == "trained")
+        & (comparison["hypothesis"] == "noun") & (comparison["metric"] == "f1")
+    ]
     assert sorted(nouns["seed003"].dropna()) == [0.67, 0.72]  # Figure 5, Nouns F1 0.67/0.72
     markdown = (workdir / "results/tables/probe_comparison.md").read_text()
     assert "### shakespeare_gru (tinyshakespeare, gru), layer 1 h, n = 2 seed(s)" in markdown
