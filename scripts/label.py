@@ -3,4 +3,10 @@ from rnnscope.hypotheses import label_split
 from rnnscope.logs import configure_logging
 
 configure_logging(snakemake.log[0])
-label_split(snakemake.input.text, snakemake.params.hypothesis_set, snakemake.output.labels, snakemake.params.max_tokens)
+label_split(
+    snakemake.input.text,
+    snakemake.params.hypothesis_set,
+    snakemake.output.labels,
+    snakemake.params.max_tokens,
+    **snakemake.params.tagger_data,
+)

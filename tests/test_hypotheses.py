@@ -7,10 +7,27 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnscope.hypotheses import HYPOTHESIS_SETS, label_split, label_text
+from rnnscope.hypotheses import (
+    HYPOTHESIS_SETS,
+    char_surface_labels,
+    char_text_prefix,
+    label_split,
+    label_text,
+    nltk_data_folders,
+    part_of_speech_labels,
+    use_nltk_data,
+)
 from rnnscope.labels import read_labels
 
 NA = None
+MIRROR = Path(__file__).resolve().parents[2] / "shared" / "mirror"
+
+
+def tagger_mirror() -> Path:
+    """The shared mirror when it holds NLTK's tagger data; the test is skipped otherwise."""
+    if not (MIRROR / "nltk_data" / "taggers" / "averaged_perceptron_tagger_eng").is_dir():
+        pytest.skip(f"NLTK tagger data not mirrored at {MIRROR}/nltk_data")
+    return MIRROR
 
 
 def column(frame: pd.DataFrame, name: str) -> list[object]:
@@ -68,7 +85,7 @@ def test_counting_rejects_malformed_streams(stream: str, message: str) -> None:
 
 def test_char_text_columns() -> None:
     text = 'Ann "x (y (z))" u)\nDon\'t (Eve)'
-    frame, kinds = label_text(text, "char_text")
+    frame, kinds = label_text(text, "char_text", mirror=tagger_mirror())
     assert kinds == {
         "position_in_line": "continuous",
         "capitalized_word": "binary",
@@ -76,6 +93,8 @@ def test_char_text_columns() -> None:
         "inside_parentheses": "binary",
         "paren_depth": "continuous",
         "next_is_newline": "binary",
+        "noun": "binary",
+        "verb": "binary",
     }
     assert len(text) == 30 and text[18] == "\n"
     assert column(frame, "position") == list(range(30))
@@ -91,29 +110,72 @@ def test_char_text_columns() -> None:
 
 def test_char_text_apostrophes_and_non_bmp_characters_align_with_str_indexing() -> None:
     text = "\U0001f600 'Tis o'Neil"
-    frame, _ = label_text(text, "char_text")
+    frame = char_surface_labels(text)
     assert len(frame) == len(text) == 13
     assert column(frame, "capitalized_word") == [i in {3, 4, 5} for i in range(13)]
 
 
 def test_char_text_escaped_quotes_do_not_toggle() -> None:
-    frame, _ = label_text('f("a\\"b") x', "char_text")
+    frame = char_surface_labels('f("a\\"b") x')
     assert column(frame, "inside_quotes") == [2 <= i <= 6 for i in range(11)]
-    frame, _ = label_text('"a\\\\" b', "char_text")
+    frame = char_surface_labels('"a\\\\" b')
     assert column(frame, "inside_quotes") == [True, True, True, True, False, False, False]
 
 
 def test_char_text_quotes_restart_after_a_blank_line() -> None:
-    frame, _ = label_text('"One\n\n"Two" x', "char_text")
+    frame = char_surface_labels('"One\n\n"Two" x')
     inside = [True] * 5 + [False] + [True] * 4 + [False] * 3
     assert column(frame, "inside_quotes") == inside
 
 
 def test_char_text_depth_ignores_unbalanced_closers_on_a_long_text() -> None:
     text = "(((a)))" * 1000 + ")" * 5 + "(b"
-    frame, _ = label_text(text, "char_text")
+    frame = char_surface_labels(text)
     assert frame["paren_depth"].max() == 3
     assert column(frame, "paren_depth")[-7:] == [0, 0, 0, 0, 0, 1, 1]
+
+
+def test_noun_and_verb_on_a_hand_checked_sentence() -> None:
+    """Tags checked by hand against the tagger's universal output for each line:
+    First/ADV Citizen/NOUN :/. and We/PRON are/VERB all/DET resolved/VERB ;/. do/VERB n't/ADV
+    speak/VERB ./. -- letters only, the clitic n't and punctuation are False."""
+    text = "First Citizen:\nWe are all resolved; don't speak."
+    frame = part_of_speech_labels(text, mirror=tagger_mirror())
+    assert len(frame) == len(text)
+    assert column(frame, "noun") == pieces_mask(text, ["Citizen"])
+    verbs = pieces_mask(text, ["are", "resolved", "speak"])
+    do = text.index("don't")
+    verbs[do : do + 2] = [True, True]
+    assert column(frame, "verb") == verbs
+
+
+def test_proper_nouns_count_as_nouns_and_tags_stay_on_letters() -> None:
+    text = "MENENIUS:\nRome's 3 citizens run."
+    frame = part_of_speech_labels(text, mirror=tagger_mirror())
+    rome = text.index("Rome")
+    assert column(frame, "noun")[rome : rome + 4] == [True] * 4  # NNP -> NOUN
+    assert not frame["noun"].iloc[[text.index("'"), text.index("3"), text.index("."), text.index("\n")]].any()
+    assert not (frame["noun"] & frame["verb"]).any()
+
+
+def test_missing_tagger_data_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nltk
+
+    monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "elsewhere")])
+    with pytest.raises(LookupError, match=r"nltk\.downloader averaged_perceptron_tagger_eng universal_tagset.*nltk_data"):
+        use_nltk_data([tmp_path / "empty"])
+
+
+def test_nltk_data_folder_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NLTK_DATA", f"{tmp_path / 'a'}:{tmp_path / 'b'}")
+    monkeypatch.setenv("RNNSCOPE_MIRROR", str(tmp_path / "m"))
+    assert nltk_data_folders(tmp_path / "cfg", tmp_path / "x") == [tmp_path / "cfg"]
+    assert nltk_data_folders(None, tmp_path / "x") == [tmp_path / "a", tmp_path / "b"]
+    monkeypatch.delenv("NLTK_DATA")
+    assert nltk_data_folders(None, tmp_path / "x") == [tmp_path / "x" / "nltk_data"]
+    assert nltk_data_folders(None) == [tmp_path / "m" / "nltk_data"]
+    monkeypatch.delenv("RNNSCOPE_MIRROR")
+    assert nltk_data_folders(None) == []
 
 
 def test_label_text_rejects_unknown_set_and_empty_text() -> None:
@@ -142,10 +204,24 @@ def test_label_split_keeps_crlf_as_two_tokens(tmp_path: Path) -> None:
     text_path = tmp_path / "crlf.txt"
     text_path.write_bytes(b"A\r\nb")
     out_path = tmp_path / "crlf.parquet"
-    label_split(text_path, "char_text", out_path)
+    label_split(text_path, "char_text", out_path, mirror=tagger_mirror())
     frame, _ = read_labels(out_path)
     assert column(frame, "position_in_line") == [0, 1, 2, 0]
     assert column(frame, "next_is_newline") == [False, True, False, False]
+
+
+def test_label_split_tags_only_the_prefix_it_keeps(tmp_path: Path) -> None:
+    text = "First Citizen:\nWe are all resolved; don't speak.\n\nSecond Citizen:\nSpeak, speak!\n"
+    assert char_text_prefix(text, 20) == "First Citizen:\nWe are all resolved; don't speak.\n"
+    assert char_text_prefix(text, 14) == "First Citizen:\n"  # position 13 needs to know a newline follows
+    assert char_text_prefix(text, len(text)) == text
+    text_path = tmp_path / "split.txt"
+    text_path.write_text(text)
+    full, _ = label_text(text, "char_text", mirror=tagger_mirror())
+    for max_tokens in (14, 15, 20, 49, 50, 51, len(text)):
+        label_split(text_path, "char_text", tmp_path / "cut.parquet", max_tokens, mirror=tagger_mirror())
+        cut, _ = read_labels(tmp_path / "cut.parquet")
+        pd.testing.assert_frame_equal(cut, full.iloc[:max_tokens], check_dtype=False)
 
 
 def test_label_split_rejects_bad_files(tmp_path: Path) -> None:

@@ -8,13 +8,14 @@ import pandas as pd
 import pytest
 
 from rnnscope.labels import write_labels
-from rnnscope.probes import METRIC_COLUMNS, ProbeSettings, fit_probes
+from rnnscope.probes import METRIC_COLUMNS, ProbeSettings, control_labels, fit_probes
 from rnnscope.states import StatesInfo, StatesWriter, parse_state_column
 
 HIDDEN = 6
 FLAG_UNIT = 2  # layer 1 unit carrying a noisy copy of "flag"
 DEPTH_UNIT = 4  # layer 1 unit linearly encoding "depth"
 PHASE_UNIT = 0  # layer 1 unit at -2 / 0 / 2 for the three "phase" classes
+TYPES = 7  # token ids cycle through 7 types, unrelated to flag (period 10)
 KINDS = {"flag": "binary", "coin": "binary", "phase": "categorical", "depth": "continuous", "rare": "binary"}
 SETTINGS = ProbeSettings(
     max_train_rows=10_000,
@@ -44,7 +45,7 @@ def write_split(folder: Path, split: str, rows: int, seed: int) -> tuple[Path, P
     with StatesWriter(states_path, info) as writer:
         tokens = {
             "position": position,
-            "token_id": np.zeros(rows, dtype=np.int32),
+            "token_id": (position % TYPES).astype(np.int32),
             "token": np.full(rows, "x"),
             "next_token_id": np.zeros(rows, dtype=np.int32),
             "logprob_next": np.zeros(rows, dtype=np.float32),
@@ -113,6 +114,46 @@ def test_encoded_binary_found(result: tuple[pd.DataFrame, Path, Path]) -> None:
         assert (row.n_train, row.n_test, row.n_classes) == (600, 300, 2)
     noise_layer = probe(table, 0, "flag", "plain")
     assert noise_layer.accuracy < 0.8
+
+
+def test_control_task_and_selectivity(result: tuple[pd.DataFrame, Path, Path]) -> None:
+    table = result[0]
+    ok = table[table.status == "ok"]
+    classifiers = ok[ok.target_kind != "continuous"]
+    assert classifiers["control_accuracy"].between(0, 1).all() and classifiers["control_r2"].isna().all()
+    np.testing.assert_allclose(classifiers["selectivity"], classifiers["accuracy"] - classifiers["control_accuracy"])
+    regressions = ok[ok.target_kind == "continuous"]
+    np.testing.assert_allclose(regressions["selectivity"], regressions["r2"] - regressions["control_r2"])
+    # flag is encoded in layer 1 but is no function of the token type: the probe is selective.
+    # The control labels depend on the type (position % 7), which no layer encodes linearly.
+    flag = probe(table, 1, "flag", "plain")
+    assert flag.selectivity > 0.2 and flag.control_accuracy < flag.accuracy
+
+
+def test_control_labels_one_label_per_type_from_the_train_distribution() -> None:
+    rng = np.random.default_rng(0)
+    train_types, test_types = rng.integers(0, 4000, size=20_000), rng.integers(0, 4000, size=5_000)
+    y_train = rng.random(20_000) < 0.3
+    control_train, control_test = control_labels(train_types, test_types, y_train, seed=0, hypothesis="flag")
+    types = np.concatenate([train_types, test_types])
+    labels = np.concatenate([control_train, control_test])
+    per_type = pd.DataFrame({"type": types, "label": labels}).groupby("type")["label"]
+    assert (per_type.nunique() == 1).all()  # a type has one label, in train and test alike
+    # 4000 types, each True with probability 0.3: the share of True types is 0.3 ± 3 sd (0.007).
+    assert abs(per_type.first().mean() - 0.3) < 0.022
+    again = control_labels(train_types, test_types, y_train, seed=0, hypothesis="flag")
+    np.testing.assert_array_equal(again[0], control_train)
+    other = control_labels(train_types, test_types, y_train, seed=0, hypothesis="coin")
+    assert not np.array_equal(other[0], control_train)
+    phases = np.array(["a", "b", "c"])[rng.integers(0, 3, size=20_000)]
+    drawn = control_labels(train_types, test_types, phases, seed=1, hypothesis="phase")[0]
+    assert set(drawn) == {"a", "b", "c"} and drawn.dtype == phases.dtype
+
+
+def test_control_can_be_switched_off(files: tuple[Path, Path, Path, Path], tmp_path: Path) -> None:
+    settings = ProbeSettings(**vars(SETTINGS) | {"control": False, "weightings": ("plain",)})
+    table = fit_probes(*files, settings, tmp_path / "m.csv", tmp_path / "w.npz")
+    assert table[["control_accuracy", "control_r2", "selectivity"]].isna().all().all()
 
 
 def test_random_binary_near_majority(result: tuple[pd.DataFrame, Path, Path]) -> None:

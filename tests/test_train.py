@@ -282,3 +282,35 @@ def test_bad_train_settings() -> None:
         replace(SETTINGS, optimizer="rmsprop")
     with pytest.raises(ValueError, match="must be >= 1"):
         replace(SETTINGS, epochs=0)
+
+
+# ---------------------------------------------------------------- untrained baseline
+
+
+def test_untrained_checkpoint_is_the_first_restarts_initial_weights(data_dir: Path, tmp_path: Path) -> None:
+    shape = {"cell": "lstm", "hidden": 8, "layers": 2, "init_range": 0.08}
+    path = write_untrained(data_dir, tmp_path / "a" / "model.pt", shape)
+    model, payload = load_model(path)
+    vocab = len(load_vocab(data_dir / "vocab.json"))
+    assert model.config == ModelConfig(cell="lstm", vocab_size=vocab, hidden=8, layers=2, init_range=0.08)
+    assert (payload["step"], payload["epoch"], payload["untrained"]) == (0, 0, True)
+    assert model.rnn.weight_hh_l1.shape == (4 * 8, 8) and model.decoder.weight.shape == (vocab, 8)
+    assert max(parameter.abs().max().item() for parameter in model.parameters()) <= 0.08
+    # Same seed, same weights; another seed, other weights.
+    assert_same_weights(path, write_untrained(data_dir, tmp_path / "b" / "model.pt", shape))
+    other, _ = load_model(write_untrained(data_dir, tmp_path / "c" / "model.pt", shape, seed=1))
+    assert not torch.equal(other.rnn.weight_hh_l0, model.rnn.weight_hh_l0)
+    # The weights are where training's restart 0 starts: one step of training moves off them.
+    stepped = replace(SETTINGS, epochs=1, max_steps=1)
+    trained = train(data_dir, tmp_path / "trained", stepped, shape)
+    assert trained["steps"] == 1
+    trained_model, _ = load_model(tmp_path / "trained" / "model.pt")
+    initial = rnnscope.train.initial_model(model.config, SETTINGS.seed)
+    torch.testing.assert_close(initial.state_dict(), model.state_dict())
+    step = (trained_model.rnn.weight_hh_l0 - model.rnn.weight_hh_l0).abs().max().item()
+    assert 0 < step <= 0.05 + 1e-6  # one Adam step moves each weight by at most about lr
+
+
+def write_untrained(data_dir: Path, path: Path, shape: dict, seed: int = 0) -> Path:
+    rnnscope.train.write_untrained_checkpoint(data_dir, shape, replace(SETTINGS, seed=seed), path)
+    return path

@@ -22,6 +22,7 @@ import pytest
 import yaml
 
 from rnnscope.data import sha256_of
+from rnnscope.hypotheses import nltk_data_folders, use_nltk_data
 from rnnscope.states import read_info
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,9 +136,18 @@ def copy_workflow(work: Path) -> Path:
     return work
 
 
+def skip_without_tagger_data() -> None:
+    """char_text labels need NLTK's tagger: from the mirror, $NLTK_DATA or NLTK's default folders."""
+    try:
+        use_nltk_data(nltk_data_folders(None, mirror_folder()))
+    except LookupError as error:
+        pytest.skip(f"the tiny DAG labels nouns and verbs: {error}")
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The workflow copy, run once to completion."""
+    skip_without_tagger_data()
     work = copy_workflow(tmp_path_factory.mktemp("workflow"))
     snakemake(work)
     return work
@@ -152,14 +162,21 @@ def test_every_rule_ran(workdir: Path) -> None:
 def test_perplexity_table(workdir: Path) -> None:
     table = pd.read_csv(workdir / "results/tables/perplexity.csv")
     assert list(table.columns[:9]) == ["model", "dataset", "cell", "layers", "hidden", "split", "loss_nats", "ppl", "bpc"]
-    assert len(table) == 6 * 3
+    assert len(table) == 7 * 3
     assert np.allclose(table["ppl"], np.exp(table["loss_nats"]))
+    assert np.allclose(table["pow2_nats"], 2 ** table["loss_nats"])
+    reported = table.set_index(["model", "split"])["seed003_reported"]
+    assert reported[("shakespeare_lstm", "test")] == 2.55 and reported[("shakespeare_gru", "test")] == 2.68
+    assert np.isnan(reported[("shakespeare_lstm", "train")]) and np.isnan(reported[("srn_anbn", "test")])
     assert np.allclose(table["bpc"], table["loss_nats"] / math.log(2))
     shakespeare = table[table["dataset"] == "tinyshakespeare"]
     # Five Adam steps already beat the uniform guess over the character vocabulary.
     vocab = len(json.loads((workdir / "results/data/tinyshakespeare/vocab.json").read_text())["tokens"])
     assert (shakespeare["loss_nats"] < math.log(vocab)).all()
-    assert (workdir / "results/tables/perplexity.md").read_text().startswith("Perplexity per model")
+    caption = (workdir / "results/tables/perplexity.md").read_text()
+    assert caption.startswith("Perplexity per model")
+    lstm_test = table[(table["model"] == "shakespeare_lstm") & (table["split"] == "test")].iloc[0]
+    assert f"Ours shakespeare_lstm test: L = {lstm_test['loss_nats']:.3f} nats" in caption
 
 
 def test_states_and_labels_align_and_open_everywhere(workdir: Path) -> None:
@@ -180,17 +197,42 @@ def test_states_and_labels_align_and_open_everywhere(workdir: Path) -> None:
 
 def test_probe_table_covers_every_model_layer_and_hypothesis(workdir: Path) -> None:
     table = pd.read_csv(workdir / "results/tables/probes.csv")
-    required = "model,dataset,cell,text,layer,kind,hypothesis,weighting,accuracy,precision,recall,f1,r2,top_unit,n_train,n_test".split(",")
+    required = "model,dataset,cell,text,layer,kind,hypothesis,weighting,accuracy,precision,recall,f1,r2,top_unit,selectivity,n_train,n_test".split(",")
     assert set(required) <= set(table.columns)
+    assert set(table["states"]) == {"trained", "untrained"} and set(table["text"]) == {"real"}
     lstm = table[table["model"] == "shakespeare_lstm"]
     assert set(lstm["kind"]) == {"h", "c", "i", "f", "g", "o"} and set(lstm["layer"]) == {0, 1}
-    assert {"position_in_line", "capitalized_word", "inside_parentheses", "next_is_newline"} <= set(lstm["hypothesis"])
+    assert {"position_in_line", "capitalized_word", "inside_parentheses", "next_is_newline", "noun", "verb"} <= set(lstm["hypothesis"])
+    # The untrained baseline has exactly the trained model's probes.
+    probe_keys = ["layer", "kind", "hypothesis", "weighting"]
+    trained, untrained = (lstm[lstm["states"] == states][probe_keys] for states in ("trained", "untrained"))
+    assert trained.reset_index(drop=True).equals(untrained.reset_index(drop=True))
     ok = table[table["status"] == "ok"]
+    classifiers = ok[ok["target_kind"] != "continuous"]
+    assert np.allclose(classifiers["selectivity"], classifiers["accuracy"] - classifiers["control_accuracy"])
     assert ok[ok["target_kind"] != "continuous"]["accuracy"].between(0, 1).all()
     assert ok[ok["target_kind"] == "continuous"]["r2"].notna().all()
     # The input symbol is in the SRN's state: its probe is perfect.
     symbol = ok[(ok["model"] == "srn_anbn") & (ok["hypothesis"] == "symbol")]
     assert (symbol["accuracy"] == 1.0).all()
+
+
+def test_probes_over_seeds_and_beside_seed_003(workdir: Path) -> None:
+    by_seed = pd.read_csv(workdir / "results/tables/probes_by_seed.csv")
+    gru = by_seed[by_seed["model"] == "shakespeare_gru"]
+    assert (gru["n_seeds"] == 2).all() and set(gru["models"]) == {"shakespeare_gru;shakespeare_gru_s1"}
+    assert "shakespeare_gru_s1" not in set(by_seed["model"])
+    assert (by_seed[by_seed["model"] == "shakespeare_lstm"]["n_seeds"] == 1).all()
+    comparison = pd.read_csv(workdir / "results/tables/probe_comparison.csv")
+    assert set(comparison["layer"]) == {1} and set(comparison["kind"]) == {"h"}
+    nouns = comparison[
+        (comparison["model"] == "shakespeare_lstm") & (comparison["states"] == "trained")
+        & (comparison["hypothesis"] == "noun") & (comparison["metric"] == "f1")
+    ]
+    assert sorted(nouns["seed003"].dropna()) == [0.67, 0.72]  # Figure 5, Nouns F1 0.67/0.72
+    markdown = (workdir / "results/tables/probe_comparison.md").read_text()
+    assert "### shakespeare_gru (tinyshakespeare, gru), layer 1 h, n = 2 seed(s)" in markdown
+    assert "| noun (Nouns)" in markdown and "| verb (Verbs)" in markdown
 
 
 def test_seed_tables(workdir: Path) -> None:
@@ -243,7 +285,8 @@ def test_no_change_rerun_does_nothing(workdir: Path) -> None:
 def test_probe_parameter_change_reruns_only_probes_and_downstream(workdir: Path) -> None:
     (workdir / "probe_change.yaml").write_text("probe: {C: 0.5}\n")
     jobs = planned_jobs(snakemake(workdir, "-n", "--configfile", "tiny.yaml", "source.yaml", "probe_change.yaml").stdout)
-    assert jobs == {"probe": 6, "probe_table": 1, "probe_plot": 6, "benchmark_summary": 1, "all": 1}
+    # 7 models and their 7 untrained baselines.
+    assert jobs == {"probe": 14, "probe_table": 1, "probe_comparison": 1, "probe_plot": 7, "benchmark_summary": 1, "all": 1}
 
 
 def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> None:
@@ -255,8 +298,9 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
     finally:
         module.write_text(original)
     # co-clustering and the RNNVis views write their tables with tables.write_table
-    rnnvis = {"cocluster": 9, "main_view": 9, "glyphs": 9, "detail_view": 9, "compare_models": 2}
-    assert jobs == {"perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_plot": 6, **rnnvis, "benchmark_summary": 1, "all": 1}
+    rnnvis = {"cocluster": 11, "main_view": 11, "glyphs": 11, "detail_view": 11, "compare_models": 2}
+    tables = {"perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_comparison": 1, "probe_plot": 7}
+    assert jobs == {**tables, **rnnvis, "benchmark_summary": 1, "all": 1}
 
 
 def test_config_typo_fails_before_any_job(workdir: Path) -> None:

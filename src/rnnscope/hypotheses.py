@@ -12,15 +12,17 @@ opening delimiter already counts as inside, a closing one as outside (or one lev
 from __future__ import annotations
 
 import logging
+import os
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
 import pandas as pd
 
-from rnnscope.data import read_utf8
+from rnnscope.data import MIRROR_ENV, read_utf8
 from rnnscope.labels import HypothesisKind, write_labels
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,8 @@ CHAR_TEXT_KINDS: dict[str, HypothesisKind] = {
     "inside_parentheses": "binary",
     "paren_depth": "continuous",
     "next_is_newline": "binary",
+    "noun": "binary",
+    "verb": "binary",
 }
 CODE_KINDS: dict[str, HypothesisKind] = {
     "position_in_line": "continuous",
@@ -58,6 +62,12 @@ CODE_KINDS: dict[str, HypothesisKind] = {
     "indent_gt_3": "binary",
 }
 APOSTROPHES = "'\u2019"
+# What NLTK's pos_tag needs: the averaged perceptron (PTB tags) and the PTB -> universal map.
+NLTK_RESOURCES = ("taggers/averaged_perceptron_tagger_eng/", "taggers/universal_tagset/en-ptb.map")
+NLTK_DOWNLOAD = "python -m nltk.downloader averaged_perceptron_tagger_eng universal_tagset"
+# Universal tags labelled per character; NOUN covers PTB NN, NNS, NNP and NNPS (proper nouns too).
+PART_OF_SPEECH_TAGS = {"noun": "NOUN", "verb": "VERB"}
+TAGGED_LINES_PER_CALL = 20_000  # lines per pos_tag_sents call: bounds the token lists held at once
 
 
 def code_points(text: str) -> np.ndarray:
@@ -170,8 +180,8 @@ def clamped_cumsum(steps: np.ndarray) -> np.ndarray:
     return totals - np.minimum(np.minimum.accumulate(totals), 0)
 
 
-def label_char_text(text: str) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
-    """Character-level text labels.
+def char_surface_labels(text: str) -> pd.DataFrame:
+    """Character-level text labels that need no tagger (every char_text hypothesis but noun/verb).
 
     Conventions (each label is the state after reading the character):
 
@@ -228,6 +238,104 @@ def label_char_text(text: str) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]
         },
         copy=False,
     )
+    return frame
+
+
+def nltk_data_folders(configured: str | Path | None, mirror: str | Path | None = None) -> list[Path]:
+    """Where to look for NLTK data, first match wins: config ``nltk_data``, else $NLTK_DATA (its
+    folders), else ``<mirror>/nltk_data`` (config ``mirror`` or $RNNSCOPE_MIRROR). NLTK's own
+    default folders (~/nltk_data, /usr/share/nltk_data, ...) are searched after these."""
+    if configured:
+        return [Path(configured)]
+    if os.environ.get("NLTK_DATA"):
+        return [Path(folder) for folder in os.environ["NLTK_DATA"].split(os.pathsep) if folder]
+    mirror = mirror or os.environ.get(MIRROR_ENV)
+    return [Path(mirror) / "nltk_data"] if mirror else []
+
+
+def use_nltk_data(folders: list[Path]) -> None:
+    """Put ``folders`` first on NLTK's search path and check the tagger's files are there."""
+    import nltk
+
+    for folder in reversed(folders):
+        if str(folder) not in nltk.data.path:
+            nltk.data.path.insert(0, str(folder))
+    for resource in NLTK_RESOURCES:
+        try:
+            nltk.data.find(resource)
+        except LookupError:
+            searched = ", ".join(str(folder) for folder in folders) or "no configured folder"
+            raise LookupError(
+                f"NLTK resource {resource} not found (searched {searched}, then NLTK's defaults); "
+                "the noun/verb hypotheses need NLTK's averaged perceptron tagger and universal tagset. "
+                f"Install them with `{NLTK_DOWNLOAD}`, or point config key nltk_data (or $NLTK_DATA) "
+                "at a folder holding them"
+            ) from None
+
+
+def line_spans(text: str) -> Iterator[tuple[int, str]]:
+    """Each line's start offset and its text without the newline."""
+    start = 0
+    for line in text.split("\n"):
+        yield start, line
+        start += len(line) + 1
+
+
+def part_of_speech_labels(text: str, nltk_data: str | Path | None = None, mirror: str | Path | None = None) -> pd.DataFrame:
+    """``noun`` and ``verb`` per character, from NLTK's averaged perceptron tagger.
+
+    Each line is tokenized with ``TreebankWordTokenizer().span_tokenize`` and tagged as one
+    sentence with ``nltk.pos_tag_sents(..., tagset="universal")``. Lines, not the whole text,
+    because the Treebank tokenizer splits off only a final period (it expects one sentence) and
+    verse ends most sentences at a line end; the tagger looks two words either side, so a line
+    break mid-sentence changes few tags. A word's tag goes to its letters (``str.isalpha``);
+    apostrophes, digits, punctuation and whitespace are False, as in ``capitalized_word``.
+    ``noun`` is universal NOUN, which includes proper nouns (PTB NNP/NNPS, e.g. speaker names):
+    the universal tagset has no separate PROPN. Clitics are their own tokens (``do`` + ``n't``).
+    """
+    import nltk
+    from nltk.tokenize import TreebankWordTokenizer
+
+    use_nltk_data(nltk_data_folders(nltk_data, mirror))
+    tokenizer = TreebankWordTokenizer()
+    started = time.perf_counter()
+    tag_starts, tag_ends, tags = [], [], []
+    lines = list(line_spans(text))
+    for first in range(0, len(lines), TAGGED_LINES_PER_CALL):
+        spans, sentences = [], []
+        for offset, line in lines[first : first + TAGGED_LINES_PER_CALL]:
+            line_tokens = list(tokenizer.span_tokenize(line))
+            if line_tokens:
+                spans.append([(offset + start, offset + end) for start, end in line_tokens])
+                sentences.append([line[start:end] for start, end in line_tokens])
+        for token_spans, tagged in zip(spans, nltk.pos_tag_sents(sentences, tagset="universal"), strict=True):
+            for (start, end), (_, tag) in zip(token_spans, tagged, strict=True):
+                tag_starts.append(start)
+                tag_ends.append(end)
+                tags.append(tag)
+    is_letter = char_property(code_points(text), str.isalpha)
+    frame = pd.DataFrame({"position": np.arange(len(text), dtype=np.int64)})
+    starts, ends, tag_array = (np.asarray(values) for values in (tag_starts, tag_ends, tags))
+    for name, wanted in PART_OF_SPEECH_TAGS.items():
+        # +1 at a wanted token's start, -1 at its end: the running sum marks its characters.
+        chosen = tag_array == wanted
+        steps = np.zeros(len(text) + 1, dtype=np.int64)
+        np.add.at(steps, starts[chosen].astype(np.int64), 1)
+        np.subtract.at(steps, ends[chosen].astype(np.int64), 1)
+        frame[name] = (np.cumsum(steps[:-1]) > 0) & is_letter
+    logger.info("tagged %d tokens on %d lines in %.2f s", len(tags), len(lines), time.perf_counter() - started)
+    return frame
+
+
+def label_char_text(
+    text: str, nltk_data: str | Path | None = None, mirror: str | Path | None = None
+) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
+    """Character-level text labels: :func:`char_surface_labels` plus ``noun`` and ``verb`` from
+    :func:`part_of_speech_labels` (which finds NLTK's tagger data via ``nltk_data``/``mirror``)."""
+    frame = char_surface_labels(text)
+    tags = part_of_speech_labels(text, nltk_data, mirror)
+    for name in PART_OF_SPEECH_TAGS:
+        frame[name] = tags[name].to_numpy()
     return frame, dict(CHAR_TEXT_KINDS)
 
 
@@ -352,24 +460,53 @@ HYPOTHESIS_SETS: dict[str, Labeller] = {
 }
 
 
-def label_text(text: str, hypothesis_set: str) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
-    """Label every character of ``text`` with the hypotheses of ``hypothesis_set``."""
+def label_text(
+    text: str, hypothesis_set: str, nltk_data: str | Path | None = None, mirror: str | Path | None = None
+) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
+    """Label every character of ``text`` with the hypotheses of ``hypothesis_set``.
+
+    ``nltk_data`` and ``mirror`` tell the char_text set where NLTK's tagger data is (see
+    :func:`nltk_data_folders`); the other sets ignore them."""
     if not text:
         raise ValueError("the text is empty; there is nothing to label (check the data stage's split)")
     if hypothesis_set not in HYPOTHESIS_SETS:
         raise ValueError(
             f"unknown hypothesis set {hypothesis_set!r}; allowed: {sorted(HYPOTHESIS_SETS)}"
         )
+    if hypothesis_set == "char_text":
+        return label_char_text(text, nltk_data, mirror)
     return HYPOTHESIS_SETS[hypothesis_set](text)
 
 
-def label_split(text_path: str | Path, hypothesis_set: str, out_path: str | Path, max_tokens: int = 0) -> None:
+def char_text_prefix(text: str, max_tokens: int) -> str:
+    """The shortest prefix of ``text`` whose char_text labels agree with the whole text's on the
+    first ``max_tokens`` characters: through the first newline at or after ``max_tokens``.
+
+    Every char_text label depends only on what came before, except next_is_newline (the next
+    character) and the part-of-speech tags (the rest of the line); tagging only this prefix
+    saves the tagger's time on the part of a long split that extraction does not read."""
+    end = text.find("\n", max_tokens)
+    return text if end < 0 else text[: end + 1]
+
+
+def label_split(
+    text_path: str | Path,
+    hypothesis_set: str,
+    out_path: str | Path,
+    max_tokens: int = 0,
+    nltk_data: str | Path | None = None,
+    mirror: str | Path | None = None,
+) -> None:
     """Label the split at ``text_path`` and write the labels Parquet to ``out_path``.
 
     The whole split is labelled (labels can depend on what follows, e.g. next_is_newline or a
-    string's n) and then cut to its first ``max_tokens`` rows (0 = all), matching extraction.
+    string's n) and then cut to its first ``max_tokens`` rows (0 = all), matching extraction;
+    char_text only needs :func:`char_text_prefix`.
     """
-    frame, kinds = label_text(read_utf8(text_path), hypothesis_set)
+    text = read_utf8(text_path)
+    if max_tokens and hypothesis_set == "char_text":
+        text = char_text_prefix(text, max_tokens)
+    frame, kinds = label_text(text, hypothesis_set, nltk_data, mirror)
     if max_tokens:
         frame = frame.iloc[:max_tokens]
     write_labels(frame, kinds, out_path)

@@ -16,6 +16,9 @@ STATE_KINDS = {
     "lstm": ("h", "c", "i", "f", "g", "o"),
 }
 
+# "<model>_untrained" names the untrained baseline of config model <model> (its states and probes).
+UNTRAINED_SUFFIX = "_untrained"
+
 Hidden = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 

@@ -5,12 +5,19 @@ and scored on the held-out test split: logistic regression for binary and catego
 hypotheses (once per class weighting, since accuracy alone flatters imbalanced hypotheses),
 linear regression for continuous ones. The unit with the largest absolute weight is reported as
 the candidate single neuron for the hypothesis.
+
+Control task (Hewitt & Liang 2019, "Designing and Interpreting Probes with Control Tasks"):
+every distinct token type (character) gets one label drawn at random from the hypothesis's
+empirical train label distribution, and the same probe is fitted on the same rows with those
+labels. ``selectivity`` = accuracy − control accuracy for classifiers (r2 − control r2 for
+regressions): how much of the probe's score the token's identity alone does not explain.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +41,10 @@ logger = logging.getLogger(__name__)
 CLASS_WEIGHTS: dict[str, str | None] = {"plain": None, "balanced": "balanced"}
 REGRESSION_WEIGHTING = "none"
 MIN_ROWS = 10
-SCORE_COLUMNS = ["accuracy", "precision", "recall", "f1", "r2", "majority_accuracy"]
+SCORE_COLUMNS = [
+    *["accuracy", "precision", "recall", "f1", "r2", "majority_accuracy"],
+    *["control_accuracy", "control_r2", "selectivity"],
+]
 METRIC_COLUMNS = [
     *["model", "layer", "kind", "hypothesis", "target_kind", "weighting"],
     *SCORE_COLUMNS,
@@ -52,9 +62,11 @@ class ProbeSettings:
     ``max_iter`` iterations). With ``standardize`` the features are z-scored with train
     statistics before fitting, and the saved weights, ``top_unit`` and ``top_weight`` are in
     that standardized space (weights comparable across units); otherwise in raw state units.
-    ``n_jobs`` caps the BLAS threads of each fit. Probes run one after another: on 2 shared
-    cores, joblib workers (processes or threads) were no faster than a serial loop, and
-    2 BLAS threads per fit were 4-9 times slower (oversubscription).
+    ``n_jobs`` caps the BLAS threads of each fit. ``control`` fits every probe a second time
+    on control-task labels (doubling the work) for ``control_*`` and ``selectivity``. Probes
+    run one after another: on 2 shared cores, joblib workers (processes or threads) were no
+    faster than a serial loop, and 2 BLAS threads per fit were 4-9 times slower
+    (oversubscription).
     """
 
     max_train_rows: int
@@ -65,6 +77,7 @@ class ProbeSettings:
     weightings: tuple[str, ...]
     standardize: bool
     n_jobs: int
+    control: bool = True  # also fit each probe on control-task labels (selectivity)
 
     def __post_init__(self) -> None:
         # Config files give lists; a tuple keeps the frozen settings hashable.
@@ -88,6 +101,8 @@ class _Target:
     test_rows: np.ndarray
     y_train: np.ndarray
     y_test: np.ndarray
+    train_types: np.ndarray  # token id of each labelled row: the control task's token types
+    test_types: np.ndarray
 
     @property
     def is_classification(self) -> bool:
@@ -115,6 +130,24 @@ class _Target:
 
     def n_classes(self) -> int | None:
         return len(np.unique(self.y_train)) if self.is_classification else None
+
+    def control_labels(self, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """Control-task labels (train, test): one label per token type, drawn from the train labels."""
+        return control_labels(self.train_types, self.test_types, self.y_train, seed, self.hypothesis)
+
+
+def control_labels(
+    train_types: np.ndarray, test_types: np.ndarray, y_train: np.ndarray, seed: int, hypothesis: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hewitt & Liang's control task: each distinct type (of train or test) gets one label drawn
+    from the empirical distribution of ``y_train`` (a uniform draw of a train row's label), so a
+    type has the same label everywhere. The RNG is seeded by ``seed`` and the hypothesis name:
+    reproducible, and independent across hypotheses."""
+    types, inverse = np.unique(np.concatenate([train_types, test_types]), return_inverse=True)
+    rng = np.random.default_rng([seed, zlib.crc32(hypothesis.encode())])
+    assigned = y_train[rng.integers(len(y_train), size=len(types))]
+    labels = assigned[inverse]
+    return labels[: len(train_types)], labels[len(train_types) :]
 
 
 @dataclass(frozen=True)
@@ -146,6 +179,10 @@ def _check_positions(states_path: str | Path, labels_path: str | Path, labels_po
     )
 
 
+def _token_ids(states_path: str | Path) -> np.ndarray:
+    return pq.read_table(states_path, columns=["token_id"]).column("token_id").to_numpy()
+
+
 def _labelled_rows(values: pd.Series, kind: HypothesisKind, max_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Row indices where ``values`` is defined (subsampled to ``max_rows``) and their labels."""
     rows = np.flatnonzero(values.notna().to_numpy())
@@ -171,11 +208,14 @@ def _read_targets(
         )
     _check_positions(train_states, train_labels, train_frame["position"].to_numpy())
     _check_positions(test_states, test_labels, test_frame["position"].to_numpy())
+    train_ids, test_ids = _token_ids(train_states), _token_ids(test_states)
     targets = []
     for hypothesis, kind in kinds.items():
         train_rows, y_train = _labelled_rows(train_frame[hypothesis], kind, settings.max_train_rows, settings.seed)
         test_rows, y_test = _labelled_rows(test_frame[hypothesis], kind, settings.max_test_rows, settings.seed)
-        targets.append(_Target(hypothesis, kind, train_rows, test_rows, y_train, y_test))
+        targets.append(
+            _Target(hypothesis, kind, train_rows, test_rows, y_train, y_test, train_ids[train_rows], test_ids[test_rows])
+        )
     return targets
 
 
@@ -227,6 +267,35 @@ def _fit_probe(
         classes,
         " ".join(convergence[0].splitlines()[:2]) if convergence else None,  # the cause, not the advice
     )
+
+
+def _control_scores(
+    x_train: np.ndarray,
+    x_test: np.ndarray,
+    target: _Target,
+    weighting: str,
+    settings: ProbeSettings,
+    metrics: dict[str, float],
+) -> dict[str, float]:
+    """The same probe fitted on control-task labels, and the selectivity of the real probe.
+
+    When every type drew the same class (a rare positive class and few types), any classifier
+    fitted on it predicts that class, so its accuracy is the test share of that class.
+    """
+    if not settings.control:
+        return {}
+    y_train, y_test = target.control_labels(settings.seed)
+    if target.is_classification:
+        classes = np.unique(y_train)
+        if len(classes) < 2:
+            control = float(np.mean(y_test == classes[0]))
+        else:
+            control = _fit_probe(x_train, y_train, x_test, y_test, target.kind, weighting, settings).metrics["accuracy"]
+        return {"control_accuracy": control, "selectivity": metrics["accuracy"] - control}
+    if len(np.unique(y_train)) < 2:
+        return {}
+    control = _fit_probe(x_train, y_train, x_test, y_test, target.kind, weighting, settings).metrics["r2"]
+    return {"control_r2": control, "selectivity": metrics["r2"] - control}
 
 
 def _top_unit(coef: np.ndarray) -> tuple[int, float]:
@@ -285,7 +354,8 @@ def _probe_target(
         if fit.convergence_warning:
             logger.warning("probe %s: %s", key, fit.convergence_warning)
         top_unit, top_weight = _top_unit(fit.coef)
-        rows.append(row | fit.metrics | {"top_unit": top_unit, "top_weight": top_weight, "status": "ok"})
+        control = _control_scores(x_train_rows, x_test_rows, target, weighting, settings, fit.metrics)
+        rows.append(row | fit.metrics | control | {"top_unit": top_unit, "top_weight": top_weight, "status": "ok"})
         arrays[key] = fit.coef
         arrays[f"{key}/intercept"] = fit.intercept
         if fit.classes is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -13,23 +14,36 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from rnnscope.models import UNTRAINED_SUFFIX  # noqa: E402
+from rnnscope.seed_values import (  # noqa: E402
+    SEED003_HYPOTHESES,
+    SEED003_METRICS,
+    SEED003_PERPLEXITY,
+    SEED003_PROBES,
+    seed_probe_value,
+)
 
-def write_table(table: pd.DataFrame, csv_path: str | Path, caption: str) -> None:
-    """CSV for machines, Markdown beside it for people, both saying where the numbers come from."""
+
+def write_table(table: pd.DataFrame, csv_path: str | Path, caption: str, markdown: str | None = None) -> None:
+    """CSV for machines, Markdown beside it for people, both saying where the numbers come from.
+
+    ``markdown`` replaces the default Markdown body (the whole table) when given."""
     csv_path = Path(csv_path)
     csv_path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(csv_path, index=False)
-    markdown = f"{caption}\n\n{table.to_markdown(index=False, floatfmt='.4g')}\n"
-    csv_path.with_suffix(".md").write_text(markdown)
+    body = table.to_markdown(index=False, floatfmt=".4g") if markdown is None else markdown
+    csv_path.with_suffix(".md").write_text(f"{caption}\n\n{body}\n")
 
 
 def perplexity_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict], datasets: Mapping[str, dict], csv_path: str | Path) -> pd.DataFrame:
-    """results/tables/perplexity.csv: loss in nats, ppl = e^nats and bits per token per split."""
+    """results/tables/perplexity.csv: loss in nats, ppl = e^nats and bits per token per split,
+    with seed 003's reported test "perplexity" beside the test rows of its (dataset, cell)."""
     rows = []
     for path in metrics_paths:
         metrics = json.loads(Path(path).read_text())
         spec = models[metrics["model"]]
         for split, values in metrics["splits"].items():
+            seed_value = SEED003_PERPLEXITY.get((spec["dataset"], spec["model"]["cell"])) if split == "test" else None
             rows.append(
                 {
                     "model": metrics["model"],
@@ -44,40 +58,220 @@ def perplexity_table(metrics_paths: Sequence[str | Path], models: Mapping[str, d
                     "tokens": values["tokens"],
                     "epochs": metrics["epochs"],
                     "seed": spec["train"]["seed"],
+                    "pow2_nats": 2.0 ** values["loss_nats"],
+                    "seed003_reported": seed_value,
                 }
             )
     table = pd.DataFrame(rows)
-    write_table(
-        table,
-        csv_path,
+    caption = (
         "Perplexity per model and split: ppl = e^(mean nats per token), bpc = nats / ln 2 "
-        "(bits per character for character models). Source: results/train/<model>/metrics.json, "
-        "config models.<model> (seed column); train split evaluated on its first eval_max_tokens tokens.",
+        "(bits per character for character models); pow2_nats = 2^(nats), the scale seed 003's "
+        "numbers appear to be on; seed003_reported = the seed's test perplexity for the same dataset "
+        "and cell (Section 4). Source: results/train/<model>/metrics.json, config models.<model> "
+        "(seed column); train split evaluated on its first eval_max_tokens tokens.\n\n"
+        + seed_perplexity_note(table)
     )
+    write_table(table, csv_path, caption)
     return table
 
 
+def seed_perplexity_note(table: pd.DataFrame) -> str:
+    """The arithmetic behind reading seed 003's perplexities as 2^(nats), on our measured losses."""
+    lines = [
+        "Seed 003's scale: a value p read as e^L means a loss of L = ln p nats; read as 2^L it means "
+        "L = log2 p nats (so its true perplexity is e^(log2 p))."
+    ]
+    for (dataset, cell), reported in SEED003_PERPLEXITY.items():
+        lines.append(
+            f"Seed {dataset} {cell} {reported}: as e^L, L = {math.log(reported):.3f} nats "
+            f"({math.log2(reported):.3f} bpc); as 2^L, L = {math.log2(reported):.3f} nats "
+            f"({math.log2(reported) / math.log(2):.3f} bpc, true ppl {math.exp(math.log2(reported)):.2f})."
+        )
+        ours = table[(table["split"] == "test") & (table["dataset"] == dataset) & (table["cell"] == cell)]
+        for row in ours.itertuples():
+            closer = "2^L" if abs(math.log(row.pow2_nats / reported)) < abs(math.log(row.ppl / reported)) else "e^L"
+            lines.append(
+                f"Ours {row.model} test: L = {row.loss_nats:.3f} nats, e^L = {row.ppl:.3f}, "
+                f"2^L = {row.pow2_nats:.3f}; {closer} is nearer the seed's {reported}."
+            )
+    return "\n".join(f"- {line}" for line in lines)
+
+
+PROBE_TABLE_KEYS = ["model", "dataset", "cell", "text", "states", "seed"]
+AGGREGATED_SCORES = ["accuracy", "precision", "recall", "f1", "r2", "majority_accuracy", "control_accuracy", "control_r2", "selectivity"]
+PROBE_GROUP_KEYS = ["dataset", "cell", "text", "states", "layer", "kind", "hypothesis", "target_kind", "weighting"]
+
+
 def probe_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict], datasets: Mapping[str, dict], csv_path: str | Path) -> pd.DataFrame:
-    """results/tables/probes.csv: every probe of every model, with model shape and data source."""
+    """results/tables/probes.csv: every probe of every model, trained and untrained, with model
+    shape and data source; probes_by_seed.csv beside it aggregates models differing only in seed."""
     frames = []
     for path in metrics_paths:
         frame = pd.read_csv(path)
-        model = frame["model"].iloc[0] if len(frame) else Path(path).parent.name
+        probed = frame["model"].iloc[0] if len(frame) else Path(path).parent.name
+        model = probed.removesuffix(UNTRAINED_SUFFIX)
         spec = models[model]
-        frame.insert(1, "dataset", spec["dataset"])
-        frame.insert(2, "cell", spec["model"]["cell"])
-        frame.insert(3, "text", "real")
+        frame["model"] = model
+        keys = {
+            "dataset": spec["dataset"],
+            "cell": spec["model"]["cell"],
+            "text": "real",
+            "states": "untrained" if probed.endswith(UNTRAINED_SUFFIX) else "trained",
+            "seed": spec["train"]["seed"],
+        }
+        for position, (name, value) in enumerate(keys.items(), start=1):
+            frame.insert(position, name, value)
         frames.append(frame)
     table = pd.concat(frames, ignore_index=True)
     write_table(
         table,
         csv_path,
         "Diagnostic classifiers: trained on states of the train split, scored on the held-out test "
-        "split (text = real held-out text). Logistic regression (plain and class-balanced) for binary and "
-        "categorical hypotheses, linear regression (r2) for continuous ones; top_unit = argmax |w|; "
-        "majority_accuracy = always predicting the train majority class. Source: results/probes/<model>/metrics.csv.",
+        "split (text = real held-out text). states = trained: the trained model; untrained: the same "
+        "shape at its initial weights (train.seed), a random-network baseline. Logistic regression "
+        "(plain and class-balanced) for binary and categorical hypotheses, linear regression (r2) for "
+        "continuous ones; top_unit = argmax |w|; majority_accuracy = always predicting the train "
+        "majority class; control_* = the same probe on Hewitt & Liang's control task (each character "
+        "type gets one random label drawn from the train label distribution); selectivity = accuracy - "
+        "control_accuracy (classifiers) or r2 - control_r2 (regressions). Source: "
+        "results/probes/<model>[_untrained]/metrics.csv.",
+    )
+    seed_table = probe_seed_table(table, models)
+    write_table(
+        seed_table,
+        Path(csv_path).with_name("probes_by_seed.csv"),
+        "Probe scores over training seeds: models that differ only in train.seed (same dataset, "
+        "model and other train settings) form one group, named after its member with the lowest "
+        "seed; <score>_mean and <score>_std (sample std, ddof 1; empty for one seed) over the "
+        "group's models, n_seeds of them. Source: results/tables/probes.csv.",
     )
     return table
+
+
+def seed_groups(models: Mapping[str, dict]) -> dict[str, str]:
+    """Model -> its group: models whose configs are equal but for train.seed share a group,
+    named after the member with the lowest seed (ties: the first name in sort order)."""
+    def without_seed(spec: Mapping) -> str:
+        train = {key: value for key, value in spec["train"].items() if key != "seed"}
+        return json.dumps({**spec, "train": train}, sort_keys=True, default=str)
+
+    members: dict[str, list[str]] = {}
+    for name, spec in models.items():
+        members.setdefault(without_seed(spec), []).append(name)
+    groups = {}
+    for names in members.values():
+        leader = min(names, key=lambda name: (models[name]["train"]["seed"], name))
+        groups.update(dict.fromkeys(names, leader))
+    return groups
+
+
+def probe_seed_table(table: pd.DataFrame, models: Mapping[str, dict]) -> pd.DataFrame:
+    """Mean, std and n_seeds of every score per probe over models differing only in seed."""
+    ok = table[table["status"] == "ok"].assign(group=lambda frame: frame["model"].map(seed_groups(models)))
+    grouped = ok.groupby(["group", *PROBE_GROUP_KEYS], sort=False, dropna=False)
+    scores = grouped[AGGREGATED_SCORES].agg(["mean", "std"])
+    scores.columns = [f"{score}_{statistic}" for score, statistic in scores.columns]
+    counts = grouped.agg(n_seeds=("model", "nunique"), models=("model", lambda names: ";".join(sorted(set(names)))))
+    return counts.join(scores).reset_index().rename(columns={"group": "model"})
+
+
+COMPARISON_KIND = "h"
+COMPARISON_WEIGHTINGS = ("plain", "balanced")
+
+
+def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], csv_path: str | Path) -> pd.DataFrame:
+    """Our probes beside seed 003's Figures 3-6: per model group of a (dataset, cell) the seed
+    reports on, the last layer's h, every classifier hypothesis, accuracy/precision/recall/F1 as
+    "plain/balanced" (mean ± std over seeds when the group has several), the seed's value beside
+    each, and the baselines (majority class, untrained model, control task, selectivity)."""
+    table = pd.read_csv(probes_csv)
+    reported = pd.Series(list(zip(table["dataset"], table["cell"], strict=True)), index=table.index).isin(list(SEED003_PROBES))
+    by_seed = probe_seed_table(table[reported], models)
+    last_layer = by_seed.groupby("model")["layer"].transform("max")
+    shown = by_seed[
+        (by_seed["layer"] == last_layer)
+        & (by_seed["kind"] == COMPARISON_KIND)
+        & (by_seed["text"] == "real")
+        & by_seed["target_kind"].isin(["binary", "categorical"])
+        & by_seed["weighting"].isin(COMPARISON_WEIGHTINGS)
+    ]
+    rows = []
+    for record in shown.to_dict("records"):
+        ours = {"model": record["model"], "dataset": record["dataset"], "cell": record["cell"], "states": record["states"]}
+        for metric in (*SEED003_METRICS, "majority_accuracy", "control_accuracy", "selectivity"):
+            seed_value = seed_probe_value(record["dataset"], record["cell"], record["hypothesis"], metric) if metric in SEED003_METRICS else None
+            rows.append(
+                ours
+                | {key: record[key] for key in ("layer", "kind", "hypothesis", "weighting", "n_seeds")}
+                | {
+                    "seed_hypothesis": SEED003_HYPOTHESES.get(record["hypothesis"]) if seed_value else None,
+                    "metric": metric,
+                    "mean": record[f"{metric}_mean"],
+                    "std": record[f"{metric}_std"],
+                    "seed003": seed_value[COMPARISON_WEIGHTINGS.index(record["weighting"])] if seed_value else None,
+                }
+            )
+    comparison = pd.DataFrame(rows)
+    caption = (
+        "Seed 003's Figures 3-6 (Linux LSTM/GRU, Tiny Shakespeare LSTM/GRU) beside ours: probes on "
+        f"the last layer's {COMPARISON_KIND} (the layer's output, which the seed's 'hidden state' most "
+        "likely means), scored on held-out real text (the seed scores 500-char generated samples). "
+        "Each cell is plain/balanced logistic regression; ours are mean ± std over the models that "
+        "differ only in train.seed (n = seeds). 'seed' columns are the seed's reported values "
+        "(rnnscope.seed_values); '-' where it reports none. Baselines: majority = always the train "
+        "majority class; untrained = the same probe on the untrained model's states; control = "
+        "accuracy on the control task; selectivity = accuracy - control accuracy. Source: "
+        "results/tables/probes.csv."
+    )
+    write_table(comparison, csv_path, caption, markdown=comparison_markdown(comparison))
+    return comparison
+
+
+def _cell(values: pd.DataFrame, column: str, metric: str) -> str:
+    """ "plain/balanced" for one metric, each "mean" or "mean±std"; "-" where missing."""
+    parts = []
+    for weighting in COMPARISON_WEIGHTINGS:
+        row = values[(values["metric"] == metric) & (values["weighting"] == weighting)]
+        if row.empty or pd.isna(row[column].iloc[0]):
+            parts.append("-")
+            continue
+        text = f"{row[column].iloc[0]:.2f}"
+        if column == "mean" and row["n_seeds"].iloc[0] > 1 and pd.notna(row["std"].iloc[0]):
+            text += f"±{row['std'].iloc[0]:.2f}"
+        parts.append(text)
+    return "/".join(parts)
+
+
+def comparison_markdown(comparison: pd.DataFrame) -> str:
+    """One Markdown table per model in the layout of seed 003's Figures 3-6."""
+    if comparison.empty:
+        return "(no model of a dataset and cell that seed 003 reports on: linux or tinyshakespeare, lstm or gru)"
+    sections = []
+    trained = comparison[comparison["states"] == "trained"]
+    for model, ours in trained.groupby("model", sort=False):
+        untrained = comparison[(comparison["model"] == model) & (comparison["states"] == "untrained")]
+        first = ours.iloc[0]
+        lines = []
+        for hypothesis, values in ours.groupby("hypothesis", sort=False):
+            seed_name = values["seed_hypothesis"].dropna()
+            row = {"Hypothesis": hypothesis + (f" ({seed_name.iloc[0]})" if len(seed_name) else "")}
+            for metric in SEED003_METRICS:
+                label = metric.capitalize() if metric != "f1" else "F1"
+                row[label] = _cell(values, "mean", metric)
+                row[f"{label} (seed)"] = _cell(values, "seed003", metric)
+            row["Majority acc."] = _cell(values, "mean", "majority_accuracy").split("/")[0]
+            untrained_values = untrained[untrained["hypothesis"] == hypothesis]
+            row["Untrained acc."] = _cell(untrained_values, "mean", "accuracy")
+            row["Untrained F1"] = _cell(untrained_values, "mean", "f1")
+            row["Control acc."] = _cell(values, "mean", "control_accuracy")
+            row["Selectivity"] = _cell(values, "mean", "selectivity")
+            lines.append(row)
+        title = (
+            f"### {model} ({first['dataset']}, {first['cell']}), layer {first['layer']} {first['kind']}, "
+            f"n = {int(ours['n_seeds'].max())} seed(s)"
+        )
+        sections.append(f"{title}\n\n{pd.DataFrame(lines).to_markdown(index=False)}")
+    return "\n\n".join(sections)
 
 
 def plot_training_curves(history_paths: Sequence[str | Path], png_path: str | Path) -> None:

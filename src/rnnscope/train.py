@@ -162,6 +162,27 @@ def save_checkpoint(path: Path, model: RNNModel, settings: TrainSettings, step: 
     partial.replace(path)
 
 
+def initial_model(config: ModelConfig, seed: int) -> RNNModel:
+    """The weights a training run with ``seed`` starts from (``init_range`` or PyTorch's init)."""
+    torch.manual_seed(seed)
+    return RNNModel(config)
+
+
+def write_untrained_checkpoint(
+    data_dir: str | Path, model_settings: dict, settings: TrainSettings, checkpoint_path: str | Path
+) -> RNNModel:
+    """Save the untrained model of this shape: the initial weights of training's first restart
+    (seed ``settings.seed``), as a checkpoint that extraction reads like a trained one (step 0).
+    The probe baseline for what a random recurrent network of this shape already encodes."""
+    checkpoint_path = Path(checkpoint_path)
+    checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+    config = ModelConfig(vocab_size=len(load_vocab(Path(data_dir) / "vocab.json")), **model_settings)
+    model = initial_model(config, settings.seed)
+    save_checkpoint(checkpoint_path, model, settings, step=0, epoch=0, untrained=True)
+    log.info("wrote the untrained %s model (seed %d) to %s", config.cell, settings.seed, checkpoint_path)
+    return model
+
+
 def load_model(checkpoint_path: str | Path) -> tuple[RNNModel, dict]:
     try:
         payload = load_checkpoint(checkpoint_path)
@@ -279,8 +300,7 @@ def _train_run(
     resumed run computes exactly what the uninterrupted run would have.
     """
     device = train_data.device
-    torch.manual_seed(settings.seed + restart)
-    model = RNNModel(config).to(device)
+    model = initial_model(config, settings.seed + restart).to(device)
     optimizer_class = torch.optim.Adam if settings.optimizer == "adam" else torch.optim.SGD
     optimizer = optimizer_class(model.parameters(), lr=settings.lr)
     history: list[dict] = []

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from rnnscope import resources as estimate
 from rnnscope.dependencies import module_closure
-from rnnscope.models import STATE_KINDS
+from rnnscope.models import STATE_KINDS, UNTRAINED_SUFFIX
 
 PACKAGE_DIR = Path(workflow.basedir) / "src" / "rnnscope"
 SPLITS = ["train", "valid", "test"]
@@ -11,11 +11,18 @@ PROBE_SPLITS = ["train", "test"]
 
 MODELS = list(config["models"])
 DATASETS = list(config["datasets"])
+# States and probes of "<model>_untrained" come from the model's untrained checkpoint (rule untrained).
+PROBED_MODELS = MODELS + [model + UNTRAINED_SUFFIX for model in MODELS]
 
 
 def check_config():
     """Cross-references the schema cannot express; fail before any job runs."""
     for name, spec in config["models"].items():
+        if name.endswith(UNTRAINED_SUFFIX):
+            raise ValueError(
+                f"model name {name!r} ends with {UNTRAINED_SUFFIX!r}, which names the untrained baseline "
+                f"of model {name.removesuffix(UNTRAINED_SUFFIX)!r}; rename it"
+            )
         if spec["dataset"] not in config["datasets"]:
             raise ValueError(
                 f"models.{name}.dataset is {spec['dataset']!r}, which is not in datasets "
@@ -43,7 +50,7 @@ check_config()
 
 
 wildcard_constraints:
-    model="|".join(MODELS) or "no-models",
+    model="|".join(PROBED_MODELS) or "no-models",
     dataset="|".join(DATASETS) or "no-datasets",
     split="|".join(SPLITS),
 
@@ -75,12 +82,32 @@ def train_runtime(wildcards, input):
 
 
 def extract_mem_mb(wildcards):
-    spec = config["models"][wildcards.model]
+    spec = config["models"][trained_name(wildcards.model)]
     return estimate.extract_mem_mb(spec["model"], len(extracted_kinds(wildcards.model)), config["extract"]["chunk_len"])
 
 
+def trained_name(model):
+    """The config model behind a probed model name (``<model>_untrained`` -> ``<model>``)."""
+    return model.removesuffix(UNTRAINED_SUFFIX)
+
+
+def checkpoint_of(model):
+    if model.endswith(UNTRAINED_SUFFIX):
+        return f"results/untrained/{trained_name(model)}/model.pt"
+    return f"results/train/{model}/model.pt"
+
+
 def dataset_of(model):
-    return config["models"][model]["dataset"]
+    return config["models"][trained_name(model)]["dataset"]
+
+
+def tagger_data(dataset):
+    """Where char_text labelling finds NLTK's tagger (see rnnscope.hypotheses.nltk_data_folders:
+    config nltk_data, else $NLTK_DATA, else <mirror>/nltk_data). Only char_text datasets get it,
+    so moving the data does not relabel the others."""
+    if config["datasets"][dataset]["hypotheses"] != "char_text":
+        return {"nltk_data": None, "mirror": None}
+    return {"nltk_data": config["nltk_data"], "mirror": config["mirror"]}
 
 
 def data_files(dataset):
@@ -89,7 +116,7 @@ def data_files(dataset):
 
 
 def extracted_kinds(model):
-    cell = config["models"][model]["model"]["cell"]
+    cell = config["models"][trained_name(model)]["model"]["cell"]
     wanted = config["extract"]["kinds"]
     return [kind for kind in STATE_KINDS[cell] if wanted == "all" or kind in wanted]
 
@@ -155,6 +182,8 @@ def final_outputs():
     outputs = [
         "results/tables/perplexity.csv",
         "results/tables/probes.csv",
+        "results/tables/probes_by_seed.csv",
+        "results/tables/probe_comparison.csv",
         "results/plots/training_curves.png",
         "results/tables/tiny_rnn_weights.csv",
         "results/plots/tiny_rnn_trajectories.png",

@@ -3,7 +3,7 @@
 
 rule extract:
     input:
-        checkpoint="results/train/{model}/model.pt",
+        checkpoint=lambda w: checkpoint_of(w.model),
         text=lambda w: data_files(dataset_of(w.model))[w.split],
         vocab=lambda w: data_files(dataset_of(w.model))["vocab"],
         code=code("extract"),

@@ -10,6 +10,7 @@ rule label:
     params:
         hypothesis_set=lambda w: config["datasets"][w.dataset]["hypotheses"],
         max_tokens=lambda w: config["extract"]["max_tokens"].get(w.split, 0),
+        tagger_data=lambda w: tagger_data(w.dataset),
     log:
         "logs/label/{dataset}_{split}.log",
     benchmark:

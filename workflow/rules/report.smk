@@ -42,10 +42,11 @@ rule training_curves:
 
 rule probe_table:
     input:
-        metrics=lambda w: [f"results/probes/{m}/metrics.csv" for m in MODELS],
+        metrics=lambda w: [f"results/probes/{m}/metrics.csv" for m in PROBED_MODELS],
         code=code("tables"),
     output:
         table=report("results/tables/probes.csv", caption="../report/probes.rst", category="Diagnostic classifiers"),
+        by_seed=report("results/tables/probes_by_seed.csv", caption="../report/probes_by_seed.rst", category="Diagnostic classifiers"),
     params:
         models=config["models"],
         datasets=config["datasets"],
@@ -59,6 +60,28 @@ rule probe_table:
         runtime=5,
     script:
         "../../scripts/probe_table.py"
+
+
+rule probe_comparison:
+    input:
+        probes="results/tables/probes.csv",
+        code=code("tables"),
+    output:
+        table=report(
+            "results/tables/probe_comparison.csv", caption="../report/probe_comparison.rst", category="Diagnostic classifiers"
+        ),
+    params:
+        models=config["models"],
+    log:
+        "logs/probe_comparison.log",
+    benchmark:
+        "benchmarks/probe_comparison.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/probe_comparison.py"
 
 
 rule probe_plot:

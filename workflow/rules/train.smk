@@ -23,3 +23,25 @@ rule train:
         runtime=train_runtime,
     script:
         "../../scripts/train.py"
+
+
+rule untrained:
+    input:
+        vocab=lambda w: data_files(dataset_of(w.model))["vocab"],
+        code=code("train"),
+    output:
+        checkpoint="results/untrained/{model}/model.pt",
+    params:
+        data_dir=lambda w: f"results/data/{dataset_of(w.model)}",
+        model=lambda w: config["models"][w.model]["model"],
+        train=lambda w: config["models"][w.model]["train"],
+    log:
+        "logs/untrained/{model}.log",
+    benchmark:
+        "benchmarks/untrained/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../../scripts/untrained.py"
