@@ -112,9 +112,8 @@ def candidate_locations(source: Source, mirror: str | None) -> list[Location]:
     mirror = mirror or os.environ.get(MIRROR_ENV) or None
     locations = []
     if mirror and source.mirror_path:
-        stand_in = bool(source.mirror_sha256)
-        digest = source.mirror_sha256 if stand_in else source.sha256
-        locations.append(Location(str(Path(mirror) / source.mirror_path), digest, stand_in))
+        where = str(Path(mirror) / source.mirror_path)
+        locations.append(Location(where, source.mirror_sha256 or source.sha256, stand_in=bool(source.mirror_sha256)))
     locations.append(Location(source.url, source.sha256))
     return locations
 
