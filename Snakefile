@@ -21,6 +21,8 @@ include: "workflow/rules/extract.smk"
 include: "workflow/rules/label.smk"
 include: "workflow/rules/probe.smk"
 include: "workflow/rules/cluster.smk"
+include: "workflow/rules/generate.smk"
+include: "workflow/rules/neurons.smk"
 include: "workflow/rules/seeds.smk"
 include: "workflow/rules/report.smk"
 

@@ -348,7 +348,7 @@ def analyse_neurons(
     ]
     fitted = chosen[chosen["status"] == "ok"]
     base = {"model": model_name, "hypothesis": hypothesis, "weighting": settings.weighting, "n_chars": len(ids), "n_true": int(labels.sum())}
-    title = f"{model_name}: {hypothesis}, {settings.weighting} probe, first {len(ids)} characters of the held-out test split"
+    title = f"{model_name}: {hypothesis}, {settings.weighting} probe, held-out test split"
     if fitted.empty:
         reason = "; ".join(sorted(set(chosen["status"]))) or f"no {settings.weighting} probe on kinds {list(settings.kinds)} in {metrics_csv}"
         log.warning("%s: %s", hypothesis, reason)
@@ -377,7 +377,7 @@ def analyse_neurons(
             states[column][window, unit],
             labels[window],
             probe.probability(states[column][window]),
-            title + f"; characters {start}-{start + len(text[window]) - 1}",
+            title + f", characters {start}-{start + len(text[window]) - 1}",
             f"layer {layer} {kind}, unit {unit} (largest |w| = {abs(probe.coef[unit]):.3f} of the probe on {column}, held-out F1 {best['f1']:.3f})",
             heatmap_png,
             settings.heatmap_width,
