@@ -160,10 +160,39 @@ def test_cluster_outputs(workdir: Path) -> None:
     assert (folder / "cocluster.png").stat().st_size > 10_000
 
 
+def test_generated_text_is_probed_like_real_text(workdir: Path) -> None:
+    folder = workdir / "results/generated/shakespeare_lstm"
+    # tiny config: 6 sequences of 60 characters after a newline primer, 1 of them for probe-test
+    assert [len((folder / f"{split}.txt").read_text()) for split in ("train", "test")] == [5 * 61, 61]
+    assert (folder / "train.txt").read_text().startswith("\n")
+    real = pd.read_csv(workdir / "results/probes/shakespeare_lstm/metrics.csv")
+    generated = pd.read_csv(workdir / "results/probes/shakespeare_lstm/generated_metrics.csv")
+    assert (generated["text"] == "generated").all()
+    assert list(generated.columns.drop("text")) == list(real.columns)
+    assert set(generated["hypothesis"]) == set(real["hypothesis"])
+    table = pd.read_csv(workdir / "results/tables/probes_generated.csv")
+    assert set(table["model"]) == {"shakespeare_lstm", "shakespeare_gru"}
+    assert {"score_real", "score_generated"} <= set(table.columns)
+
+
+def test_ablation_table_and_heatmaps(workdir: Path) -> None:
+    table = pd.read_csv(workdir / "results/tables/ablation.csv")
+    pairs = {(m, h) for m in ("shakespeare_lstm", "shakespeare_gru") for h in ("capitalized_word", "next_is_newline")}
+    assert set(zip(table["model"], table["hypothesis"])) == pairs
+    ok = table[table["status"] == "ok"]
+    # 2 layers x kind h x k in {1, 3} x (top + 2 random draws), for each fitted probe
+    assert len(ok) % 12 == 0 and len(ok) > 0
+    # The whole extracted test split is used, so the probe's F1 before ablation is the probe table's.
+    assert np.allclose(ok["f1_before"], ok["f1_probe_table"])
+    for model, hypothesis in pairs:
+        assert (workdir / f"results/neurons/{model}/{hypothesis}/heatmap.png").stat().st_size > 5_000
+
+
 def test_report_builds(workdir: Path) -> None:
     snakemake(workdir, "--report", "results/report.html")
     html = (workdir / "results/report.html").read_text(errors="replace")
     assert "tiny_rnn_weights.csv" in html and "perplexity.csv" in html
+    assert "ablation.csv" in html and "probes_generated.csv" in html and "heatmap.png" in html
 
 
 def test_no_change_rerun_does_nothing(workdir: Path) -> None:
@@ -173,7 +202,10 @@ def test_no_change_rerun_does_nothing(workdir: Path) -> None:
 def test_probe_parameter_change_reruns_only_probes_and_downstream(workdir: Path) -> None:
     (workdir / "probe_change.yaml").write_text("probe: {C: 0.5}\n")
     jobs = planned_jobs(snakemake(workdir, "-n", "--configfile", "tiny.yaml", "source.yaml", "probe_change.yaml").stdout)
-    assert jobs == {"probe": 4, "probe_table": 1, "probe_plot": 4, "all": 1}
+    assert jobs == {
+        "probe": 4, "probe_table": 1, "probe_plot": 4, "probe_generated": 2, "generated_probe_table": 1,
+        "neurons": 4, "ablation_table": 1, "all": 1,
+    }
 
 
 def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> None:
@@ -184,7 +216,10 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
         jobs = planned_jobs(snakemake(workdir, "-n").stdout)
     finally:
         module.write_text(original)
-    assert jobs == {"perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_plot": 4, "all": 1}
+    assert jobs == {
+        "perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_plot": 4,
+        "probe_generated": 2, "generated_probe_table": 1, "neurons": 4, "ablation_table": 1, "all": 1,
+    }
 
 
 def test_config_typo_fails_before_any_job(workdir: Path) -> None:
