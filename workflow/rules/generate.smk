@@ -13,7 +13,8 @@ rule generate:
         test="results/generated/{model}/test.txt",
         summary="results/generated/{model}/summary.json",
     params:
-        settings=config["generate"],
+        # hypothesis_sets picks the models (generation_models); it is not a sampling setting
+        settings={key: value for key, value in config["generate"].items() if key != "hypothesis_sets"},
     log:
         "logs/generate/{model}.log",
     benchmark:
