@@ -290,8 +290,10 @@ def plot_neuron_heatmap(
     probe's p(True) for every character of ``text``."""
     lines = char_cells(text, width)[0].max() + 1
     figure, axes = plt.subplots(3, 1, figsize=(width * 0.11 + 0.5, 3 * (lines * 0.2 + 0.45) + 0.5))
-    limit = max(float(np.abs(activation).max()), 1e-6)
-    draw_coloured_text(axes[0], text, activation, "coolwarm", -limit, limit, width, unit_title + f" (blue -{limit:.2f}, red +{limit:.2f})")
+    # The unit's own range in the window: a unit that varies around an offset still shows its changes.
+    low, high = float(activation.min()), float(activation.max())
+    high = max(high, low + 1e-6)
+    draw_coloured_text(axes[0], text, activation, "coolwarm", low, high, width, unit_title + f" (blue {low:.2f} to red {high:.2f})")
     draw_coloured_text(axes[1], text, labels.astype(float), "Greens", -0.2, 1.2, width, "hypothesis (green: true)")
     draw_coloured_text(axes[2], text, probability, "Greens", -0.2, 1.2, width, "diagnostic classifier p(true) (all units)")
     figure.suptitle(title, fontsize=10, x=0.01, ha="left")
