@@ -22,6 +22,8 @@ include: "workflow/rules/label.smk"
 include: "workflow/rules/probe.smk"
 include: "workflow/rules/cluster.smk"
 include: "workflow/rules/rnnvis.smk"
+include: "workflow/rules/generate.smk"
+include: "workflow/rules/neurons.smk"
 include: "workflow/rules/seeds.smk"
 include: "workflow/rules/report.smk"
 

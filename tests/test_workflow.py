@@ -272,10 +272,41 @@ def test_rnnvis_outputs(workdir: Path) -> None:
     assert summary["common_tokens"].item() == 20 and -1 <= summary["adjusted_rand"].item() <= 1
 
 
+def test_generated_text_is_probed_like_real_text(workdir: Path) -> None:
+    folder = workdir / "results/generated/shakespeare_lstm"
+    # tiny config: 6 sequences of 60 characters after a newline primer, 1 of them for probe-test
+    assert [len((folder / f"{split}.txt").read_text()) for split in ("train", "test")] == [5 * 61, 61]
+    assert (folder / "train.txt").read_text().startswith("\n")
+    real = pd.read_csv(workdir / "results/probes/shakespeare_lstm/metrics.csv")
+    generated = pd.read_csv(workdir / "results/probes/shakespeare_lstm/generated_metrics.csv")
+    assert (generated["text"] == "generated").all()
+    assert list(generated.columns.drop("text")) == list(real.columns)
+    assert set(generated["hypothesis"]) == set(real["hypothesis"])
+    table = pd.read_csv(workdir / "results/tables/probes_generated.csv")
+    assert set(table["model"]) == {"shakespeare_lstm", "shakespeare_gru", "shakespeare_gru_s1", "linux_lstm", "linux_gru"}
+    assert {"score_real", "score_generated"} <= set(table.columns)
+
+
+def test_ablation_table_and_heatmaps(workdir: Path) -> None:
+    table = pd.read_csv(workdir / "results/tables/ablation.csv")
+    pairs = {(m, h) for m in ("shakespeare_lstm", "shakespeare_gru") for h in ("capitalized_word", "next_is_newline")}
+    pairs |= {("shakespeare_gru_s1", h) for h in ("capitalized_word", "next_is_newline")}
+    code_pairs = {(m, h) for m in ("linux_lstm", "linux_gru") for h in ("inside_comment", "inside_string")}
+    assert set(zip(table["model"], table["hypothesis"])) == pairs | code_pairs
+    ok = table[table["status"] == "ok"]
+    # per layer (2 for Shakespeare, 1 for the tiny Linux models): kind h x k in {1, 3} x (top + 2 random draws)
+    assert len(ok) % 6 == 0 and len(ok) > 0
+    # The whole extracted test split is used, so the probe's F1 before ablation is the probe table's.
+    assert np.allclose(ok["f1_before"], ok["f1_probe_table"])
+    for model, hypothesis in pairs:
+        assert (workdir / f"results/neurons/{model}/{hypothesis}/heatmap.png").stat().st_size > 5_000
+
+
 def test_report_builds(workdir: Path) -> None:
     snakemake(workdir, "--report", "results/report.html")
     html = (workdir / "results/report.html").read_text(errors="replace")
     assert "tiny_rnn_weights.csv" in html and "perplexity.csv" in html
+    assert "ablation.csv" in html and "probes_generated.csv" in html and "heatmap.png" in html
 
 
 def test_no_change_rerun_does_nothing(workdir: Path) -> None:
@@ -285,8 +316,11 @@ def test_no_change_rerun_does_nothing(workdir: Path) -> None:
 def test_probe_parameter_change_reruns_only_probes_and_downstream(workdir: Path) -> None:
     (workdir / "probe_change.yaml").write_text("probe: {C: 0.5}\n")
     jobs = planned_jobs(snakemake(workdir, "-n", "--configfile", "tiny.yaml", "source.yaml", "probe_change.yaml").stdout)
-    # 7 models and their 7 untrained baselines.
-    assert jobs == {"probe": 14, "probe_table": 1, "probe_comparison": 1, "probe_plot": 7, "benchmark_summary": 1, "all": 1}
+    # 7 models and their 7 untrained baselines; generated text for the 5 char models, neurons for 2 hypotheses of each.
+    assert jobs == {
+        "probe": 14, "probe_table": 1, "probe_comparison": 1, "probe_plot": 7, "probe_generated": 5,
+        "generated_probe_table": 1, "neurons": 10, "ablation_table": 1, "benchmark_summary": 1, "all": 1,
+    }
 
 
 def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> None:
@@ -300,7 +334,8 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
     # co-clustering and the RNNVis views write their tables with tables.write_table
     rnnvis = {"cocluster": 11, "main_view": 11, "glyphs": 11, "detail_view": 11, "compare_models": 2}
     tables = {"perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_comparison": 1, "probe_plot": 7}
-    assert jobs == {**tables, **rnnvis, "benchmark_summary": 1, "all": 1}
+    seed003 = {"probe_generated": 5, "generated_probe_table": 1, "neurons": 10, "ablation_table": 1}
+    assert jobs == {**tables, **rnnvis, **seed003, "benchmark_summary": 1, "all": 1}
 
 
 def test_config_typo_fails_before_any_job(workdir: Path) -> None:

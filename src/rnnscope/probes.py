@@ -159,6 +159,8 @@ class _Fit:
     intercept: np.ndarray
     classes: np.ndarray | None
     convergence_warning: str | None
+    mean: np.ndarray | None = None  # the standardization the weights apply after (None: raw states)
+    scale: np.ndarray | None = None
 
 
 def _check_positions(states_path: str | Path, labels_path: str | Path, labels_positions: np.ndarray) -> None:
@@ -260,12 +262,15 @@ def _fit_probe(
         }
         classes = estimator.classes_
     coef = np.atleast_2d(estimator.coef_)
+    scaler = model[0] if settings.standardize else None
     return _Fit(
         metrics,
         coef,
         np.atleast_1d(estimator.intercept_),
         classes,
         " ".join(convergence[0].splitlines()[:2]) if convergence else None,  # the cause, not the advice
+        mean=None if scaler is None else scaler.mean_,
+        scale=None if scaler is None else scaler.scale_,
     )
 
 
@@ -358,6 +363,10 @@ def _probe_target(
         rows.append(row | fit.metrics | control | {"top_unit": top_unit, "top_weight": top_weight, "status": "ok"})
         arrays[key] = fit.coef
         arrays[f"{key}/intercept"] = fit.intercept
+        if fit.mean is not None and fit.scale is not None:
+            # Without the train statistics the standardized weights could not be applied to new states.
+            arrays[f"{key}/mean"] = fit.mean
+            arrays[f"{key}/scale"] = fit.scale
         if fit.classes is not None:
             arrays[f"{key}/classes"] = np.asarray(fit.classes, dtype=bool if target.kind == "binary" else str)
     return rows
@@ -378,8 +387,10 @@ def fit_probes(
     The CSV has one row per probe (columns ``METRIC_COLUMNS``), including rows with ``status``
     ``"skipped: <why>"`` for hypotheses with < ``MIN_ROWS`` labelled rows or < 2 classes in a
     split. The npz holds, per fitted probe, ``l{layer}_{kind}/{hypothesis}/{weighting}`` (coef,
-    classes × hidden; one row for binary and continuous), ``.../intercept`` and, for
-    classifiers, ``.../classes`` (the class order of the coef rows). Returns the metrics table.
+    classes × hidden; one row for binary and continuous), ``.../intercept``, for classifiers
+    ``.../classes`` (the class order of the coef rows) and, with ``standardize``, ``.../mean``
+    and ``.../scale`` (the train statistics: the probe reads ``(x - mean) / scale``). Returns
+    the metrics table.
     """
     columns = read_info(train_states).columns
     test_columns = read_info(test_states).columns

@@ -137,6 +137,18 @@ def text_models():
     return [m for m in MODELS if m not in counting_models()]
 
 
+def generation_models():
+    """Character models whose text is sampled and probed (seed 003): config generate.hypothesis_sets."""
+    return [m for m in text_models() if config["datasets"][dataset_of(m)]["hypotheses"] in config["generate"]["hypothesis_sets"]]
+
+
+def neuron_targets():
+    """(model, hypothesis) pairs whose most responsible neurons are shown and ablated: config
+    neurons.hypotheses lists the hypotheses per hypothesis set."""
+    chosen = config["neurons"]["hypotheses"]
+    return [(m, h) for m in text_models() for h in chosen.get(config["datasets"][dataset_of(m)]["hypotheses"], [])]
+
+
 def cluster_outputs():
     return [
         f"results/cluster/{model}/{column}/cocluster.png"
@@ -191,6 +203,11 @@ def final_outputs():
         *rnnvis_outputs(),
         *[f"results/plots/probes_{model}.png" for model in MODELS],
     ]
+    if generation_models():
+        outputs += ["results/tables/probes_generated.csv"]
+    if neuron_targets():
+        outputs += ["results/tables/ablation.csv"]
+        outputs += [f"results/neurons/{m}/{h}/heatmap.png" for m, h in neuron_targets()]
     if counting_models():
         outputs += ["results/tables/srn_counting.csv"]
         outputs += [f"results/plots/activation_space_{m}.png" for m in counting_models()]

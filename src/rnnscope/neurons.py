@@ -1,0 +1,407 @@
+"""The most responsible neuron of a probe (seed 003, Figures 2 and 7), shown and then ablated.
+
+Seed 003 takes the unit with the largest absolute probe weight as the neuron most responsible
+for a hypothesis and shows its activation over text. Here that unit is plotted as coloured text
+(Karpathy-style) above the hypothesis and the probe's prediction for every character, and then
+tested causally: the model is rerun with the unit (or the top-k units by |w|, or k random units
+as a control) silenced, and the change in the probe's F1 and in the language-model loss is
+measured.
+
+Silencing unit j of layer l means h_j := 0 at every step, so the ablation propagates through the
+recurrence: every reader of h_j (the layer's own recurrent weights at the next step, the next
+layer's input weights or the decoder) sees 0. That is done exactly, at fused speed, by zeroing
+the columns of those weight matrices that read h_j. For an LSTM the cell state c_j is zeroed as
+well: c_j reaches the rest of the network only through h_j = o_j tanh(c_j), so zeroing c_j
+changes nothing downstream once h_j is 0; it makes the recorded state of the silenced unit 0 for
+probes on c too. States of the silenced units are recorded as 0 (the value the intervention
+gives them). Probes on gates are not ablated (a silenced unit's gates are still computed from
+the other units, so "zeroing" them is a different intervention).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.collections import PatchCollection  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+from sklearn.metrics import f1_score  # noqa: E402
+
+from rnnscope.data import encode, load_vocab, read_utf8  # noqa: E402
+from rnnscope.extract import gru_internals, layer_modules, lstm_internals  # noqa: E402
+from rnnscope.labels import read_labels  # noqa: E402
+from rnnscope.models import RNNModel  # noqa: E402
+from rnnscope.states import state_column  # noqa: E402
+from rnnscope.tables import write_table  # noqa: E402
+from rnnscope.train import load_model  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+ABLATABLE_KINDS = ("h", "c")
+ABLATION_COLUMNS = [
+    *["model", "layer", "kind", "hypothesis", "weighting", "ablation", "k", "repeat", "units"],
+    *["f1_before", "f1_after", "loss_true_before", "loss_true_after", "loss_all_before", "loss_all_after"],
+    *["n_chars", "n_true", "f1_probe_table", "status"],
+]
+
+
+@dataclass(frozen=True)
+class NeuronSettings:
+    """Which probes are ablated and shown, and on how much held-out text (config ``neurons``)."""
+
+    kinds: tuple[str, ...]
+    weighting: str
+    k: tuple[int, ...]
+    random_repeats: int
+    seed: int
+    max_tokens: int
+    heatmap_chars: int
+    heatmap_width: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kinds", tuple(self.kinds))
+        object.__setattr__(self, "k", tuple(sorted(set(self.k))))
+        unknown = set(self.kinds) - set(ABLATABLE_KINDS)
+        if unknown or not self.kinds:
+            raise ValueError(f"neurons.kinds {list(self.kinds)} must be a non-empty subset of {list(ABLATABLE_KINDS)}")
+        if not self.k or min(self.k) < 1:
+            raise ValueError(f"neurons.k {list(self.k)} must be a non-empty list of unit counts >= 1")
+        if min(self.random_repeats, self.max_tokens - 1, self.heatmap_chars, self.heatmap_width) < 1:
+            raise ValueError("neurons: random_repeats, heatmap_chars and heatmap_width must be >= 1 and max_tokens >= 2")
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A fitted binary probe read back from weights.npz: p(True) = sigmoid(w · z + b), z = (x - mean) / scale."""
+
+    coef: np.ndarray  # (hidden,)
+    intercept: float
+    mean: np.ndarray | None
+    scale: np.ndarray | None
+
+    @classmethod
+    def load(cls, weights_npz: str | Path, key: str) -> Probe:
+        with np.load(weights_npz) as arrays:
+            if key not in arrays:
+                raise ValueError(f"{weights_npz} has no probe {key!r}; rerun the probe rule for this model")
+            classes = arrays[f"{key}/classes"]
+            if classes.tolist() != [False, True]:
+                raise ValueError(f"probe {key} has classes {classes.tolist()}; only binary hypotheses can be ablated")
+            standardized = f"{key}/mean" in arrays
+            return cls(
+                coef=arrays[key][0].astype(np.float64),
+                intercept=float(arrays[f"{key}/intercept"][0]),
+                mean=arrays[f"{key}/mean"] if standardized else None,
+                scale=arrays[f"{key}/scale"] if standardized else None,
+            )
+
+    def decision(self, states: np.ndarray) -> np.ndarray:
+        z = states if self.mean is None else (states - self.mean) / self.scale
+        return z @ self.coef + self.intercept
+
+    def probability(self, states: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-self.decision(states)))
+
+    def predict(self, states: np.ndarray) -> np.ndarray:
+        return self.decision(states) > 0
+
+    def top_units(self, k: int) -> list[int]:
+        """The k units with the largest |w| (ties: lower index first)."""
+        return [int(unit) for unit in np.argsort(-np.abs(self.coef), kind="stable")[:k]]
+
+
+def silence_units(model: RNNModel, layer: int, units: Sequence[int]) -> RNNModel:
+    """A copy of ``model`` in which every reader of h_j (j in ``units``, layer ``layer``) sees 0."""
+    silenced = copy.deepcopy(model)
+    units = list(units)
+    if not units:
+        return silenced
+    if not 0 <= layer < model.config.layers or min(units) < 0 or max(units) >= model.config.hidden:
+        raise ValueError(
+            f"cannot silence units {units} of layer {layer}: the model has {model.config.layers} layers "
+            f"of {model.config.hidden} units"
+        )
+    with torch.no_grad():
+        getattr(silenced.rnn, f"weight_hh_l{layer}")[:, units] = 0.0
+        reader = silenced.decoder.weight if layer == model.config.layers - 1 else getattr(silenced.rnn, f"weight_ih_l{layer + 1}")
+        reader[:, units] = 0.0
+    return silenced
+
+
+@torch.no_grad()
+def run_states(
+    model: RNNModel, ids: np.ndarray, kinds: Sequence[str], silenced: tuple[int, Sequence[int]] | None = None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """States ``l{layer}_{kind}`` (T, hidden) of every layer over ``ids`` from a zero state, and
+    log p(ids[t + 1] | ids[..t]) for t < T - 1.
+
+    With ``silenced = (layer, units)`` the model runs with those units silenced (module
+    docstring) and their recorded h (and c) are 0. The same per-layer fused modules and gate
+    recomputation as :func:`rnnscope.extract.extract_states`, held in memory.
+    """
+    if silenced is not None:
+        model = silence_units(model, *silenced)
+    tokens = torch.from_numpy(np.asarray(ids, dtype=np.int64))
+    x = model.embed(tokens[None])
+    states: dict[str, np.ndarray] = {}
+    hidden = model.config.hidden
+    for layer, module in enumerate(layer_modules(model)):
+        outputs, _ = module(x)
+        h = outputs[0]
+        zeros = h.new_zeros(hidden)
+        internals: dict[str, torch.Tensor] = {"h": h}
+        if model.config.cell == "lstm" and set(kinds) - {"h"}:
+            internals = lstm_internals(module, x[0], h, zeros, zeros) | internals
+        elif model.config.cell == "gru" and set(kinds) - {"h"}:
+            internals = gru_internals(module, x[0], h, zeros) | internals
+        for kind in kinds:
+            if kind not in internals:
+                raise ValueError(f"state kind {kind!r} does not exist for cell {model.config.cell!r}")
+            states[state_column(layer, kind)] = internals[kind].numpy().copy()
+        x = outputs
+    if silenced is not None:
+        layer, units = silenced
+        for kind in set(kinds) & set(ABLATABLE_KINDS):
+            states[state_column(layer, kind)][:, list(units)] = 0.0
+    log_probs = torch.log_softmax(model.decoder(x[0, :-1]), dim=-1)
+    next_log_prob = log_probs[torch.arange(len(tokens) - 1), tokens[1:]].numpy()
+    return states, next_log_prob
+
+
+def mean_loss(next_log_prob: np.ndarray, rows: np.ndarray) -> float:
+    """Mean nats per character of the predictions made from the states at ``rows`` (last row has none)."""
+    rows = rows[rows < len(next_log_prob)]
+    return float(-next_log_prob[rows].mean()) if len(rows) else float("nan")
+
+
+def ablation_rows(
+    model: RNNModel,
+    ids: np.ndarray,
+    labels: np.ndarray,
+    probes: dict[tuple[int, str], Probe],
+    settings: NeuronSettings,
+    base: dict[str, object],
+) -> list[dict[str, object]]:
+    """One row per ablation (top-k and random k units) of every probe in ``probes``."""
+    kinds = sorted({kind for _, kind in probes})
+    states, log_prob = run_states(model, ids, kinds)
+    true_rows, all_rows = np.flatnonzero(labels), np.arange(len(ids))
+    loss_true_before, loss_all_before = mean_loss(log_prob, true_rows), mean_loss(log_prob, all_rows)
+    hidden = model.config.hidden
+    rows: list[dict[str, object]] = []
+    for (layer, kind), probe in sorted(probes.items()):
+        column = state_column(layer, kind)
+        f1_before = f1_score(labels, probe.predict(states[column]), zero_division=0)
+        rng = np.random.default_rng(settings.seed)
+        for k in settings.k:
+            common = base | {"layer": layer, "kind": kind, "k": k, "f1_before": f1_before,
+                             "loss_true_before": loss_true_before, "loss_all_before": loss_all_before}
+            if 2 * k > hidden:
+                log.warning("skipping k=%d for %s: a random control needs k units outside the top %d of %d", k, column, k, hidden)
+                rows.append(common | {"ablation": "top", "status": f"skipped: 2k > {hidden} units"})
+                continue
+            top = probe.top_units(k)
+            outside = np.setdiff1d(np.arange(hidden), top)
+            draws = [("top", 0, top)] + [
+                ("random", repeat, sorted(int(u) for u in rng.choice(outside, size=k, replace=False)))
+                for repeat in range(settings.random_repeats)
+            ]
+            for ablation, repeat, units in draws:
+                after, after_log_prob = run_states(model, ids, [kind], silenced=(layer, units))
+                rows.append(common | {
+                    "ablation": ablation,
+                    "repeat": repeat,
+                    "units": " ".join(map(str, units)),
+                    "f1_after": f1_score(labels, probe.predict(after[column]), zero_division=0),
+                    "loss_true_after": mean_loss(after_log_prob, true_rows),
+                    "loss_all_after": mean_loss(after_log_prob, all_rows),
+                    "status": "ok",
+                })
+            log.info("%s %s: top-%d units %s, F1 %.3f -> %.3f", column, base["hypothesis"], k, top, f1_before, rows[-1 - settings.random_repeats]["f1_after"])
+    return rows
+
+
+def char_cells(text: str, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of every character when ``text`` is laid out like a page: a newline is
+    drawn (as ↵) at the end of its line and the next character starts a new row; long lines wrap."""
+    rows, cols = np.empty(len(text), dtype=int), np.empty(len(text), dtype=int)
+    row = col = 0
+    for index, char in enumerate(text):
+        if col == width:
+            row, col = row + 1, 0
+        rows[index], cols[index] = row, col
+        if char == "\n":
+            row, col = row + 1, 0
+        else:
+            col += 1
+    return rows, cols
+
+
+def heatmap_window(text: str, labels: np.ndarray, length: int) -> int:
+    """Start (a line start) of the ``length``-character window with the most balanced labels."""
+    starts = np.array([0] + [i + 1 for i, char in enumerate(text[:-1]) if char == "\n"])
+    starts = starts[starts + length <= len(text)] if len(text) > length else np.array([0])
+    if not len(starts):
+        return 0
+    cumulative = np.concatenate([[0], np.cumsum(labels)])
+    true = cumulative[np.minimum(starts + length, len(labels))] - cumulative[starts]
+    balance = np.minimum(true, np.minimum(starts + length, len(labels)) - starts - true)
+    return int(starts[np.argmax(balance)])
+
+
+def draw_coloured_text(axes: plt.Axes, text: str, values: np.ndarray, cmap: str, vmin: float, vmax: float, width: int, title: str) -> None:
+    """One panel: each character on a cell coloured by its value."""
+    rows, cols = char_cells(text, width)
+    colours = plt.get_cmap(cmap)(np.clip((values - vmin) / (vmax - vmin), 0, 1))
+    cells = [Rectangle((col, -row - 1), 1, 1) for row, col in zip(rows, cols)]
+    axes.add_collection(PatchCollection(cells, facecolors=colours, edgecolors="none"))
+    for char, row, col in zip(text, rows, cols):
+        shown = "↵" if char == "\n" else char
+        if shown.strip():
+            axes.text(col + 0.5, -row - 0.5, shown, ha="center", va="center", family="monospace", fontsize=7)
+    axes.set_xlim(0, width)
+    axes.set_ylim(-rows.max() - 1, 0)
+    axes.set_aspect("auto")
+    axes.axis("off")
+    axes.set_title(title, fontsize=9, loc="left")
+
+
+def plot_neuron_heatmap(
+    text: str,
+    activation: np.ndarray,
+    labels: np.ndarray,
+    probability: np.ndarray,
+    title: str,
+    unit_title: str,
+    png_path: str | Path,
+    width: int,
+) -> None:
+    """Seed 003 Figures 7 and 2 for one probe: the top unit's activation, the hypothesis and the
+    probe's p(True) for every character of ``text``."""
+    lines = char_cells(text, width)[0].max() + 1
+    figure, axes = plt.subplots(3, 1, figsize=(width * 0.11 + 0.5, 3 * (lines * 0.2 + 0.45) + 0.5))
+    # The unit's own range in the window: a unit that varies around an offset still shows its changes.
+    low, high = float(activation.min()), float(activation.max())
+    high = max(high, low + 1e-6)
+    draw_coloured_text(axes[0], text, activation, "coolwarm", low, high, width, unit_title + f" (blue {low:.2f} to red {high:.2f})")
+    draw_coloured_text(axes[1], text, labels.astype(float), "Greens", -0.2, 1.2, width, "hypothesis (green: true)")
+    draw_coloured_text(axes[2], text, probability, "Greens", -0.2, 1.2, width, "diagnostic classifier p(true) (all units)")
+    figure.suptitle(title, fontsize=10, x=0.01, ha="left")
+    figure.tight_layout()
+    Path(png_path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(png_path, dpi=110)
+    plt.close(figure)
+
+
+def plot_no_probe(reason: str, title: str, png_path: str | Path) -> None:
+    """The figure for a hypothesis without a fitted probe: says why instead of showing a unit."""
+    figure, axes = plt.subplots(figsize=(6, 1.2))
+    axes.axis("off")
+    axes.text(0.0, 0.5, f"{title}\nno fitted probe: {reason}", va="center", fontsize=9)
+    figure.savefig(png_path, dpi=110)
+    plt.close(figure)
+
+
+def analyse_neurons(
+    checkpoint: str | Path,
+    text_path: str | Path,
+    vocab_path: str | Path,
+    labels_path: str | Path,
+    metrics_csv: str | Path,
+    weights_npz: str | Path,
+    hypothesis: str,
+    settings: NeuronSettings,
+    ablation_csv: str | Path,
+    heatmap_png: str | Path,
+    model_name: str,
+    threads: int = 1,
+) -> pd.DataFrame:
+    """Ablate the top-k and random units of every fitted probe of ``hypothesis`` (each layer, the
+    configured kinds and weighting) on the first ``max_tokens`` characters of held-out text, and
+    plot the best layer's top unit. Writes ``ablation_csv`` and ``heatmap_png``."""
+    torch.set_num_threads(threads)
+    model, _ = load_model(checkpoint)
+    frame, kinds = read_labels(labels_path)
+    if hypothesis not in kinds:
+        raise ValueError(f"hypothesis {hypothesis!r} is not labelled in {labels_path} (it has {sorted(kinds)}); fix config neurons.hypotheses")
+    if kinds[hypothesis] != "binary":
+        raise ValueError(f"hypothesis {hypothesis!r} is {kinds[hypothesis]}; neurons.hypotheses takes binary hypotheses (F1 of a classifier)")
+    count = min(settings.max_tokens, len(frame))
+    text = read_utf8(text_path)[:count]
+    ids = np.asarray(encode(text, load_vocab(vocab_path)))
+    values = frame[hypothesis].iloc[:count]
+    if values.isna().any():
+        raise ValueError(f"hypothesis {hypothesis!r} is undefined on some of the first {count} characters of {labels_path}")
+    labels = values.to_numpy(dtype=bool)
+
+    metrics = pd.read_csv(metrics_csv)
+    chosen = metrics[
+        (metrics["hypothesis"] == hypothesis) & (metrics["weighting"] == settings.weighting) & metrics["kind"].isin(settings.kinds)
+    ]
+    fitted = chosen[chosen["status"] == "ok"]
+    base = {"model": model_name, "hypothesis": hypothesis, "weighting": settings.weighting, "n_chars": len(ids), "n_true": int(labels.sum())}
+    title = f"{model_name}: {hypothesis}, {settings.weighting} probe, held-out test split"
+    if fitted.empty:
+        reason = "; ".join(sorted(set(chosen["status"]))) or f"no {settings.weighting} probe on kinds {list(settings.kinds)} in {metrics_csv}"
+        log.warning("%s: %s", hypothesis, reason)
+        table = pd.DataFrame([base | {"status": f"skipped: {reason}"}], columns=ABLATION_COLUMNS)
+        plot_no_probe(reason, title, heatmap_png)
+    else:
+        probes = {
+            (int(row.layer), row.kind): Probe.load(weights_npz, f"{state_column(int(row.layer), row.kind)}/{hypothesis}/{settings.weighting}")
+            for row in fitted.itertuples()
+        }
+        table = pd.DataFrame(ablation_rows(model, ids, labels, probes, settings, base), columns=ABLATION_COLUMNS)
+        probe_f1 = fitted.set_index(["layer", "kind"])["f1"]
+        table["f1_probe_table"] = [probe_f1.get((layer, kind), np.nan) for layer, kind in zip(table["layer"], table["kind"])]
+        best = fitted.sort_values(["f1", "layer"], ascending=[False, True]).iloc[0]
+        layer, kind = int(best["layer"]), best["kind"]
+        probe = probes[(layer, kind)]
+        unit = probe.top_units(1)[0]
+        if unit != int(best["top_unit"]):
+            raise ValueError(f"top unit of {layer}/{kind} in {weights_npz} ({unit}) differs from {metrics_csv} ({best['top_unit']}); rerun the probe rule")
+        states, _ = run_states(model, ids, [kind])
+        column = state_column(layer, kind)
+        start = heatmap_window(text, labels, settings.heatmap_chars)
+        window = slice(start, start + settings.heatmap_chars)
+        plot_neuron_heatmap(
+            text[window],
+            states[column][window, unit],
+            labels[window],
+            probe.probability(states[column][window]),
+            title + f", characters {start}-{start + len(text[window]) - 1}",
+            f"layer {layer} {kind}, unit {unit} (largest |w| = {abs(probe.coef[unit]):.3f} of the probe on {column}, held-out F1 {best['f1']:.3f})",
+            heatmap_png,
+            settings.heatmap_width,
+        )
+    partial = Path(str(ablation_csv) + ".partial")
+    table.to_csv(partial, index=False)
+    partial.replace(ablation_csv)
+    return table
+
+
+def ablation_table(paths: Sequence[str | Path], csv_path: str | Path, settings: dict) -> pd.DataFrame:
+    """results/tables/ablation.csv: every model's and hypothesis's ablations."""
+    table = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
+    write_table(
+        table,
+        csv_path,
+        "Ablation of the units a probe weights most (seed 003's most responsible neuron, k = 1) and "
+        "of k random other units (control, `repeat` = draw): each unit is silenced (h = 0, and c = 0 "
+        "for LSTMs) at every step of the layer the probe reads, so the ablation propagates through "
+        "the recurrence. f1 = the fitted probe's F1 on that layer's states before/after; loss = "
+        "next-character cross entropy in nats on characters where the hypothesis is true (true) "
+        "and on all characters (all); text = the first n_chars characters of the held-out test "
+        f"split; f1_probe_table = the probe's F1 on the test split in results/probes. Config neurons: {settings}.",
+    )
+    return table

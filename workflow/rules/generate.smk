@@ -1,0 +1,123 @@
+# Stage 5c, generated text (seed 003): sample sequences from each character model, extract and
+# label them like a real split, and fit the same probes on them (probe-train and probe-test are
+# separately sampled streams of whole sequences).
+
+
+rule generate:
+    input:
+        checkpoint="results/train/{model}/model.pt",
+        vocab=lambda w: data_files(dataset_of(w.model))["vocab"],
+        code=code("generate"),
+    output:
+        train="results/generated/{model}/train.txt",
+        test="results/generated/{model}/test.txt",
+        summary="results/generated/{model}/summary.json",
+    params:
+        # hypothesis_sets picks the models (generation_models); it is not a sampling setting
+        settings={key: value for key, value in config["generate"].items() if key != "hypothesis_sets"},
+    log:
+        "logs/generate/{model}.log",
+    benchmark:
+        "benchmarks/generate/{model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=30,
+    script:
+        "../../scripts/generate.py"
+
+
+rule extract_generated:
+    input:
+        checkpoint="results/train/{model}/model.pt",
+        text="results/generated/{model}/{split}.txt",
+        vocab=lambda w: data_files(dataset_of(w.model))["vocab"],
+        code=code("extract"),
+    output:
+        states="results/generated/{model}/states_{split}.parquet",
+    wildcard_constraints:
+        split="|".join(PROBE_SPLITS),
+    params:
+        kinds=lambda w: extracted_kinds(w.model),
+        max_tokens=0,
+        chunk_len=config["extract"]["chunk_len"],
+    log:
+        "logs/extract_generated/{model}_{split}.log",
+    benchmark:
+        "benchmarks/extract_generated/{model}_{split}.tsv"
+    threads: 1
+    resources:
+        mem_mb=extract_mem_mb,
+        runtime=30,
+    script:
+        "../../scripts/extract.py"
+
+
+rule label_generated:
+    input:
+        text="results/generated/{model}/{split}.txt",
+        code=code("hypotheses"),
+    output:
+        labels="results/generated/{model}/labels_{split}.parquet",
+    wildcard_constraints:
+        split="|".join(PROBE_SPLITS),
+    params:
+        hypothesis_set=lambda w: config["datasets"][dataset_of(w.model)]["hypotheses"],
+        max_tokens=0,
+    log:
+        "logs/label_generated/{model}_{split}.log",
+    benchmark:
+        "benchmarks/label_generated/{model}_{split}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/label.py"
+
+
+rule probe_generated:
+    input:
+        **{f"{split}_states": f"results/generated/{{model}}/states_{split}.parquet" for split in PROBE_SPLITS},
+        **{f"{split}_labels": f"results/generated/{{model}}/labels_{split}.parquet" for split in PROBE_SPLITS},
+        code=code("generated_probes"),
+    output:
+        metrics="results/probes/{model}/generated_metrics.csv",
+        weights="results/probes/{model}/generated_weights.npz",
+    params:
+        settings=config["probe"],
+    log:
+        "logs/probe_generated/{model}.log",
+    benchmark:
+        "benchmarks/probe_generated/{model}.tsv"
+    threads: config["probe"]["n_jobs"]
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../../scripts/probe_generated.py"
+
+
+rule generated_probe_table:
+    input:
+        real=lambda w: [f"results/probes/{m}/metrics.csv" for m in generation_models()],
+        generated=lambda w: [f"results/probes/{m}/generated_metrics.csv" for m in generation_models()],
+        code=code("generated_probes"),
+    output:
+        table=report(
+            "results/tables/probes_generated.csv",
+            caption="../report/probes_generated.rst",
+            category="Diagnostic classifiers",
+        ),
+    params:
+        settings=config["generate"],
+    log:
+        "logs/generated_probe_table.log",
+    benchmark:
+        "benchmarks/generated_probe_table.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/generated_probe_table.py"

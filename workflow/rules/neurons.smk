@@ -1,0 +1,55 @@
+# Stage 5d, most responsible neurons (seed 003 Figures 2 and 7): the top-|w| unit of a fitted
+# probe shown over held-out text, and the top-k (and k random) units silenced at every step.
+
+
+rule neurons:
+    input:
+        checkpoint="results/train/{model}/model.pt",
+        text=lambda w: data_files(dataset_of(w.model))["test"],
+        vocab=lambda w: data_files(dataset_of(w.model))["vocab"],
+        labels=lambda w: f"results/labels/{dataset_of(w.model)}/test.parquet",
+        metrics="results/probes/{model}/metrics.csv",
+        weights="results/probes/{model}/weights.npz",
+        code=code("neurons"),
+    output:
+        table="results/neurons/{model}/{hypothesis}/ablation.csv",
+        heatmap=report(
+            "results/neurons/{model}/{hypothesis}/heatmap.png",
+            caption="../report/neuron_heatmap.rst",
+            category="Most responsible neurons",
+            labels={"model": "{model}", "hypothesis": "{hypothesis}"},
+        ),
+    wildcard_constraints:
+        hypothesis=r"[A-Za-z0-9_]+",
+    params:
+        settings={key: value for key, value in config["neurons"].items() if key != "hypotheses"},
+    log:
+        "logs/neurons/{model}_{hypothesis}.log",
+    benchmark:
+        "benchmarks/neurons/{model}_{hypothesis}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../../scripts/neurons.py"
+
+
+rule ablation_table:
+    input:
+        tables=lambda w: [f"results/neurons/{m}/{h}/ablation.csv" for m, h in neuron_targets()],
+        code=code("neurons"),
+    output:
+        table=report("results/tables/ablation.csv", caption="../report/ablation.rst", category="Most responsible neurons"),
+    params:
+        settings=config["neurons"],
+    log:
+        "logs/ablation_table.log",
+    benchmark:
+        "benchmarks/ablation_table.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/ablation_table.py"
