@@ -2,6 +2,7 @@
 from pathlib import Path
 
 from rnnscope import resources as estimate
+from rnnscope.data import load_vocab
 from rnnscope.dependencies import module_closure
 from rnnscope.models import STATE_KINDS
 
@@ -23,9 +24,17 @@ def check_config():
             )
     for name, spec in config["datasets"].items():
         needed = {"download": ["url", "sha256"], "text": ["path"]}.get(spec["kind"], [])
-        missing = [key for key in needed if not spec.get(key)]
+        if spec["kind"] == "word_files":
+            needed = [f"files.{split}.{key}" for split in SPLITS for key in ("url", "sha256")]
+        missing = [key for key in needed if not _dotted(spec, key)]
         if missing:
             raise ValueError(f"datasets.{name} has kind {spec['kind']} but no {', '.join(missing)}")
+
+
+def _dotted(spec, key):
+    for part in key.split("."):
+        spec = spec.get(part) if isinstance(spec, dict) else None
+    return spec
 
 
 check_config()
@@ -60,7 +69,8 @@ def train_mem_mb(wildcards, input):
 
 def train_runtime(wildcards, input):
     spec = config["models"][wildcards.model]
-    return estimate.train_runtime_minutes(spec["model"], spec["train"], Path(input.train).stat().st_size)
+    vocab = len(load_vocab(input.vocab))  # a 10k-word softmax dominates a word model's cost
+    return estimate.train_runtime_minutes(spec["model"], spec["train"], Path(input.train).stat().st_size, vocab)
 
 
 def extract_mem_mb(wildcards):
@@ -94,6 +104,16 @@ def counting_models():
     return [m for m in MODELS if config["datasets"][dataset_of(m)]["kind"] == "counting"]
 
 
+def probed_models():
+    """Models whose dataset has a hypothesis set: they get labels and diagnostic classifiers."""
+    return [m for m in MODELS if config["datasets"][dataset_of(m)]["hypotheses"] != "none"]
+
+
+def reference_models():
+    """Models that follow a published PTB word model: rows of the word-LM perplexity table."""
+    return [m for m in MODELS if config["models"][m].get("reference")]
+
+
 def text_models():
     """Models on natural text or code: the ones RNNVis-style word x unit analyses apply to."""
     return [m for m in MODELS if m not in counting_models()]
@@ -115,8 +135,10 @@ def final_outputs():
         "results/tables/tiny_rnn_weights.csv",
         "results/plots/tiny_rnn_trajectories.png",
         *cluster_outputs(),
-        *[f"results/plots/probes_{model}.png" for model in MODELS],
+        *[f"results/plots/probes_{model}.png" for model in probed_models()],
     ]
+    if reference_models():
+        outputs += ["results/tables/ptb_perplexity.csv"]
     if counting_models():
         outputs += ["results/tables/srn_counting.csv"]
         outputs += [f"results/plots/activation_space_{m}.png" for m in counting_models()]
@@ -125,6 +147,8 @@ def final_outputs():
 
 def corpus_input(wildcards):
     spec = config["datasets"][wildcards.dataset]
+    if spec["kind"] == "word_files":
+        return [f"resources/downloads/{wildcards.dataset}/{split}.txt" for split in SPLITS]
     return {"download": [f"resources/downloads/{wildcards.dataset}"], "text": [spec["path"]]}.get(spec["kind"], [])
 
 

@@ -42,7 +42,7 @@ rule training_curves:
 
 rule probe_table:
     input:
-        metrics=lambda w: [f"results/probes/{m}/metrics.csv" for m in MODELS],
+        metrics=lambda w: [f"results/probes/{m}/metrics.csv" for m in probed_models()],
         code=code("tables"),
     output:
         table=report("results/tables/probes.csv", caption="../report/probes.rst", category="Diagnostic classifiers"),
@@ -82,3 +82,23 @@ rule probe_plot:
         runtime=5,
     script:
         "../../scripts/probe_plot.py"
+
+
+rule ptb_perplexity_table:
+    input:
+        metrics=lambda w: [f"results/train/{m}/metrics.json" for m in reference_models()],
+        code=code("tables"),
+    output:
+        table=report("results/tables/ptb_perplexity.csv", caption="../report/ptb_perplexity.rst", category="Language models"),
+    params:
+        models=config["models"],
+    log:
+        "logs/ptb_perplexity_table.log",
+    benchmark:
+        "benchmarks/ptb_perplexity_table.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/ptb_perplexity_table.py"
