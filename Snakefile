@@ -22,6 +22,7 @@ include: "workflow/rules/label.smk"
 include: "workflow/rules/probe.smk"
 include: "workflow/rules/cluster.smk"
 include: "workflow/rules/seeds.smk"
+include: "workflow/rules/sentiment.smk"
 include: "workflow/rules/report.smk"
 
 

@@ -87,6 +87,19 @@ def ptb_source(tmp: Path) -> dict:
     return {"datasets": {"ptb": {"files": files}}}
 
 
+def polarity_source(tmp: Path) -> dict:
+    """Generated Yelp-like polarity files (sentiment words decide the label), via file://."""
+    rng = np.random.default_rng(1)
+    files = {}
+    for name in ("sentiment.dev.0", "sentiment.dev.1", "sentiment.test.0", "sentiment.test.1"):
+        words = ["bad", "rude", "cold", "slow"] if name.endswith(".0") else ["great", "friendly", "fresh", "fast"]
+        text = "".join(f"the {rng.choice(['food', 'staff', 'service'])} was {rng.choice(words)} !\n" for _ in range(100))
+        path = tmp / name
+        path.write_text(text)
+        files[name] = {"url": path.as_uri(), "sha256": sha256_of(path), "mirror_path": None}
+    return {"sentiment": {"files": files}}
+
+
 # The source is chosen in source.yaml: the environment must not override it.
 CLEAN_ENV = {key: value for key, value in os.environ.items() if key != "RNNSCOPE_MIRROR"} | {"PYTHONHASHSEED": "0"}
 
@@ -102,6 +115,7 @@ def copy_workflow(work: Path) -> Path:
     shutil.copy(ROOT / "tests" / "tiny_config.yaml", work / "tiny.yaml")
     source = shakespeare_source(work)
     source.setdefault("datasets", {}).update(ptb_source(work)["datasets"])
+    source.update(polarity_source(work))
     (work / "source.yaml").write_text(yaml.safe_dump(source))
     return work
 
@@ -169,6 +183,13 @@ def test_word_models_end_to_end(workdir: Path) -> None:
     history = pd.read_csv(workdir / "results/train/ptb_lstm_small/history.csv")
     assert history["lr"].tolist() == [1.0, 0.5]  # the default config's decay after epoch 1
     assert not (workdir / "results/probes/ptb_gru").exists() and not (workdir / "results/labels/ptb").exists()
+
+
+def test_sentiment_classifier(workdir: Path) -> None:
+    table = pd.read_csv(workdir / "results/tables/sentiment.csv")
+    assert table["model"].tolist() == ["yelp_gru"] and table["test_sentences"].tolist() == [40]
+    assert table["train_sentences"].tolist() == [320] and table["test_accuracy"].between(0, 1).all()
+    assert len(pd.read_csv(workdir / "results/sentiment/yelp_gru/history.csv")) == 2
 
 
 def test_probe_table_covers_every_model_layer_and_hypothesis(workdir: Path) -> None:

@@ -39,11 +39,11 @@ def train_runtime_minutes(model: dict, train: dict, train_tokens: int, vocab: in
     return max(10, math.ceil(SAFETY * seconds / 60))
 
 
-def train_mem_mb(model: dict, train: dict, corpus_tokens: int) -> int:
+def train_mem_mb(model: dict, train: dict, corpus_tokens: int, vocab: int = ASSUMED_VOCAB) -> int:
     hidden, layers, gates = model["hidden"], model["layers"], GATES[model["cell"]]
-    parameters = flops_per_token(model) / 6
+    parameters = flops_per_token(model, vocab) / 6 + vocab * model.get("embedding", 0)
     weights = 4 * parameters * 4  # weights, gradients and Adam's two moments, float32
-    activations = train["batch_size"] * train["seq_len"] * hidden * layers * (gates + 2) * 4 * 3
+    activations = train["batch_size"] * train["seq_len"] * (hidden * layers * (gates + 2) + vocab) * 4 * 3
     data = corpus_tokens * 8 * 2  # int64 ids, plus the text they came from
     return math.ceil(BASE_MB + SAFETY * (weights + activations + data) / 2**20)
 

@@ -1,4 +1,5 @@
 # Helpers shared by the rules files: config lookups, target lists and code dependencies.
+import re
 from pathlib import Path
 
 from rnnscope import resources as estimate
@@ -12,6 +13,8 @@ PROBE_SPLITS = ["train", "test"]
 
 MODELS = list(config["models"])
 DATASETS = list(config["datasets"])
+SENTIMENT_FILES = list(config["sentiment"]["files"])
+SENTIMENT_MODELS = list(config["sentiment"]["models"])
 
 
 def check_config():
@@ -64,7 +67,7 @@ def train_mem_mb(wildcards, input):
     """Scaled from the model's shape, batch and the corpus (bytes of the splits ~ tokens)."""
     spec = config["models"][wildcards.model]
     corpus_bytes = sum(Path(input[split]).stat().st_size for split in SPLITS)
-    return estimate.train_mem_mb(spec["model"], spec["train"], corpus_bytes)
+    return estimate.train_mem_mb(spec["model"], spec["train"], corpus_bytes, len(load_vocab(input.vocab)))
 
 
 def train_runtime(wildcards, input):
@@ -139,6 +142,8 @@ def final_outputs():
     ]
     if reference_models():
         outputs += ["results/tables/ptb_perplexity.csv"]
+    if SENTIMENT_MODELS:
+        outputs += ["results/tables/sentiment.csv"]
     if counting_models():
         outputs += ["results/tables/srn_counting.csv"]
         outputs += [f"results/plots/activation_space_{m}.png" for m in counting_models()]
