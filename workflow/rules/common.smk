@@ -29,12 +29,12 @@ def check_config():
         needed = {"download": ["url", "sha256"], "text": ["path"]}.get(spec["kind"], [])
         if spec["kind"] == "word_files":
             needed = [f"files.{split}.{key}" for split in SPLITS for key in ("url", "sha256")]
-        missing = [key for key in needed if not _dotted(spec, key)]
+        missing = [key for key in needed if not nested_value(spec, key)]
         if missing:
             raise ValueError(f"datasets.{name} has kind {spec['kind']} but no {', '.join(missing)}")
 
 
-def _dotted(spec, key):
+def nested_value(spec, key):
     for part in key.split("."):
         spec = spec.get(part) if isinstance(spec, dict) else None
     return spec

@@ -32,7 +32,6 @@ rule prepare_sentiment:
         vocab="results/sentiment/data/vocab.json",
     params:
         settings={k: config["sentiment"][k] for k in ("split", "seed", "vocab_size")},
-        out_dir="results/sentiment/data",
     log:
         "logs/prepare_sentiment.log",
     benchmark:
