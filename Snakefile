@@ -25,6 +25,7 @@ include: "workflow/rules/rnnvis.smk"
 include: "workflow/rules/generate.smk"
 include: "workflow/rules/neurons.smk"
 include: "workflow/rules/seeds.smk"
+include: "workflow/rules/sentiment.smk"
 include: "workflow/rules/report.smk"
 
 

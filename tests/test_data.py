@@ -16,7 +16,9 @@ import numpy as np
 import pytest
 
 from rnnscope.data import (
+    EOS,
     MIRROR_ENV,
+    UNK,
     DownloadError,
     Source,
     build_tar_corpus,
@@ -26,11 +28,13 @@ from rnnscope.data import (
     generate_counting,
     iter_encoded_chunks,
     iter_utf8_chunks,
+    load_level,
     load_vocab,
     prepare_dataset,
     read_utf8,
     route_splits,
     split_text,
+    write_splits,
 )
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
@@ -473,3 +477,104 @@ def test_fetch_mirror_without_stand_in_sha_must_be_the_upstream_file(tmp_path: P
     upstream, upstream_digest = corpus_file
     with pytest.raises(DownloadError, match="update its sha256"):
         fetch(Source(str(upstream), upstream_digest, mirror_path="sub/corpus.txt"), tmp_path / "o.txt", mirror=str(mirror))
+
+
+# ---------------------------------------------------------------- word-level corpora (PTB)
+
+
+WORD_SPLITS = {
+    "train": " the cat sat \n the dog <unk> \n",
+    "valid": " the cat ran \n",  # 'ran' is not in train: it reads as <unk>
+    "test": " a dog\n\n",  # 'a' too; the empty line is a lone <eos>
+}
+
+
+@pytest.fixture()
+def word_dataset(tmp_path: Path) -> Path:
+    paths = []
+    for split, text in WORD_SPLITS.items():
+        path = tmp_path / f"ptb.{split}.txt"
+        path.write_text(text, encoding="utf-8")
+        paths.append(str(path))
+    prepare_dataset({"kind": "word_files"}, paths, tmp_path / "data")
+    return tmp_path / "data"
+
+
+def test_word_vocab_is_train_words_and_eos_by_frequency(word_dataset: Path) -> None:
+    assert load_vocab(word_dataset / "vocab.json") == [EOS, "the", UNK, "cat", "dog", "sat"]
+    assert load_level(word_dataset / "vocab.json") == "word"
+    for split, text in WORD_SPLITS.items():
+        assert (word_dataset / f"{split}.txt").read_text(encoding="utf-8") == text
+
+
+def test_word_encode_eos_at_line_ends_and_unknown_words_as_unk(word_dataset: Path) -> None:
+    vocab = load_vocab(word_dataset / "vocab.json")
+    names = lambda text: [vocab[i] for i in encode(text, vocab, "word")]  # noqa: E731
+    assert names(WORD_SPLITS["train"]) == ["the", "cat", "sat", EOS, "the", "dog", UNK, EOS]
+    assert names(WORD_SPLITS["valid"]) == ["the", "cat", UNK, EOS]
+    assert names(WORD_SPLITS["test"]) == [UNK, "dog", EOS, EOS]
+    assert names("the cat") == ["the", "cat", EOS]  # a last line without newline is closed too
+    with pytest.raises(ValueError, match=r"word 'ran' is not in the vocabulary, which has no <unk>"):
+        encode("the ran\n", ["the", EOS], "word")
+
+
+def test_word_chunks_stream_the_same_ids_as_encode(word_dataset: Path) -> None:
+    vocab = load_vocab(word_dataset / "vocab.json")
+    path = word_dataset / "train.txt"
+    expected = encode(path.read_text(encoding="utf-8"), vocab, "word")
+    chunks = list(iter_encoded_chunks(path, vocab, chunk_len=3, level="word"))
+    assert [len(chunk) for chunk in chunks] == [3, 3, 2]
+    assert np.concatenate(chunks).tolist() == expected
+    capped = list(iter_encoded_chunks(path, vocab, chunk_len=3, max_tokens=4, level="word"))
+    assert [chunk.tolist() for chunk in capped] == [expected[:3], expected[3:4]]
+    with pytest.raises(ValueError, match="unknown token level 'byte'"):
+        list(iter_encoded_chunks(path, vocab, chunk_len=3, level="byte"))
+
+
+def test_word_files_needs_three_files(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="one file per split"):
+        prepare_dataset({"kind": "word_files"}, [str(tmp_path / "a.txt")], tmp_path / "data")
+
+
+def test_char_vocab_files_keep_their_layout_and_read_as_char(tmp_path: Path) -> None:
+    write_splits({"train": "ab"}, ["a", "b"], tmp_path)
+    assert json.loads((tmp_path / "vocab.json").read_text()) == {"tokens": ["a", "b"]}
+    assert load_level(tmp_path / "vocab.json") == "char"
+
+
+MANIFEST = Path(__file__).resolve().parents[2] / "shared" / "mirror" / "MANIFEST.tsv"
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+
+
+def test_ptb_sources_pin_the_manifest_sha256_and_upstream_url() -> None:
+    import yaml
+
+    files = yaml.safe_load(CONFIG.read_text())["datasets"]["ptb"]["files"]
+    assert set(files) == {"train", "valid", "test"}
+    if not MANIFEST.exists():
+        pytest.skip("no shared mirror MANIFEST.tsv on this machine")
+    rows = {row.split("\t")[1]: row.split("\t") for row in MANIFEST.read_text().splitlines()[1:]}
+    for split, source in files.items():
+        _, path, _, sha256, _, upstream, *_ = rows[source["mirror_path"]]
+        assert path == f"ptb/ptb.{split}.txt"
+        assert source["sha256"] == sha256
+        assert upstream.startswith(source["url"] + " ")
+
+
+def test_ptb_from_the_mirror_is_verified_and_has_mikolovs_counts(tmp_path: Path) -> None:
+    """The real PTB: 10000 types with <unk> and <eos>; 929589/73760/82430 tokens (README of the mirror)."""
+    import yaml
+
+    mirror = MANIFEST.parent
+    if not (mirror / "ptb" / "ptb.train.txt").exists():
+        pytest.skip("no PTB in the shared mirror on this machine")
+    files = yaml.safe_load(CONFIG.read_text())["datasets"]["ptb"]["files"]
+    paths = [str(fetch(Source(**files[split]), tmp_path / split, mirror=str(mirror))) for split in ("train", "valid", "test")]
+    prepare_dataset({"kind": "word_files"}, paths, tmp_path / "data")
+    vocab = load_vocab(tmp_path / "data" / "vocab.json")
+    assert len(vocab) == 10000 and {EOS, UNK} <= set(vocab)
+    counts = [len(encode(read_utf8(path), vocab, "word")) for path in paths]
+    assert counts == [929589, 73760, 82430]
+    bad = Source(url="file:///nonexistent", sha256="0" * 64, mirror_path=files["valid"]["mirror_path"])
+    with pytest.raises(DownloadError, match="sha256 mismatch"):
+        fetch(bad, tmp_path / "bad", mirror=str(mirror))

@@ -215,3 +215,27 @@ def test_too_short_text_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="fewer than 2 tokens"):
         extract_states(setup.checkpoint, setup.text, setup.vocab, out, model_name="m")
     assert not out.exists()
+
+
+def test_word_level_extraction_token_column_holds_words(tmp_path: Path) -> None:
+    """A word model's states file has one row per word (``<eos>`` at line ends), named in ``token``."""
+    from rnnscope.data import EOS, encode, prepare_dataset
+
+    sources = []
+    splits = (("train", " the cat sat \n the dog sat <unk> \n"), ("valid", " the cat \n"), ("test", " the dog ran \n a cat sat\n"))
+    for split, text in splits:  # 'ran' and 'a' are not train words: they read as <unk>
+        path = tmp_path / f"{split}.src"
+        path.write_text(text, encoding="utf-8")
+        sources.append(str(path))
+    prepare_dataset({"kind": "word_files"}, sources, tmp_path / "data")
+    vocab = json.loads((tmp_path / "data" / "vocab.json").read_text())["tokens"]
+    torch.manual_seed(0)
+    model = RNNModel(ModelConfig(cell="gru", vocab_size=len(vocab), hidden=4, layers=2, embedding=4, tie_weights=True))
+    save_checkpoint(tmp_path / "model.pt", model, TrainSettings(epochs=1, batch_size=1, seq_len=4, lr=0.1), step=0, epoch=0)
+    out = tmp_path / "states.parquet"
+    rows = extract_states(tmp_path / "model.pt", tmp_path / "data" / "test.txt", tmp_path / "data" / "vocab.json", out, "m", chunk_len=3)
+    tokens = read_tokens(out).to_pandas()
+    assert rows == 8
+    assert tokens["token"].tolist() == ["the", "dog", "<unk>", EOS, "<unk>", "cat", "sat", EOS]
+    ids = encode((tmp_path / "data" / "test.txt").read_text(), vocab, "word")
+    assert tokens["token_id"].tolist() == ids and tokens["next_token_id"].tolist() == ids[1:] + [-1]

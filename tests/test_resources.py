@@ -33,3 +33,13 @@ def test_prepare_runtime_grows_with_the_input_and_its_compression() -> None:
     assert resources.prepare_runtime_minutes(10**6) == 10  # the floor
     big = 10**11
     assert resources.prepare_runtime_minutes(big, compressed=True) > resources.prepare_runtime_minutes(big) > 10
+
+
+def test_word_vocabulary_and_train_token_cap_enter_the_estimates() -> None:
+    word = {"cell": "lstm", "hidden": 1500, "layers": 2, "embedding": 1500}
+    ptb = {"epochs": 55, "batch_size": 20, "seq_len": 35, "restarts": 1, "max_steps": 0}
+    # The 10k-word softmax and embedding dominate a PTB model: ignoring them would under-request.
+    assert resources.train_mem_mb(word, ptb, 6 * 10**6, vocab=10000) > resources.train_mem_mb(word, ptb, 6 * 10**6) + 500
+    assert resources.train_runtime_minutes(word, ptb, 929589, vocab=10000) > 1.3 * resources.train_runtime_minutes(word, ptb, 929589)
+    capped = {**ptb, "max_train_tokens": 1000}
+    assert resources.train_runtime_minutes(word, capped, 929589, vocab=10000) < resources.train_runtime_minutes(word, ptb, 929589, vocab=10000) / 100

@@ -148,7 +148,7 @@ def test_training_learns_and_writes_metrics(data_dir: Path, baseline: tuple[Path
     assert (metrics["steps"], metrics["epochs"], metrics["restart"], metrics["seed"]) == (12, 2, 0, 0)
     assert metrics["parameters"] == 3 * (5 * 8 + 8 * 8 + 2 * 8) + 8 * 5 + 5
     history = pd.read_csv(out / "history.csv")
-    assert list(history.columns) == ["restart", "epoch", "step", "train_loss_nats", "valid_loss_nats"]
+    assert list(history.columns) == ["restart", "epoch", "step", "lr", "train_loss_nats", "valid_loss_nats"]
     assert history["epoch"].tolist() == [1, 2] and history["step"].tolist() == [6, 12]
     assert history["restart"].tolist() == [0, 0]
     assert history["valid_loss_nats"].iloc[-1] == pytest.approx(metrics["splits"]["valid"]["loss_nats"], rel=1e-12)
@@ -173,7 +173,7 @@ def test_checkpoint_is_weights_only(baseline: tuple[Path, dict]) -> None:
     out, metrics = baseline
     payload = torch.load(out / "model.pt", map_location="cpu", weights_only=True)
     assert payload["model_config"] == {
-        "cell": "gru", "vocab_size": 5, "hidden": 8, "layers": 1, "embedding": 0, "dropout": 0.0, "init_range": None,
+        "cell": "gru", "vocab_size": 5, "hidden": 8, "layers": 1, "embedding": 0, "dropout": 0.0, "init_range": None, "tie_weights": False,
     }
     assert payload["train_settings"]["epochs"] == 2
     assert (payload["step"], payload["epoch"], payload["restart"]) == (12, 2, 0)
@@ -314,3 +314,75 @@ def test_untrained_checkpoint_is_the_first_restarts_initial_weights(data_dir: Pa
 def write_untrained(data_dir: Path, path: Path, shape: dict, seed: int = 0) -> Path:
     rnnscope.train.write_untrained_checkpoint(data_dir, shape, replace(SETTINGS, seed=seed), path)
     return path
+
+
+# ---------------------------------------------------------------- word models (PTB recipe)
+
+
+def test_zaremba_lr_schedule() -> None:
+    settings = replace(SETTINGS, lr=1.0, optimizer="sgd", lr_decay=0.5, lr_decay_after=4)
+    assert [settings.epoch_lr(epoch) for epoch in range(1, 8)] == [1.0, 1.0, 1.0, 1.0, 0.5, 0.25, 0.125]
+    assert {SETTINGS.epoch_lr(epoch) for epoch in range(1, 50)} == {SETTINGS.lr}  # default: constant
+    with pytest.raises(ValueError, match="0 < lr_decay <= 1"):
+        replace(SETTINGS, lr_decay=1.5)
+
+
+def test_tied_weights_share_one_matrix_and_survive_a_checkpoint(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="embedding must equal hidden"):
+        ModelConfig(cell="lstm", vocab_size=7, hidden=6, embedding=5, tie_weights=True)
+    tied = RNNModel(ModelConfig(cell="lstm", vocab_size=7, hidden=6, embedding=6, tie_weights=True))
+    untied = RNNModel(ModelConfig(cell="lstm", vocab_size=7, hidden=6, embedding=6))
+    assert tied.decoder.weight is tied.encoder.weight
+    count = lambda model: sum(p.numel() for p in model.parameters())  # noqa: E731
+    assert count(untied) - count(tied) == 7 * 6
+    rnnscope.train.save_checkpoint(tmp_path / "m.pt", tied, SETTINGS, step=0, epoch=0)
+    loaded, _ = load_model(tmp_path / "m.pt")
+    assert loaded.decoder.weight is loaded.encoder.weight
+    torch.testing.assert_close(loaded.decoder.weight, tied.encoder.weight)
+
+
+@pytest.fixture(scope="module")
+def word_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("words")
+    rng = np.random.default_rng(0)
+    paths = []
+    for split, lines in (("train", 120), ("valid", 15), ("test", 15)):
+        # A small grammar, so that a trained model has something to beat the uniform guess with.
+        text = "".join(
+            f" the {rng.choice(['cat', 'dog', '<unk>'])} {rng.choice(['sat', 'ran'])} on a mat \n" for _ in range(lines)
+        )
+        (root / f"{split}.src").write_text(text)
+        paths.append(str(root / f"{split}.src"))
+    prepare_dataset({"kind": "word_files"}, paths, root / "data")
+    return root / "data"
+
+
+def test_sgd_with_clipping_and_decay_trains_a_tied_word_model(word_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    clip_calls: list[tuple[float, float, float]] = []
+    original_clip = nn.utils.clip_grad_norm_
+
+    def recording_clip(parameters, max_norm, *args, **kwargs):  # type: ignore[no-untyped-def]
+        parameters = list(parameters)
+        before = original_clip(parameters, max_norm, *args, **kwargs)
+        after = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(p.grad) for p in parameters])).item()
+        clip_calls.append((max_norm, before.item(), after))
+        return before
+
+    monkeypatch.setattr(rnnscope.train.nn.utils, "clip_grad_norm_", recording_clip)
+    settings = TrainSettings(
+        epochs=3, batch_size=4, seq_len=10, lr=1.0, optimizer="sgd", clip=0.05, lr_decay=0.5, lr_decay_after=1,
+        max_train_tokens=400, eval_batch_size=2, seed=0,
+    )
+    model = {"cell": "lstm", "hidden": 8, "layers": 2, "embedding": 8, "tie_weights": True, "dropout": 0.1, "init_range": 0.1}
+    metrics = train(word_data_dir, tmp_path, settings, model)
+    history = pd.read_csv(tmp_path / "history.csv")
+    assert history["lr"].tolist() == [1.0, 0.5, 0.25]
+    assert clip_calls and {max_norm for max_norm, _, _ in clip_calls} == {0.05}
+    assert any(before > 0.05 for _, before, _ in clip_calls), "no step was large enough to be clipped"
+    assert max(after for _, _, after in clip_calls) <= 0.05 + 1e-6
+    assert metrics["level"] == "word" and metrics["train_tokens_used"] == 400
+    # Tiny clipped steps still descend: every epoch's valid loss is below the last one's.
+    assert history["valid_loss_nats"].is_monotonic_decreasing and history["valid_loss_nats"].is_unique
+    assert metrics["splits"]["test"]["loss_nats"] < math.log(10)  # 10 token types: 9 words and <eos>
+    loaded, payload = load_model(tmp_path / "model.pt")
+    assert payload["model_config"]["tie_weights"] and loaded.decoder.weight is loaded.encoder.weight

@@ -117,6 +117,41 @@ def pos_tagger_source() -> dict:
     return {"rnnvis": {"pos_tags": False}}
 
 
+def ptb_source(tmp: Path) -> dict:
+    """Generated PTB-like word files (sentences of a small grammar, <unk> included), via file://.
+
+    Always generated: the real PTB would make the tiny DAG slow. No mirror_path, so a mirror
+    configured for Tiny Shakespeare is not tried for these files.
+    """
+    rng = np.random.default_rng(0)
+    nouns = ["cat", "dog", "market", "company", "stock", "price", "share", "bank", "<unk>"]
+    verbs = ["rose", "fell", "said", "bought", "sold", "held"]
+    others = ["the", "a", "of", "in", "N", "and", "to", "'s"]
+    files = {}
+    for split, lines in (("train", 400), ("valid", 60), ("test", 60)):
+        text = "".join(
+            " " + " ".join([*rng.choice(others, 2), rng.choice(nouns), rng.choice(verbs), *rng.choice(others, 2), rng.choice(nouns)]) + " \n"
+            for _ in range(lines)
+        )
+        path = tmp / f"ptb.{split}.txt"
+        path.write_text(text)
+        files[split] = {"url": path.as_uri(), "sha256": sha256_of(path), "mirror_path": None}
+    return {"datasets": {"ptb": {"files": files}}}
+
+
+def polarity_source(tmp: Path) -> dict:
+    """Generated Yelp-like polarity files (sentiment words decide the label), via file://."""
+    rng = np.random.default_rng(1)
+    files = {}
+    for name in ("sentiment.dev.0", "sentiment.dev.1", "sentiment.test.0", "sentiment.test.1"):
+        words = ["bad", "rude", "cold", "slow"] if name.endswith(".0") else ["great", "friendly", "fresh", "fast"]
+        text = "".join(f"the {rng.choice(['food', 'staff', 'service'])} was {rng.choice(words)} !\n" for _ in range(100))
+        path = tmp / name
+        path.write_text(text)
+        files[name] = {"url": path.as_uri(), "sha256": sha256_of(path), "mirror_path": None}
+    return {"sentiment": {"files": files}}
+
+
 # The source is chosen in source.yaml: the environment must not override it.
 CLEAN_ENV = {key: value for key, value in os.environ.items() if key != "RNNSCOPE_MIRROR"} | {"PYTHONHASHSEED": "0"}
 
@@ -132,6 +167,8 @@ def copy_workflow(work: Path) -> Path:
     shutil.copy(ROOT / "tests" / "tiny_config.yaml", work / "tiny.yaml")
     source = shakespeare_source(work) | pos_tagger_source()
     source.setdefault("datasets", {}).update(linux_source(work))
+    source["datasets"].update(ptb_source(work)["datasets"])
+    source.update(polarity_source(work))
     (work / "source.yaml").write_text(yaml.safe_dump(source))
     return work
 
@@ -162,7 +199,7 @@ def test_every_rule_ran(workdir: Path) -> None:
 def test_perplexity_table(workdir: Path) -> None:
     table = pd.read_csv(workdir / "results/tables/perplexity.csv")
     assert list(table.columns[:9]) == ["model", "dataset", "cell", "layers", "hidden", "split", "loss_nats", "ppl", "bpc"]
-    assert len(table) == 7 * 3
+    assert len(table) == 12 * 3  # 7 character/counting models and 5 PTB word models, 3 splits each
     assert np.allclose(table["ppl"], np.exp(table["loss_nats"]))
     assert np.allclose(table["pow2_nats"], 2 ** table["loss_nats"])
     reported = table.set_index(["model", "split"])["seed003_reported"]
@@ -193,6 +230,35 @@ def test_states_and_labels_align_and_open_everywhere(workdir: Path) -> None:
     assert labels["position"].tolist() == frame["position"].tolist()
     newline_next = [text[i + 1] == "\n" for i in range(1500)]
     assert labels["next_is_newline"].tolist() == newline_next
+
+
+def test_word_models_end_to_end(workdir: Path) -> None:
+    """PTB word models: words in the states' token column, word responses and clusters, the
+    perplexity table beside the published numbers; no probes (the dataset has no hypotheses)."""
+    vocab = json.loads((workdir / "results/data/ptb/vocab.json").read_text())
+    assert vocab["level"] == "word" and {"<eos>", "<unk>", "market"} <= set(vocab["tokens"])
+    states = pd.read_parquet(workdir / "results/states/ptb_lstm_medium/train.parquet", columns=["position", "token"])
+    words = (workdir / "results/data/ptb/train.txt").read_text().replace("\n", " <eos> ").split()
+    assert states["token"].tolist() == words[: len(states)] and len(states) == 3000
+    responses = pd.read_csv(workdir / "results/cluster/ptb_gru/l1_h/top_tokens.csv")
+    assert set(responses["token"]) <= set(vocab["tokens"]) and responses["token"].nunique() > 5
+    clusters = pd.read_csv(workdir / "results/cluster/ptb_lstm_large/l0_c/word_clusters.csv")
+    assert len(clusters) == 20 and "<eos>" in set(clusters["token"])
+    table = pd.read_csv(workdir / "results/tables/ptb_perplexity.csv")
+    assert table["model"].tolist() == ["ptb_lstm_small", "ptb_lstm_medium", "ptb_lstm_large", "ptb_rnn", "ptb_gru"]
+    assert (table["valid_ppl"] < len(vocab["tokens"])).all()  # ten SGD steps already beat uniform
+    assert table["rnnvis_test_ppl"].tolist() == [115.7, 93.5, 88.0, 119.9, 116.4]
+    assert table["config"].iloc[0] == "2x8 lstm, emb 8, 2 epochs, 200 train tokens"
+    history = pd.read_csv(workdir / "results/train/ptb_lstm_small/history.csv")
+    assert history["lr"].tolist() == [1.0, 0.5]  # the default config's decay after epoch 1
+    assert not (workdir / "results/probes/ptb_gru").exists() and not (workdir / "results/labels/ptb").exists()
+
+
+def test_sentiment_classifier(workdir: Path) -> None:
+    table = pd.read_csv(workdir / "results/tables/sentiment.csv")
+    assert table["model"].tolist() == ["yelp_gru"] and table["test_sentences"].tolist() == [40]
+    assert table["train_sentences"].tolist() == [320] and table["test_accuracy"].between(0, 1).all()
+    assert len(pd.read_csv(workdir / "results/sentiment/yelp_gru/history.csv")) == 2
 
 
 def test_probe_table_covers_every_model_layer_and_hypothesis(workdir: Path) -> None:
@@ -333,9 +399,11 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
         module.write_text(original)
     # co-clustering and the RNNVis views write their tables with tables.write_table
     rnnvis = {"cocluster": 11, "main_view": 11, "glyphs": 11, "detail_view": 11, "compare_models": 2}
-    tables = {"perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_comparison": 1, "probe_plot": 7}
+    tables = {"perplexity_table": 1, "ptb_perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_comparison": 1, "probe_plot": 7}
     seed003 = {"probe_generated": 5, "generated_probe_table": 1, "neurons": 10, "ablation_table": 1}
-    assert jobs == {**tables, **rnnvis, **seed003, "benchmark_summary": 1, "all": 1}
+    # rnnscope.sentiment writes its data summary and accuracy table with tables.write_table
+    sentiment = {"prepare_sentiment": 1, "train_sentiment": 1, "sentiment_table": 1}
+    assert jobs == {**tables, **rnnvis, **seed003, **sentiment, "benchmark_summary": 1, "all": 1}
 
 
 def test_config_typo_fails_before_any_job(workdir: Path) -> None:

@@ -21,6 +21,7 @@ import urllib.error
 import urllib.request
 import zlib
 from bisect import insort
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,11 @@ log = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")
 MIRROR_ENV = "RNNSCOPE_MIRROR"
 COUNTING_SYMBOLS = {"anbn": "ab", "anbncn": "abc"}
+# Token levels of a dataset's vocabulary (vocab.json "level"): one token per character, or
+# whitespace-separated words with an end-of-sentence token at every line end (Mikolov's PTB).
+LEVELS = ("char", "word")
+EOS = "<eos>"
+UNK = "<unk>"
 
 
 class DownloadError(RuntimeError):
@@ -308,29 +314,89 @@ def build_vocab(text: str) -> list[str]:
     return sorted(set(text))
 
 
-def write_splits(parts: dict[str, str], vocab: list[str], out_dir: str | Path) -> None:
+def word_tokens(lines: Iterable[str]) -> Iterator[str]:
+    """The words of each line (split at whitespace), each line closed by ``<eos>``.
+
+    This is how Mikolov's PTB is read (a line is a sentence; its newline becomes ``<eos>``); a
+    last line without a newline is closed too, and an empty line is a lone ``<eos>``.
+    """
+    for line in lines:
+        yield from line.split()
+        yield EOS
+
+
+def text_lines(text: str) -> list[str]:
+    """The lines of ``text`` as a file iterator would give them (a final newline opens no new line)."""
+    return text.splitlines(keepends=True) if text else []
+
+
+def build_word_vocab(text: str) -> list[str]:
+    """Word vocabulary of a training text: ``<eos>`` and every word, most frequent first (ties
+    alphabetical). Words of other splits that are missing map to ``<unk>`` when it is in here."""
+    counts = Counter(word_tokens(text_lines(text)))
+    return sorted(counts, key=lambda word: (-counts[word], word))
+
+
+def write_splits(parts: dict[str, str], vocab: list[str], out_dir: str | Path, level: str = "char") -> None:
+    if level not in LEVELS:
+        raise ValueError(f"unknown token level {level!r}; allowed: {', '.join(LEVELS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for name, part in parts.items():
         (out / f"{name}.txt").write_text(part, encoding="utf-8")
-    (out / "vocab.json").write_text(json.dumps({"tokens": vocab}, ensure_ascii=False, indent=0), encoding="utf-8")
+    # Character vocabularies keep the original file layout (no "level" key means char).
+    payload: dict = {"tokens": vocab} if level == "char" else {"tokens": vocab, "level": level}
+    (out / "vocab.json").write_text(json.dumps(payload, ensure_ascii=False, indent=0), encoding="utf-8")
 
 
 def load_vocab(path: str | Path) -> list[str]:
     return json.loads(Path(path).read_text(encoding="utf-8"))["tokens"]
 
 
-def encode(text: str, vocab: Sequence[str]) -> list[int]:
+def load_level(path: str | Path) -> str:
+    """The token level of a vocab.json: ``char`` (the default) or ``word``."""
+    level = json.loads(Path(path).read_text(encoding="utf-8")).get("level", "char")
+    if level not in LEVELS:
+        raise ValueError(f"{path} has token level {level!r}; allowed: {', '.join(LEVELS)}. Rebuild the dataset.")
+    return level
+
+
+def _word_ids(words: Iterable[str], index: dict[str, int], where: str) -> Iterator[int]:
+    """Ids of ``words``; a word outside the vocabulary is ``<unk>`` when the vocabulary has one."""
+    unk = index.get(UNK)
+    for word in words:
+        token_id = index.get(word, unk)
+        if token_id is None:
+            raise ValueError(
+                f"word {word!r}{where} is not in the vocabulary, which has no {UNK} token to stand for it; "
+                f"rebuild the dataset or map rare words to {UNK} in the corpus"
+            )
+        yield token_id
+
+
+def encode(text: str, vocab: Sequence[str], level: str = "char") -> list[int]:
+    """Token ids of ``text``: one per character, or per word (with ``<eos>`` at line ends)."""
     index = {token: i for i, token in enumerate(vocab)}
+    if level == "word":
+        return list(_word_ids(word_tokens(text_lines(text)), index, ""))
+    if level != "char":
+        raise ValueError(f"unknown token level {level!r}; allowed: {', '.join(LEVELS)}")
     try:
         return [index[char] for char in text]
     except KeyError as error:
         raise ValueError(f"character {error.args[0]!r} is not in the vocabulary; rebuild the dataset") from error
 
 
-def iter_encoded_chunks(path: str | Path, vocab: Sequence[str], chunk_len: int, max_tokens: int = 0) -> Iterator[np.ndarray]:
-    """The file's characters as token-id arrays of ``chunk_len``, read incrementally so memory
-    does not grow with the file (the first ``max_tokens`` characters when > 0)."""
+def iter_encoded_chunks(
+    path: str | Path, vocab: Sequence[str], chunk_len: int, max_tokens: int = 0, level: str = "char"
+) -> Iterator[np.ndarray]:
+    """The file's tokens as token-id arrays of ``chunk_len``, read incrementally so memory
+    does not grow with the file (the first ``max_tokens`` tokens when > 0)."""
+    if level == "word":
+        yield from _iter_word_chunks(path, vocab, chunk_len, max_tokens)
+        return
+    if level != "char":
+        raise ValueError(f"unknown token level {level!r}; allowed: {', '.join(LEVELS)}")
     index = {token: i for i, token in enumerate(vocab)}
     remaining = max_tokens or None
     with open(path, encoding="utf-8", newline="") as handle:
@@ -350,6 +416,26 @@ def iter_encoded_chunks(path: str | Path, vocab: Sequence[str], chunk_len: int, 
             offset += len(text)
             if remaining is not None:
                 remaining -= len(text)
+
+
+def _iter_word_chunks(path: str | Path, vocab: Sequence[str], chunk_len: int, max_tokens: int) -> Iterator[np.ndarray]:
+    index = {token: i for i, token in enumerate(vocab)}
+    buffer: list[int] = []
+    emitted = 0
+    with open(path, encoding="utf-8") as handle:
+        try:
+            for token_id in _word_ids(word_tokens(handle), index, f" of {path}"):
+                buffer.append(token_id)
+                if len(buffer) == chunk_len or (max_tokens and emitted + len(buffer) == max_tokens):
+                    yield np.asarray(buffer, dtype=np.int64)
+                    emitted += len(buffer)
+                    buffer = []
+                    if max_tokens and emitted >= max_tokens:
+                        return
+        except UnicodeDecodeError as error:
+            raise ValueError(f"{path} is not UTF-8: {error.reason}. Re-encode the file as UTF-8.") from error
+    if buffer:
+        yield np.asarray(buffer, dtype=np.int64)
 
 
 # ---------------------------------------------------------------- source tarballs
@@ -565,13 +651,26 @@ def prepare_tarball(tarball: str | Path, spec: dict, out_dir: str | Path) -> dic
     return stats
 
 
-DATASET_KINDS = ("counting", "download", "text", "tarball")
+DATASET_KINDS = ("counting", "download", "text", "tarball", "word_files")
+
+
+def prepare_word_files(split_paths: Sequence[str], out_dir: str | Path) -> None:
+    """Copy already split word corpora (train, valid, test, in that order) and write the word
+    vocabulary of the train split (PTB: 10000 types, ``<unk>`` and ``<eos>`` included)."""
+    if len(split_paths) != len(SPLITS):
+        raise ValueError(f"a word_files dataset needs one file per split {SPLITS}, got {list(split_paths)}")
+    parts = {split: read_utf8(path) for split, path in zip(SPLITS, split_paths)}
+    write_splits(parts, build_word_vocab(parts["train"]), out_dir, level="word")
 
 
 def prepare_dataset(spec: dict, corpus: Sequence[str], out_dir: str | Path) -> None:
     """Dispatch on the dataset's ``kind``: counting tasks are generated, text corpora split,
-    source tarballs concatenated into a corpus and split."""
+    source tarballs concatenated into a corpus and split, word corpora that come split
+    (``word_files``) copied with their word vocabulary."""
     kind = spec["kind"]
+    if kind == "word_files":
+        prepare_word_files(corpus, out_dir)
+        return
     if kind == "counting":
         prepare_counting(spec["task"], spec["counting"], out_dir)
         return

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnscope.data import iter_encoded_chunks, load_vocab
+from rnnscope.data import iter_encoded_chunks, load_level, load_vocab
 from rnnscope.models import STATE_KINDS, RNNModel
 from rnnscope.states import StatesInfo, StatesWriter, state_column
 from rnnscope.train import load_model
@@ -187,7 +187,7 @@ def extract_states(
     state: list = [None] * config.layers
     total = 0
     # One token past the cap is read so the last row still knows its next token.
-    chunks = iter_encoded_chunks(text_path, vocab, chunk_len, max_tokens + 1 if max_tokens else 0)
+    chunks = iter_encoded_chunks(text_path, vocab, chunk_len, max_tokens + 1 if max_tokens else 0, load_level(vocab_path))
     # One chunk of look-ahead gives the next token of each chunk's last row.
     chunk, following = next(chunks, None), next(chunks, None)
     if chunk is None or (len(chunk) < 2 and following is None):

@@ -24,7 +24,11 @@ Hidden = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Shape of a model. ``embedding`` 0 feeds one-hot inputs (Elman's SRN has no embedding)."""
+    """Shape of a model. ``embedding`` 0 feeds one-hot inputs (Elman's SRN has no embedding).
+
+    ``tie_weights`` shares the embedding matrix with the decoder (Press & Wolf 2017, Inan et al.
+    2017), which needs embedding == hidden.
+    """
 
     cell: str
     vocab_size: int
@@ -33,6 +37,7 @@ class ModelConfig:
     embedding: int = 0
     dropout: float = 0.0
     init_range: float | None = None
+    tie_weights: bool = False
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -41,6 +46,11 @@ class ModelConfig:
             raise ValueError("an Elman SRN has one layer and one-hot inputs: set layers: 1 and embedding: 0, or use cell rnn_tanh")
         if min(self.vocab_size, self.hidden, self.layers) < 1:
             raise ValueError(f"vocab_size, hidden and layers must be >= 1, got {self.vocab_size}, {self.hidden}, {self.layers}")
+        if self.tie_weights and self.embedding != self.hidden:
+            raise ValueError(
+                f"tie_weights shares the embedding with the decoder, so embedding must equal hidden "
+                f"(got embedding {self.embedding}, hidden {self.hidden}); set embedding: {self.hidden} or tie_weights: false"
+            )
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -64,6 +74,8 @@ class RNNModel(nn.Module):
         )
         self.drop = nn.Dropout(config.dropout)
         self.decoder = nn.Linear(config.hidden, config.vocab_size)
+        if config.tie_weights:
+            self.decoder.weight = self.encoder.weight  # type: ignore[union-attr]
         if config.init_range is not None:
             for parameter in self.parameters():
                 nn.init.uniform_(parameter, -config.init_range, config.init_range)

@@ -28,20 +28,22 @@ def flops_per_token(model: dict, vocab: int = ASSUMED_VOCAB) -> float:
     return 2 * 3 * (recurrent + hidden * vocab)
 
 
-def train_runtime_minutes(model: dict, train: dict, train_tokens: int) -> int:
+def train_runtime_minutes(model: dict, train: dict, train_tokens: int, vocab: int = ASSUMED_VOCAB) -> int:
+    if train.get("max_train_tokens"):
+        train_tokens = min(train_tokens, train["max_train_tokens"])
     tokens = train_tokens * train["epochs"] * train.get("restarts", 1)
     if train.get("max_steps"):
         tokens = min(tokens, train["max_steps"] * train["batch_size"] * train["seq_len"] * train.get("restarts", 1))
     steps = tokens / (train["batch_size"] * train["seq_len"])
-    seconds = tokens * flops_per_token(model) / CPU_FLOPS + steps * STEP_OVERHEAD_S
+    seconds = tokens * flops_per_token(model, vocab) / CPU_FLOPS + steps * STEP_OVERHEAD_S
     return max(10, math.ceil(SAFETY * seconds / 60))
 
 
-def train_mem_mb(model: dict, train: dict, corpus_tokens: int) -> int:
+def train_mem_mb(model: dict, train: dict, corpus_tokens: int, vocab: int = ASSUMED_VOCAB) -> int:
     hidden, layers, gates = model["hidden"], model["layers"], GATES[model["cell"]]
-    parameters = flops_per_token(model) / 6
+    parameters = flops_per_token(model, vocab) / 6 + vocab * model.get("embedding", 0)
     weights = 4 * parameters * 4  # weights, gradients and Adam's two moments, float32
-    activations = train["batch_size"] * train["seq_len"] * hidden * layers * (gates + 2) * 4 * 3
+    activations = train["batch_size"] * train["seq_len"] * (hidden * layers * (gates + 2) + vocab) * 4 * 3
     data = corpus_tokens * 8 * 2  # int64 ids, plus the text they came from
     return math.ceil(BASE_MB + SAFETY * (weights + activations + data) / 2**20)
 

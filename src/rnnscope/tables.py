@@ -75,6 +75,77 @@ def perplexity_table(metrics_paths: Sequence[str | Path], models: Mapping[str, d
     return table
 
 
+# Published PTB perplexities (valid, test). RNNVis: Ming et al. 2017, Table 1. Zaremba et al.
+# 2014, Table 1: small is their non-regularised 2x200 LSTM, medium 2x650 and large 2x1500.
+RNNVIS_PTB = {
+    "lstm_small": ("LSTM-Small 2x200", 118.6, 115.7),
+    "lstm_medium": ("LSTM-Medium 2x600", 96.2, 93.5),
+    "lstm_large": ("LSTM-Large 2x1500", 91.3, 88.0),
+    "rnn": ("RNN 2x600", 123.3, 119.9),
+    "gru": ("GRU 2x600", 119.1, 116.4),
+}
+ZAREMBA_PTB = {
+    "lstm_small": ("small 2x200", 120.7, 114.5),
+    "lstm_medium": ("medium 2x650", 86.2, 82.7),
+    "lstm_large": ("large 2x1500", 82.2, 78.4),
+}
+
+
+def run_description(spec: dict, metrics: dict) -> str:
+    """What our run was, so a CPU-sized row is not read as the paper's model."""
+    model, train = spec["model"], spec["train"]
+    tokens = metrics.get("train_tokens_used")
+    return (
+        f"{model['layers']}x{model['hidden']} {model['cell']}, emb {model.get('embedding', 0)}, "
+        f"{metrics['epochs']} epochs, {tokens if tokens is not None else 'all'} train tokens"
+    )
+
+
+def ptb_perplexity_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict], csv_path: str | Path) -> pd.DataFrame:
+    """results/tables/ptb_perplexity.csv: our valid/test perplexity per model beside RNNVis's and
+    Zaremba et al.'s for the model named by its ``reference``."""
+    rows = []
+    for path in metrics_paths:
+        metrics = json.loads(Path(path).read_text())
+        spec = models[metrics["model"]]
+        reference = spec.get("reference")
+        if reference not in RNNVIS_PTB:
+            raise ValueError(
+                f"model {metrics['model']} has reference {reference!r}; the PTB table knows {sorted(RNNVIS_PTB)}"
+            )
+        rnnvis_name, rnnvis_valid, rnnvis_test = RNNVIS_PTB[reference]
+        zaremba_name, zaremba_valid, zaremba_test = ZAREMBA_PTB.get(reference, (None, None, None))
+        rows.append(
+            {
+                "model": metrics["model"],
+                "reference": reference,
+                "config": run_description(spec, metrics),
+                "parameters": metrics["parameters"],
+                "valid_ppl": metrics["splits"]["valid"]["ppl"],
+                "test_ppl": metrics["splits"]["test"]["ppl"],
+                "rnnvis_model": rnnvis_name,
+                "rnnvis_valid_ppl": rnnvis_valid,
+                "rnnvis_test_ppl": rnnvis_test,
+                "zaremba_model": zaremba_name,
+                "zaremba_valid_ppl": zaremba_valid,
+                "zaremba_test_ppl": zaremba_test,
+                "train_seconds": metrics["train_seconds"],
+                "device": metrics["device"],
+            }
+        )
+    table = pd.DataFrame(rows)
+    write_table(
+        table,
+        csv_path,
+        "PTB word-level perplexity (e^(mean nats per word), <eos> counted) on the whole valid and test "
+        "splits: ours (config column: our run's shape, epochs and training tokens; the default config's "
+        "runs are CPU-sized, not the papers' models) beside RNNVis (Ming et al. 2017, Table 1) and "
+        "Zaremba et al. 2014 (small = non-regularised 2x200; medium 2x650 and large 2x1500 with dropout). "
+        "Source: results/train/<model>/metrics.json and config models.<model>.reference.",
+    )
+    return table
+
+
 def seed_perplexity_note(table: pd.DataFrame) -> str:
     """The arithmetic behind reading seed 003's perplexities as 2^(nats), on our measured losses."""
     lines = [

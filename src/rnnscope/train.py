@@ -17,7 +17,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from rnnscope.data import SPLITS, encode, load_vocab, read_utf8
+from rnnscope.data import SPLITS, encode, load_level, load_vocab, read_utf8
 from rnnscope.models import ModelConfig, RNNModel, detach
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,11 @@ class TrainSettings:
     checkpoint_every_steps: int = 0  # also write resume.pt every this many steps (0: epoch ends only)
     checkpoint_every_minutes: float = 10.0  # and at least this often (0: never by time)
     device: str = "auto"  # auto (cuda when available), cpu or cuda
+    # Zaremba et al. (2014): lr stays for the first lr_decay_after epochs, then is multiplied by
+    # lr_decay at every later epoch. The defaults (1.0, 0) keep the lr constant.
+    lr_decay: float = 1.0
+    lr_decay_after: int = 0
+    max_train_tokens: int = 0  # 0: the whole train split; otherwise only its first this many tokens
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("adam", "sgd"):
@@ -49,6 +54,15 @@ class TrainSettings:
             raise ValueError(f"unknown device {self.device!r}; allowed: auto, cpu, cuda")
         if min(self.epochs, self.batch_size, self.seq_len, self.restarts, self.log_every) < 1:
             raise ValueError("epochs, batch_size, seq_len, restarts and log_every must be >= 1")
+        if not 0 < self.lr_decay <= 1 or self.lr_decay_after < 0 or self.max_train_tokens < 0:
+            raise ValueError(
+                f"need 0 < lr_decay <= 1, lr_decay_after >= 0 and max_train_tokens >= 0, got "
+                f"{self.lr_decay}, {self.lr_decay_after}, {self.max_train_tokens}"
+            )
+
+    def epoch_lr(self, epoch: int) -> float:
+        """Learning rate of (1-based) ``epoch``: lr * lr_decay^max(epoch - lr_decay_after, 0)."""
+        return self.lr * self.lr_decay ** max(epoch - self.lr_decay_after, 0)
 
 
 class Preempted(SystemExit):
@@ -194,8 +208,8 @@ def load_model(checkpoint_path: str | Path) -> tuple[RNNModel, dict]:
     return model, payload
 
 
-def load_split_ids(split_dir: Path, vocab: list[str], split: str) -> torch.Tensor:
-    return torch.tensor(encode(read_utf8(split_dir / f"{split}.txt"), vocab), dtype=torch.long)
+def load_split_ids(split_dir: Path, vocab: list[str], split: str, level: str = "char") -> torch.Tensor:
+    return torch.tensor(encode(read_utf8(split_dir / f"{split}.txt"), vocab, level), dtype=torch.long)
 
 
 def train_language_model(
@@ -219,7 +233,10 @@ def train_language_model(
     data_dir, checkpoint_path = Path(data_dir), Path(checkpoint_path)
     checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
     vocab = load_vocab(data_dir / "vocab.json")
-    ids = {split: load_split_ids(data_dir, vocab, split) for split in SPLITS}
+    level = load_level(data_dir / "vocab.json")
+    ids = {split: load_split_ids(data_dir, vocab, split, level) for split in SPLITS}
+    if settings.max_train_tokens:
+        ids["train"] = ids["train"][: settings.max_train_tokens]
     train_data = batchify(ids["train"], settings.batch_size, settings.seq_len, "train")
     config = ModelConfig(vocab_size=len(vocab), **model_settings)
 
@@ -264,6 +281,8 @@ def train_language_model(
         "train_seconds": elapsed,
         "train_tokens_per_second": trained_tokens / elapsed if elapsed > 0 and trained_tokens else None,
         "device": str(device),
+        "level": level,
+        "train_tokens_used": int(ids["train"].numel()),
         "splits": {},
     }
     for split in SPLITS:
@@ -272,7 +291,7 @@ def train_language_model(
         metrics["splits"][split]["tokens"] = int(split_ids.numel())
     Path(metrics_path).write_text(json.dumps(metrics, indent=2))
     with open(history_path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["restart", "epoch", "step", "train_loss_nats", "valid_loss_nats"])
+        writer = csv.DictWriter(handle, fieldnames=["restart", "epoch", "step", "lr", "train_loss_nats", "valid_loss_nats"])
         writer.writeheader()
         for run in completed:
             writer.writerows({"restart": run["restart"], **row} for row in run["history"])
@@ -330,6 +349,9 @@ def _train_run(
         if settings.max_steps and step >= settings.max_steps:
             break
         model.train()
+        lr = settings.epoch_lr(epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
         hidden, epoch_loss, epoch_tokens, skip = None, 0.0, 0, 0
         if in_epoch is not None:
             hidden = in_epoch["hidden"]
@@ -368,7 +390,7 @@ def _train_run(
         bar.close()
         tokens += epoch_tokens
         valid_loss = evaluate(model, valid_ids, settings.eval_batch_size, settings.seq_len, "valid")
-        row = {"epoch": epoch, "step": step, "train_loss_nats": epoch_loss / epoch_tokens, "valid_loss_nats": valid_loss}
+        row = {"epoch": epoch, "step": step, "lr": lr, "train_loss_nats": epoch_loss / epoch_tokens, "valid_loss_nats": valid_loss}
         history.append(row)
         if epoch % settings.log_every == 0 or epoch == settings.epochs:
             log.info(

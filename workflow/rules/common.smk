@@ -1,7 +1,9 @@
 # Helpers shared by the rules files: config lookups, target lists and code dependencies.
+import re
 from pathlib import Path
 
 from rnnscope import resources as estimate
+from rnnscope.data import load_vocab
 from rnnscope.dependencies import module_closure
 from rnnscope.models import STATE_KINDS, UNTRAINED_SUFFIX
 
@@ -11,8 +13,12 @@ PROBE_SPLITS = ["train", "test"]
 
 MODELS = list(config["models"])
 DATASETS = list(config["datasets"])
-# States and probes of "<model>_untrained" come from the model's untrained checkpoint (rule untrained).
-PROBED_MODELS = MODELS + [model + UNTRAINED_SUFFIX for model in MODELS]
+SENTIMENT_FILES = list(config["sentiment"]["files"])
+SENTIMENT_MODELS = list(config["sentiment"]["models"])
+# Models whose dataset has a hypothesis set get labels and probes, and so does the untrained
+# baseline "<model>_untrained" of each (its states come from the untrained checkpoint).
+PROBED_MODELS = [m for m in MODELS if config["datasets"].get(config["models"][m]["dataset"], {}).get("hypotheses") != "none"]
+PROBED_MODELS += [model + UNTRAINED_SUFFIX for model in PROBED_MODELS]
 
 
 def check_config():
@@ -30,9 +36,14 @@ def check_config():
             )
     for name, spec in config["datasets"].items():
         needed = {"download": ["url", "sha256"], "tarball": ["url", "sha256"], "text": ["path"]}.get(spec["kind"], [])
-        missing = [key for key in needed if not spec.get(key)]
+        if spec["kind"] == "word_files":
+            needed = [f"files.{split}.{key}" for split in SPLITS for key in ("url", "sha256")]
+        missing = [key for key in needed if not nested_value(spec, key)]
         if missing:
             raise ValueError(f"datasets.{name} has kind {spec['kind']} but no {', '.join(missing)}")
+    unknown = [model for model in config["cluster"]["models"] if model not in config["models"]]
+    if unknown:
+        raise ValueError(f"cluster.models names {unknown}, which are not in models (defined: {', '.join(MODELS)})")
     for pair in config["rnnvis"]["compare"]:
         unknown = [model for model in pair if model not in config["models"]]
         if unknown or pair[0] == pair[1]:
@@ -46,11 +57,17 @@ def check_config():
             raise ValueError(f"rnnvis.compare pair {pair}: {counting} are counting models; RNNVis views need text models")
 
 
+def nested_value(spec, key):
+    for part in key.split("."):
+        spec = spec.get(part) if isinstance(spec, dict) else None
+    return spec
+
+
 check_config()
 
 
 wildcard_constraints:
-    model="|".join(PROBED_MODELS) or "no-models",
+    model="|".join(MODELS + [m for m in PROBED_MODELS if m not in MODELS]) or "no-models",
     dataset="|".join(DATASETS) or "no-datasets",
     split="|".join(SPLITS),
 
@@ -73,12 +90,13 @@ def train_mem_mb(wildcards, input):
     """Scaled from the model's shape, batch and the corpus (bytes of the splits ~ tokens)."""
     spec = config["models"][wildcards.model]
     corpus_bytes = sum(Path(input[split]).stat().st_size for split in SPLITS)
-    return estimate.train_mem_mb(spec["model"], spec["train"], corpus_bytes)
+    return estimate.train_mem_mb(spec["model"], spec["train"], corpus_bytes, len(load_vocab(input.vocab)))
 
 
 def train_runtime(wildcards, input):
     spec = config["models"][wildcards.model]
-    return estimate.train_runtime_minutes(spec["model"], spec["train"], Path(input.train).stat().st_size)
+    vocab = len(load_vocab(input.vocab))  # a 10k-word softmax dominates a word model's cost
+    return estimate.train_runtime_minutes(spec["model"], spec["train"], Path(input.train).stat().st_size, vocab)
 
 
 def extract_mem_mb(wildcards):
@@ -132,6 +150,16 @@ def counting_models():
     return [m for m in MODELS if config["datasets"][dataset_of(m)]["kind"] == "counting"]
 
 
+def probed_models():
+    """Models whose dataset has a hypothesis set: they get labels and diagnostic classifiers."""
+    return [m for m in MODELS if config["datasets"][dataset_of(m)]["hypotheses"] != "none"]
+
+
+def reference_models():
+    """Models that follow a published PTB word model: rows of the word-LM perplexity table."""
+    return [m for m in MODELS if config["models"][m].get("reference")]
+
+
 def text_models():
     """Models on natural text or code: the ones RNNVis-style word x unit analyses apply to."""
     return [m for m in MODELS if m not in counting_models()]
@@ -149,10 +177,16 @@ def neuron_targets():
     return [(m, h) for m in text_models() for h in chosen.get(config["datasets"][dataset_of(m)]["hypotheses"], [])]
 
 
+def clustered_models():
+    """Text models that get expected responses, co-clusters and RNNVis views (config cluster.models)."""
+    chosen = config["cluster"]["models"]
+    return [m for m in text_models() if not chosen or m in chosen]
+
+
 def cluster_outputs():
     return [
         f"results/cluster/{model}/{column}/cocluster.png"
-        for model in text_models()
+        for model in clustered_models()
         for column in cluster_columns(model)
     ]
 
@@ -182,7 +216,7 @@ def compare_pairs():
 def rnnvis_outputs():
     outputs = [
         f"results/rnnvis/{model}/{column}/{name}"
-        for model in text_models()
+        for model in clustered_models()
         for column in cluster_columns(model)
         for name in ("main_view.png", "glyphs.png", "detail.png")
     ]
@@ -201,13 +235,17 @@ def final_outputs():
         "results/plots/tiny_rnn_trajectories.png",
         *cluster_outputs(),
         *rnnvis_outputs(),
-        *[f"results/plots/probes_{model}.png" for model in MODELS],
+        *[f"results/plots/probes_{model}.png" for model in probed_models()],
     ]
     if generation_models():
         outputs += ["results/tables/probes_generated.csv"]
     if neuron_targets():
         outputs += ["results/tables/ablation.csv"]
         outputs += [f"results/neurons/{m}/{h}/heatmap.png" for m, h in neuron_targets()]
+    if reference_models():
+        outputs += ["results/tables/ptb_perplexity.csv"]
+    if SENTIMENT_MODELS:
+        outputs += ["results/tables/sentiment.csv"]
     if counting_models():
         outputs += ["results/tables/srn_counting.csv"]
         outputs += [f"results/plots/activation_space_{m}.png" for m in counting_models()]
@@ -216,6 +254,8 @@ def final_outputs():
 
 def corpus_input(wildcards):
     spec = config["datasets"][wildcards.dataset]
+    if spec["kind"] == "word_files":
+        return [f"resources/downloads/{wildcards.dataset}/{split}.txt" for split in SPLITS]
     download = [f"resources/downloads/{wildcards.dataset}"]
     return {"download": download, "tarball": download, "text": [spec["path"]]}.get(spec["kind"], [])
 

@@ -1,5 +1,5 @@
-# Stage 1, data: fetch corpora (sha256-verified) or generate synthetic ones; build a corpus from a
-# source tarball; split; vocabulary.
+# Stage 1, data: fetch corpora (sha256-verified; word_files datasets one file per split) or generate
+# synthetic ones; build a corpus from a source tarball; split; vocabulary.
 
 
 rule download:
@@ -13,6 +13,25 @@ rule download:
         "logs/download/{dataset}.log",
     benchmark:
         "benchmarks/download/{dataset}.tsv"
+    threads: 1
+    resources:
+        mem_mb=200,
+        runtime=15,
+    script:
+        "../../scripts/download.py"
+
+
+rule download_split:
+    output:
+        "resources/downloads/{dataset}/{split}.txt",
+    params:
+        source=lambda w: {k: config["datasets"][w.dataset]["files"][w.split][k] for k in ("url", "sha256", "mirror_path")},
+        mirror=config["mirror"],
+        network=config["download"],
+    log:
+        "logs/download_split/{dataset}_{split}.log",
+    benchmark:
+        "benchmarks/download_split/{dataset}_{split}.tsv"
     threads: 1
     resources:
         mem_mb=200,

@@ -107,6 +107,26 @@ rule probe_plot:
         "../../scripts/probe_plot.py"
 
 
+rule ptb_perplexity_table:
+    input:
+        metrics=lambda w: [f"results/train/{m}/metrics.json" for m in reference_models()],
+        code=code("tables"),
+    output:
+        table=report("results/tables/ptb_perplexity.csv", caption="../report/ptb_perplexity.rst", category="Language models"),
+    params:
+        models=config["models"],
+    log:
+        "logs/ptb_perplexity_table.log",
+    benchmark:
+        "benchmarks/ptb_perplexity_table.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/ptb_perplexity_table.py"
+
+
 rule benchmark_summary:
     input:
         # Runs last: after every job whose benchmark it sums.

@@ -1,0 +1,90 @@
+# Seed 001/002's second case study (RNNVis): a GRU sentence-sentiment classifier on Yelp.
+# Shen et al.'s polarity files are fetched (sha256-verified), pooled, split with a fixed seed.
+
+
+rule download_polarity:
+    output:
+        "resources/downloads/sentiment/{file}",
+    wildcard_constraints:
+        file="|".join(re.escape(name) for name in SENTIMENT_FILES) or "no-files",
+    params:
+        source=lambda w: {k: config["sentiment"]["files"][w.file][k] for k in ("url", "sha256", "mirror_path")},
+        mirror=config["mirror"],
+        network=config["download"],
+    log:
+        "logs/download_polarity/{file}.log",
+    benchmark:
+        "benchmarks/download_polarity/{file}.tsv"
+    threads: 1
+    resources:
+        mem_mb=200,
+        runtime=15,
+    script:
+        "../../scripts/download.py"
+
+
+rule prepare_sentiment:
+    input:
+        files=[f"resources/downloads/sentiment/{name}" for name in SENTIMENT_FILES],
+        code=code("sentiment"),
+    output:
+        **{split: f"results/sentiment/data/{split}.tsv" for split in SPLITS},
+        vocab="results/sentiment/data/vocab.json",
+    params:
+        settings={k: config["sentiment"][k] for k in ("split", "seed", "vocab_size")},
+    log:
+        "logs/prepare_sentiment.log",
+    benchmark:
+        "benchmarks/prepare_sentiment.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    script:
+        "../../scripts/prepare_sentiment.py"
+
+
+rule train_sentiment:
+    input:
+        **{split: f"results/sentiment/data/{split}.tsv" for split in SPLITS},
+        vocab="results/sentiment/data/vocab.json",
+        code=code("sentiment"),
+    output:
+        checkpoint="results/sentiment/{sentiment_model}/model.pt",
+        metrics="results/sentiment/{sentiment_model}/metrics.json",
+        history="results/sentiment/{sentiment_model}/history.csv",
+    wildcard_constraints:
+        sentiment_model="|".join(SENTIMENT_MODELS) or "no-models",
+    params:
+        model=lambda w: config["sentiment"]["models"][w.sentiment_model]["model"],
+        train=lambda w: config["sentiment"]["models"][w.sentiment_model]["train"],
+    log:
+        "logs/train_sentiment/{sentiment_model}.log",
+    benchmark:
+        "benchmarks/train_sentiment/{sentiment_model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../../scripts/train_sentiment.py"
+
+
+rule sentiment_table:
+    input:
+        metrics=[f"results/sentiment/{m}/metrics.json" for m in SENTIMENT_MODELS],
+        code=code("sentiment"),
+    output:
+        table=report("results/tables/sentiment.csv", caption="../report/sentiment.rst", category="Sentiment (RNNVis Yelp)"),
+    params:
+        models=config["sentiment"]["models"],
+    log:
+        "logs/sentiment_table.log",
+    benchmark:
+        "benchmarks/sentiment_table.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/sentiment_table.py"
