@@ -15,6 +15,7 @@ from rnnscope.hypotheses import label_split
 from rnnscope.models import ModelConfig, RNNModel
 from rnnscope.probes import METRIC_COLUMNS, ProbeSettings
 from rnnscope.states import read_tokens
+from test_hypotheses import tagger_mirror
 
 # One BLAS thread: the toy matrices are tiny, and the test machine is shared.
 torch.set_num_threads(1)
@@ -129,7 +130,7 @@ def test_probes_on_generated_text(generated: dict[str, Path]) -> None:
     folder = generated["folder"]
     for split in ("train", "test"):
         extract_states(generated["checkpoint"], generated[split], generated["vocab"], folder / f"states_{split}.parquet", "toy", kinds=["h"])
-        label_split(generated[split], "char_text", folder / f"labels_{split}.parquet")
+        label_split(generated[split], "char_text", folder / f"labels_{split}.parquet", mirror=tagger_mirror())
     settings = ProbeSettings(max_train_rows=5000, max_test_rows=5000, max_iter=100, C=1.0, seed=0, weightings=("balanced",), standardize=True, n_jobs=1)
     table = probe_generated_text(
         folder / "states_train.parquet", folder / "states_test.parquet", folder / "labels_train.parquet", folder / "labels_test.parquet",
