@@ -13,4 +13,5 @@ extract_states(
     max_tokens=snakemake.params.max_tokens,
     chunk_len=snakemake.params.chunk_len,
     threads=snakemake.threads,
+    device=snakemake.params.device,
 )

@@ -239,3 +239,18 @@ def test_word_level_extraction_token_column_holds_words(tmp_path: Path) -> None:
     assert tokens["token"].tolist() == ["the", "dog", "<unk>", EOS, "<unk>", "cat", "sat", EOS]
     ids = encode((tmp_path / "data" / "test.txt").read_text(), vocab, "word")
     assert tokens["token_id"].tolist() == ids and tokens["next_token_id"].tolist() == ids[1:] + [-1]
+
+
+def test_device_choice_auto_cpu_and_cuda_without_a_gpu(tmp_path: Path) -> None:
+    setup = make_setup(tmp_path, "lstm", 2, 3)
+    paths = {device: tmp_path / f"{device}.parquet" for device in ("cpu", "auto")}
+    for device, path in paths.items():
+        extract_states(setup.checkpoint, setup.text, setup.vocab, path, model_name="m", chunk_len=7, device=device)
+    columns = read_info(paths["cpu"]).columns
+    cpu, auto = read_matrices(paths["cpu"], columns), read_matrices(paths["auto"], columns)
+    for name in columns:  # auto on a CPU machine is the CPU path; on a GPU machine it agrees to float32 rounding
+        np.testing.assert_allclose(auto[name], cpu[name], atol=1e-5)
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA device; set .* to auto or cpu"):
+            extract_states(setup.checkpoint, setup.text, setup.vocab, tmp_path / "cuda.parquet", model_name="m", device="cuda")
+        assert not (tmp_path / "cuda.parquet").exists()

@@ -23,7 +23,7 @@ from torch import nn
 from rnnscope.data import iter_encoded_chunks, load_level, load_vocab
 from rnnscope.models import STATE_KINDS, RNNModel
 from rnnscope.states import StatesInfo, StatesWriter, state_column
-from rnnscope.train import load_model
+from rnnscope.train import load_model, resolve_device
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def scan_cell_states(forget: torch.Tensor, update: torch.Tensor, c0: torch.Tenso
     for t in range(1, block):
         local[:, t].addcmul_(forget[:, t], local[:, t - 1])
     decay = forget.cumprod(dim=1)
-    starts = torch.empty(blocks, 1, hidden, dtype=update.dtype)
+    starts = torch.empty(blocks, 1, hidden, dtype=update.dtype, device=update.device)
     start = c0
     for index in range(blocks):
         starts[index, 0] = start
@@ -153,7 +153,7 @@ def chunk_states(
             internals = {}
         internals["h"] = h
         for kind in kinds:
-            columns[state_column(layer, kind)] = internals[kind].numpy()
+            columns[state_column(layer, kind)] = internals[kind].cpu().numpy()
         state[layer] = new_state
         x = outputs
     return columns, x[0]
@@ -170,14 +170,18 @@ def extract_states(
     max_tokens: int = 0,
     chunk_len: int = 4096,
     threads: int = 1,
+    device: str = "cpu",
 ) -> int:
     """Write the states of every layer for the split's tokens (the first ``max_tokens`` if > 0).
 
-    Returns the number of rows written.
+    ``device`` is ``cpu``, ``cuda`` or ``auto`` (CUDA when torch sees a GPU); each chunk's states
+    come back to the CPU for writing. Returns the number of rows written.
     """
     torch.set_num_threads(threads)
     pin_mmap_threshold()
     model, _ = load_model(checkpoint)
+    target = resolve_device(device, "extract.device")
+    model.to(target)
     config = model.config
     kinds = resolve_kinds(config.cell, kinds)
     vocab = load_vocab(vocab_path)
@@ -196,8 +200,8 @@ def extract_states(
         while chunk is not None:
             if max_tokens and total + len(chunk) > max_tokens:
                 chunk, following = chunk[: max_tokens - total], chunk[max_tokens - total :]
-            columns, top = chunk_states(model, modules, torch.from_numpy(chunk), state, kinds)
-            log_probs = torch.log_softmax(model.decoder(top), dim=-1)
+            columns, top = chunk_states(model, modules, torch.from_numpy(chunk).to(target), state, kinds)
+            log_probs = torch.log_softmax(model.decoder(top), dim=-1).cpu()
             next_ids = np.concatenate([chunk[1:], following[:1] if following is not None else []]).astype(np.int64)
             logprob_next = np.full(len(chunk), np.nan, dtype=np.float32)
             logprob_next[: len(next_ids)] = log_probs[torch.arange(len(next_ids)), torch.from_numpy(next_ids)].numpy()

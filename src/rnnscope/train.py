@@ -100,10 +100,10 @@ class StopRequest:
             signal.signal(number, handler)  # type: ignore[arg-type]
 
 
-def resolve_device(requested: str) -> torch.device:
-    """``auto`` takes CUDA when present; asking for CUDA without it is an error that says so."""
+def resolve_device(requested: str, config_key: str = "train.device") -> torch.device:
+    """``auto`` takes CUDA when present; asking for CUDA without it is an error naming ``config_key``."""
     if requested == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device cuda was requested but torch sees no CUDA device; set train.device to auto or cpu")
+        raise ValueError(f"device cuda was requested but torch sees no CUDA device; set {config_key} to auto or cpu")
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(requested)

@@ -13,6 +13,7 @@ rule extract:
         kinds=lambda w: extracted_kinds(w.model),
         max_tokens=lambda w: config["extract"]["max_tokens"].get(w.split, 0),
         chunk_len=config["extract"]["chunk_len"],
+        device=config["extract"]["device"],
     log:
         "logs/extract/{model}_{split}.log",
     benchmark:
@@ -21,5 +22,6 @@ rule extract:
     resources:
         mem_mb=extract_mem_mb,
         runtime=60,
+        gpu=int(config["extract"]["device"] == "cuda"),
     script:
         "../../scripts/extract.py"

@@ -21,6 +21,7 @@ rule train:
     resources:
         mem_mb=train_mem_mb,
         runtime=train_runtime,
+        gpu=lambda w: int(config["models"][w.model]["train"].get("device", "auto") == "cuda"),
     script:
         "../../scripts/train.py"
 
