@@ -251,7 +251,10 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
         jobs = planned_jobs(snakemake(workdir, "-n").stdout)
     finally:
         module.write_text(original)
-    assert jobs == {"perplexity_table": 1, "ptb_perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_plot": 4, "all": 1}
+    assert jobs == {
+        "perplexity_table": 1, "ptb_perplexity_table": 1, "sentiment_table": 1, "training_curves": 1, "probe_table": 1,
+        "probe_plot": 4, "all": 1,
+    }
 
 
 def test_config_typo_fails_before_any_job(workdir: Path) -> None:
