@@ -15,10 +15,10 @@ from rnnscope.sentiment import (
     read_polarity_files,
     read_split,
     read_zhang_polarity_csv,
-    sentiment_table,
     split_frame,
     train_sentiment,
 )
+from rnnscope.tables import sentiment_table
 
 ZHANG = Path(__file__).resolve().parents[2] / "shared" / "mirror" / "yelp" / "yelp_review_polarity_csv"
 

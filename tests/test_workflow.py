@@ -401,9 +401,7 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
     rnnvis = {"cocluster": 11, "main_view": 11, "glyphs": 11, "detail_view": 11, "compare_models": 2}
     tables = {"perplexity_table": 1, "ptb_perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_comparison": 1, "probe_plot": 7}
     seed003 = {"probe_generated": 5, "generated_probe_table": 1, "neurons": 10, "ablation_table": 1}
-    # rnnscope.sentiment writes its data summary and accuracy table with tables.write_table
-    sentiment = {"prepare_sentiment": 1, "train_sentiment": 1, "sentiment_table": 1}
-    assert jobs == {**tables, **rnnvis, **seed003, **sentiment, "benchmark_summary": 1, "all": 1}
+    assert jobs == {**tables, **rnnvis, **seed003, "sentiment_table": 1, "benchmark_summary": 1, "all": 1}
 
 
 def test_config_typo_fails_before_any_job(workdir: Path) -> None:

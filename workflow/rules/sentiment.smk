@@ -73,7 +73,7 @@ rule train_sentiment:
 rule sentiment_table:
     input:
         metrics=[f"results/sentiment/{m}/metrics.json" for m in SENTIMENT_MODELS],
-        code=code("sentiment"),
+        code=code("tables"),
     output:
         table=report("results/tables/sentiment.csv", caption="../report/sentiment.rst", category="Sentiment (RNNVis Yelp)"),
     params:
