@@ -293,10 +293,10 @@ def plot_neuron_heatmap(
     # The unit's own range in the window: a unit that varies around an offset still shows its changes.
     low, high = float(activation.min()), float(activation.max())
     high = max(high, low + 1e-6)
-    draw_coloured_text(axes[0], text, activation, "coolwarm", low, high, width, unit_title + f" (blue {low:.2f} to red {high:.2f})")
+    # The figure title goes into the first panel's title: a suptitle overlaps it in tall figures.
+    draw_coloured_text(axes[0], text, activation, "coolwarm", low, high, width, f"{title}\n{unit_title} (blue {low:.2f} to red {high:.2f})")
     draw_coloured_text(axes[1], text, labels.astype(float), "Greens", -0.2, 1.2, width, "hypothesis (green: true)")
     draw_coloured_text(axes[2], text, probability, "Greens", -0.2, 1.2, width, "diagnostic classifier p(true) (all units)")
-    figure.suptitle(title, fontsize=10, x=0.01, ha="left")
     figure.tight_layout()
     Path(png_path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(png_path, dpi=110)
