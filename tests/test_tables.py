@@ -157,3 +157,17 @@ def test_perplexity_table_beside_the_seed_and_the_scale_note(tmp_path: Path) -> 
     assert "as 2^L, L = 1.422 nats" in caption
     # Ours at 1.35 nats: e^L = 3.857, 2^L = 2.549, and 2^L is nearer 2.68.
     assert "Ours gru test: L = 1.350 nats, e^L = 3.857, 2^L = 2.549; 2^L is nearer the seed's 2.68." in caption
+
+
+def test_generated_text_probes_are_rows_of_the_probe_table(tmp_path: Path) -> None:
+    real, generated = tmp_path / "gru" / "metrics.csv", tmp_path / "gru" / "generated_metrics.csv"
+    real.parent.mkdir()
+    metrics_frame("gru", 0.7).to_csv(real, index=False)
+    frame = metrics_frame("gru", 0.9)
+    frame.insert(1, "text", "generated")  # as rnnscope.generated_probes writes it
+    frame.to_csv(generated, index=False)
+    table = probe_table([real, generated], MODELS, {}, tmp_path / "probes.csv")
+    assert table.groupby("text").size().to_dict() == {"generated": 6, "real": 6}
+    assert list(table.columns[:6]) == ["model", "dataset", "cell", "text", "states", "seed"]
+    noun = table[(table["hypothesis"] == "noun") & (table["layer"] == 0) & (table["weighting"] == "plain")]
+    assert noun.set_index("text")["accuracy"].to_dict() == pytest.approx({"real": 0.7, "generated": 0.9})

@@ -183,10 +183,12 @@ def probe_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict],
         model = probed.removesuffix(UNTRAINED_SUFFIX)
         spec = models[model]
         frame["model"] = model
+        # generated_metrics.csv (probes on text sampled from the model) carries its own text column
+        text = frame.pop("text").iloc[0] if "text" in frame else "real"
         keys = {
             "dataset": spec["dataset"],
             "cell": spec["model"]["cell"],
-            "text": "real",
+            "text": text,
             "states": "untrained" if probed.endswith(UNTRAINED_SUFFIX) else "trained",
             "seed": spec["train"]["seed"],
         }
@@ -198,14 +200,15 @@ def probe_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict],
         table,
         csv_path,
         "Diagnostic classifiers: trained on states of the train split, scored on the held-out test "
-        "split (text = real held-out text). states = trained: the trained model; untrained: the same "
+        "split (text = real: the corpus's splits; text = generated: two separately sampled streams of "
+        "the model's own 500-character samples at temperature 0.8, as seed 003 probed). states = trained: the trained model; untrained: the same "
         "shape at its initial weights (train.seed), a random-network baseline. Logistic regression "
         "(plain and class-balanced) for binary and categorical hypotheses, linear regression (r2) for "
         "continuous ones; top_unit = argmax |w|; majority_accuracy = always predicting the train "
         "majority class; control_* = the same probe on Hewitt & Liang's control task (each character "
         "type gets one random label drawn from the train label distribution); selectivity = accuracy - "
         "control_accuracy (classifiers) or r2 - control_r2 (regressions). Source: "
-        "results/probes/<model>[_untrained]/metrics.csv.",
+        "results/probes/<model>[_untrained]/metrics.csv and results/probes/<model>/generated_metrics.csv.",
     )
     seed_table = probe_seed_table(table, models)
     write_table(

@@ -42,7 +42,8 @@ rule training_curves:
 
 rule probe_table:
     input:
-        metrics=lambda w: [f"results/probes/{m}/metrics.csv" for m in PROBED_MODELS],
+        metrics=lambda w: [f"results/probes/{m}/metrics.csv" for m in PROBED_MODELS]
+        + [f"results/probes/{m}/generated_metrics.csv" for m in generation_models()],
         code=code("tables"),
     output:
         table=report("results/tables/probes.csv", caption="../report/probes.rst", category="Diagnostic classifiers"),
