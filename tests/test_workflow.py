@@ -265,7 +265,10 @@ def test_probe_table_covers_every_model_layer_and_hypothesis(workdir: Path) -> N
     table = pd.read_csv(workdir / "results/tables/probes.csv")
     required = "model,dataset,cell,text,layer,kind,hypothesis,weighting,accuracy,precision,recall,f1,r2,top_unit,selectivity,n_train,n_test".split(",")
     assert set(required) <= set(table.columns)
-    assert set(table["states"]) == {"trained", "untrained"} and set(table["text"]) == {"real"}
+    assert set(table["states"]) == {"trained", "untrained"} and set(table["text"]) == {"real", "generated"}
+    generated = table[table["text"] == "generated"]
+    assert set(generated["states"]) == {"trained"} and "srn_anbn" not in set(generated["model"])
+    table = table[table["text"] == "real"]
     lstm = table[table["model"] == "shakespeare_lstm"]
     assert set(lstm["kind"]) == {"h", "c", "i", "f", "g", "o"} and set(lstm["layer"]) == {0, 1}
     assert {"position_in_line", "capitalized_word", "inside_parentheses", "next_is_newline", "noun", "verb"} <= set(lstm["hypothesis"])
