@@ -237,12 +237,12 @@ def test_word_models_end_to_end(workdir: Path) -> None:
     perplexity table beside the published numbers; no probes (the dataset has no hypotheses)."""
     vocab = json.loads((workdir / "results/data/ptb/vocab.json").read_text())
     assert vocab["level"] == "word" and {"<eos>", "<unk>", "market"} <= set(vocab["tokens"])
-    states = pd.read_parquet(workdir / "results/states/ptb_lstm_medium/train.parquet", columns=["position", "token"])
+    states = pd.read_parquet(workdir / "results/states/ptb_lstm_small/train.parquet", columns=["position", "token"])
     words = (workdir / "results/data/ptb/train.txt").read_text().replace("\n", " <eos> ").split()
     assert states["token"].tolist() == words[: len(states)] and len(states) == 3000
-    responses = pd.read_csv(workdir / "results/cluster/ptb_gru/l1_h/top_tokens.csv")
+    responses = pd.read_csv(workdir / "results/cluster/ptb_lstm_small/l1_h/top_tokens.csv")
     assert set(responses["token"]) <= set(vocab["tokens"]) and responses["token"].nunique() > 5
-    clusters = pd.read_csv(workdir / "results/cluster/ptb_lstm_large/l0_c/word_clusters.csv")
+    clusters = pd.read_csv(workdir / "results/cluster/ptb_lstm_small/l0_c/word_clusters.csv")
     assert len(clusters) == 20 and "<eos>" in set(clusters["token"])
     table = pd.read_csv(workdir / "results/tables/ptb_perplexity.csv")
     assert table["model"].tolist() == ["ptb_lstm_small", "ptb_lstm_medium", "ptb_lstm_large", "ptb_rnn", "ptb_gru"]
