@@ -10,13 +10,13 @@ import pytest
 from rnnscope.hypotheses import (
     HYPOTHESIS_SETS,
     char_surface_labels,
-    char_text_prefix,
     label_split,
     label_text,
     nltk_data_folders,
     part_of_speech_labels,
     use_nltk_data,
 )
+from rnnscope.data import TEXT_CHUNK_BYTES, line_prefix, read_utf8_prefix
 from rnnscope.labels import read_labels
 
 NA = None
@@ -212,9 +212,9 @@ def test_label_split_keeps_crlf_as_two_tokens(tmp_path: Path) -> None:
 
 def test_label_split_tags_only_the_prefix_it_keeps(tmp_path: Path) -> None:
     text = "First Citizen:\nWe are all resolved; don't speak.\n\nSecond Citizen:\nSpeak, speak!\n"
-    assert char_text_prefix(text, 20) == "First Citizen:\nWe are all resolved; don't speak.\n"
-    assert char_text_prefix(text, 14) == "First Citizen:\n"  # position 13 needs to know a newline follows
-    assert char_text_prefix(text, len(text)) == text
+    assert line_prefix(text, 20) == "First Citizen:\nWe are all resolved; don't speak.\n"
+    assert line_prefix(text, 14) == "First Citizen:\n"  # position 13 needs to know a newline follows
+    assert line_prefix(text, len(text)) == text
     text_path = tmp_path / "split.txt"
     text_path.write_text(text)
     full, _ = label_text(text, "char_text", mirror=tagger_mirror())
@@ -222,6 +222,31 @@ def test_label_split_tags_only_the_prefix_it_keeps(tmp_path: Path) -> None:
         label_split(text_path, "char_text", tmp_path / "cut.parquet", max_tokens, mirror=tagger_mirror())
         cut, _ = read_labels(tmp_path / "cut.parquet")
         pd.testing.assert_frame_equal(cut, full.iloc[:max_tokens], check_dtype=False)
+
+
+def test_label_split_code_prefix_agrees_with_the_whole_split(tmp_path: Path) -> None:
+    # Cuts inside a /* */ comment, between a comment opener's two characters, inside a string
+    # holding a comment marker and inside a spliced // comment.
+    text = 'int a; /* open\n "still" comment */ f("/*", \'"\');\n// spliced \\\n line\nx = (y[1]);\n'
+    text_path = tmp_path / "code.txt"
+    text_path.write_text(text)
+    full, _ = label_text(text, "code")
+    for max_tokens in range(1, len(text) + 1):
+        label_split(text_path, "code", tmp_path / "cut.parquet", max_tokens)
+        cut, _ = read_labels(tmp_path / "cut.parquet")
+        pd.testing.assert_frame_equal(cut, full.iloc[:max_tokens], check_dtype=False)
+
+
+def test_label_split_reads_only_the_prefix_of_a_long_split(tmp_path: Path) -> None:
+    # Past the first read chunk the file is not UTF-8: labelling a prefix must not read that far.
+    text_path = tmp_path / "long.txt"
+    text_path.write_bytes(b"int x;\n" * (TEXT_CHUNK_BYTES // 7 + 10) + b"\xff")
+    label_split(text_path, "code", tmp_path / "cut.parquet", 1000)
+    cut, _ = read_labels(tmp_path / "cut.parquet")
+    assert len(cut) == 1000
+    assert read_utf8_prefix(text_path, 1000).count("\n") == 1000 // 7 + 1
+    with pytest.raises(ValueError, match="not UTF-8"):
+        label_split(text_path, "code", tmp_path / "all.parquet")
 
 
 def test_label_split_rejects_bad_files(tmp_path: Path) -> None:

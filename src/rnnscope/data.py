@@ -230,6 +230,28 @@ def iter_utf8_chunks(path: str | Path, chunk_bytes: int = TEXT_CHUNK_BYTES) -> I
                 return
 
 
+def line_prefix(text: str, max_chars: int) -> str:
+    """``text`` through the first newline at or after index ``max_chars`` (all of it if none):
+    the shortest prefix whose line-local labels agree with the whole text's on its first
+    ``max_chars`` characters."""
+    end = text.find("\n", max_chars)
+    return text if end < 0 else text[: end + 1]
+
+
+def read_utf8_prefix(path: str | Path, max_chars: int) -> str:
+    """:func:`line_prefix` of the file, read in chunks: memory follows ``max_chars``, not the file's size."""
+    pieces, characters = [], 0
+    for chunk in iter_utf8_chunks(path):
+        pieces.append(chunk)
+        characters += len(chunk)
+        if characters > max_chars and "\n" in chunk[max(0, max_chars - characters + len(chunk)) :]:
+            break
+    text = line_prefix("".join(pieces), max_chars)
+    if not text:
+        raise ValueError(f"{path} is empty: a dataset needs text to train on.")
+    return text
+
+
 @dataclass(frozen=True)
 class TextScan:
     """What splitting a text file needs to know before writing anything."""

@@ -22,7 +22,7 @@ from typing import NoReturn
 import numpy as np
 import pandas as pd
 
-from rnnscope.data import MIRROR_ENV, read_utf8
+from rnnscope.data import MIRROR_ENV, read_utf8, read_utf8_prefix
 from rnnscope.labels import HypothesisKind, write_labels
 
 logger = logging.getLogger(__name__)
@@ -458,6 +458,7 @@ HYPOTHESIS_SETS: dict[str, Labeller] = {
     "char_text": label_char_text,
     "code": label_code,
 }
+LINE_LOCAL_SETS = frozenset({"char_text", "code"})  # labels that look ahead at most to the end of the line
 
 
 def label_text(
@@ -478,17 +479,6 @@ def label_text(
     return HYPOTHESIS_SETS[hypothesis_set](text)
 
 
-def char_text_prefix(text: str, max_tokens: int) -> str:
-    """The shortest prefix of ``text`` whose char_text labels agree with the whole text's on the
-    first ``max_tokens`` characters: through the first newline at or after ``max_tokens``.
-
-    Every char_text label depends only on what came before, except next_is_newline (the next
-    character) and the part-of-speech tags (the rest of the line); tagging only this prefix
-    saves the tagger's time on the part of a long split that extraction does not read."""
-    end = text.find("\n", max_tokens)
-    return text if end < 0 else text[: end + 1]
-
-
 def label_split(
     text_path: str | Path,
     hypothesis_set: str,
@@ -499,13 +489,17 @@ def label_split(
 ) -> None:
     """Label the split at ``text_path`` and write the labels Parquet to ``out_path``.
 
-    The whole split is labelled (labels can depend on what follows, e.g. next_is_newline or a
-    string's n) and then cut to its first ``max_tokens`` rows (0 = all), matching extraction;
-    char_text only needs :func:`char_text_prefix`.
+    Labels are cut to the first ``max_tokens`` rows (0 = all), matching extraction. The
+    char_text and code labels of a character depend only on what came before and on the rest
+    of its line (next_is_newline, a comment opener's second character, the part-of-speech tag
+    of its word in its line), so with ``max_tokens`` set only :func:`rnnscope.data.line_prefix`
+    of the split is read: memory follows ``max_tokens``, not the split's size. Counting labels
+    can depend on a whole string (its n), so that set reads the whole split.
     """
-    text = read_utf8(text_path)
-    if max_tokens and hypothesis_set == "char_text":
-        text = char_text_prefix(text, max_tokens)
+    if max_tokens and hypothesis_set in LINE_LOCAL_SETS:
+        text = read_utf8_prefix(text_path, max_tokens)
+    else:
+        text = read_utf8(text_path)
     frame, kinds = label_text(text, hypothesis_set, nltk_data, mirror)
     if max_tokens:
         frame = frame.iloc[:max_tokens]
