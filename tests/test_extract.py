@@ -16,7 +16,7 @@ from torch import nn
 
 from rnnscope.extract import extract_states
 from rnnscope.models import ModelConfig, RNNModel
-from rnnscope.states import StatesWriter, read_info, read_matrices, read_tokens
+from rnnscope.states import StatesWriter, read_info, read_matrices, read_matrix_rows, read_tokens
 from rnnscope.train import TrainSettings, save_checkpoint
 
 VOCAB = ["\n", "a", "b", "c"]
@@ -177,6 +177,18 @@ def test_max_tokens_kinds_and_readers(tmp_path: Path) -> None:
         compare_states(name, capped_states[name], full_states[name][:10])
     full_tokens = read_tokens(full).to_pandas()
     np.testing.assert_array_equal(frame["logprob_next"], full_tokens["logprob_next"][:10])
+
+
+def test_read_matrix_rows_takes_rows_across_batches(tmp_path: Path) -> None:
+    setup = make_setup(tmp_path, "lstm", 2, 3)
+    states = tmp_path / "states.parquet"
+    extract_states(setup.checkpoint, setup.text, setup.vocab, states, model_name="m", chunk_len=7)
+    full = read_matrices(states, ["l1_c"])["l1_c"]
+    for rows in ([0], [3, 4, 5, 17, TOKENS - 1], list(range(TOKENS)), []):
+        wanted = np.asarray(rows, dtype=np.int64)
+        np.testing.assert_array_equal(read_matrix_rows(states, "l1_c", wanted, batch_rows=4), full[wanted])
+    with pytest.raises(IndexError, match=f"has {TOKENS} rows; row {TOKENS} was asked for"):
+        read_matrix_rows(states, "l1_c", np.array([1, TOKENS]), batch_rows=4)
 
 
 @pytest.mark.parametrize("cell, layers, kinds", [("lstm", 1, ["h", "r"]), ("srn", 1, ["c"]), ("gru", 1, ["i"])])

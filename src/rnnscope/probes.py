@@ -34,7 +34,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from rnnscope.labels import HypothesisKind, read_labels
-from rnnscope.states import parse_state_column, read_info, read_matrices
+from rnnscope.states import parse_state_column, read_info, read_matrix_rows
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +93,8 @@ class ProbeSettings:
 
 @dataclass(frozen=True)
 class _Target:
-    """One hypothesis's labelled rows (indices into the states files) and labels, per split."""
+    """One hypothesis's labelled rows and labels, per split. The rows index the matrices
+    :func:`fit_probes` reads: the rows some hypothesis uses, in file order."""
 
     hypothesis: str
     kind: HypothesisKind
@@ -200,7 +201,8 @@ def _read_targets(
     train_states: str | Path,
     test_states: str | Path,
     settings: ProbeSettings,
-) -> list[_Target]:
+) -> tuple[list[_Target], np.ndarray, np.ndarray]:
+    """Each hypothesis's target, and the state rows of each split the targets use (file order)."""
     train_frame, kinds = read_labels(train_labels)
     test_frame, test_kinds = read_labels(test_labels)
     if kinds != test_kinds:
@@ -211,14 +213,22 @@ def _read_targets(
     _check_positions(train_states, train_labels, train_frame["position"].to_numpy())
     _check_positions(test_states, test_labels, test_frame["position"].to_numpy())
     train_ids, test_ids = _token_ids(train_states), _token_ids(test_states)
-    targets = []
+    sampled = []
     for hypothesis, kind in kinds.items():
         train_rows, y_train = _labelled_rows(train_frame[hypothesis], kind, settings.max_train_rows, settings.seed)
         test_rows, y_test = _labelled_rows(test_frame[hypothesis], kind, settings.max_test_rows, settings.seed)
-        targets.append(
-            _Target(hypothesis, kind, train_rows, test_rows, y_train, y_test, train_ids[train_rows], test_ids[test_rows])
+        sampled.append((hypothesis, kind, train_rows, test_rows, y_train, y_test))
+    # Only the rows some probe uses are read from the states: memory follows the row caps, not the split.
+    train_read = np.unique(np.concatenate([rows[2] for rows in sampled] + [np.empty(0, np.int64)]))
+    test_read = np.unique(np.concatenate([rows[3] for rows in sampled] + [np.empty(0, np.int64)]))
+    targets = [
+        _Target(
+            hypothesis, kind, np.searchsorted(train_read, train_rows), np.searchsorted(test_read, test_rows),
+            y_train, y_test, train_ids[train_rows], test_ids[test_rows],
         )
-    return targets
+        for hypothesis, kind, train_rows, test_rows, y_train, y_test in sampled
+    ]
+    return targets, train_read, test_read
 
 
 def _estimator(kind: HypothesisKind, weighting: str, settings: ProbeSettings) -> LinearRegression | LogisticRegression:
@@ -399,7 +409,7 @@ def fit_probes(
             f"state columns of {train_states} ({columns}) and {test_states} ({test_columns}) differ; "
             "extract both splits from the same model"
         )
-    targets = _read_targets(train_labels, test_labels, train_states, test_states, settings)
+    targets, train_read, test_read = _read_targets(train_labels, test_labels, train_states, test_states, settings)
     skip_reasons = {target.hypothesis: target.skip_reason() for target in targets}
     for hypothesis, reason in skip_reasons.items():
         if reason:
@@ -409,9 +419,9 @@ def fit_probes(
     arrays: dict[str, np.ndarray] = {}
     with threadpool_limits(limits=settings.n_jobs, user_api="blas"):
         for column in columns:
-            x_train = read_matrices(train_states, [column])[column]
-            x_test = read_matrices(test_states, [column])[column]
-            logger.info("probing %s on %d train / %d test rows", column, len(x_train), len(x_test))
+            x_train = read_matrix_rows(train_states, column, train_read)
+            x_test = read_matrix_rows(test_states, column, test_read)
+            logger.info("probing %s on the %d train / %d test rows the probes sample", column, len(x_train), len(x_test))
             for target in targets:
                 rows += _probe_target(
                     column, x_train, x_test, target, skip_reasons[target.hypothesis], settings, model, arrays

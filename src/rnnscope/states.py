@@ -96,6 +96,27 @@ def read_matrices(path: str | Path, columns: Sequence[str]) -> dict[str, np.ndar
     return {name: fixed_list_to_numpy(table.column(name)) for name in columns}
 
 
+def read_matrix_rows(path: str | Path, column: str, rows: np.ndarray, batch_rows: int = 65536) -> np.ndarray:
+    """Rows ``rows`` (sorted, distinct indices) of one state column as a (len(rows), hidden) float32
+    matrix, read batch by batch: memory follows ``len(rows)``, not the file's size."""
+    parquet = pq.ParquetFile(path)
+    width = parquet.schema_arrow.field(column).type.list_size
+    matrix = np.empty((len(rows), width), dtype=np.float32)
+    filled, start = 0, 0
+    for batch in parquet.iter_batches(batch_size=batch_rows, columns=[column]):
+        end = start + batch.num_rows
+        stop = int(np.searchsorted(rows, end))
+        if stop > filled:
+            matrix[filled:stop] = fixed_list_to_numpy(batch.column(0))[rows[filled:stop] - start]
+            filled = stop
+        start = end
+        if filled == len(rows):
+            break
+    if filled < len(rows):
+        raise IndexError(f"{path} has {start} rows; row {rows[filled]} was asked for")
+    return matrix
+
+
 def read_tokens(path: str | Path) -> pa.Table:
     """The per-token columns (no states) of a states file."""
     return pq.read_table(path, columns=list(TOKEN_COLUMNS))
