@@ -17,7 +17,7 @@ times, one after another:
 
 Ratios compare throughput (tokens/s), so the references may run on fewer tokens.
 
-    .venv/bin/python bench/extract_speed.py [--tokens 20000 --hidden 650 --layers 2 --runs 3]
+    .venv/bin/python bench/extract_speed.py [--tokens 100000 --hidden 650 --layers 2 --runs 3]
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def measure(args: argparse.Namespace, folder: Path) -> tuple[list[Figure], dict]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tokens", type=int, default=20_000, help="the spec's size is 100000")
+    parser.add_argument("--tokens", type=int, default=100_000)
     parser.add_argument("--reference-tokens", type=int, default=1_000, help="tokens the step loops run over")
     parser.add_argument("--hidden", type=int, default=650)
     parser.add_argument("--layers", type=int, default=2)

@@ -311,6 +311,27 @@ def test_untrained_checkpoint_is_the_first_restarts_initial_weights(data_dir: Pa
     assert 0 < step <= 0.05 + 1e-6  # one Adam step moves each weight by at most about lr
 
 
+def test_unigram_output_bias_starts_at_the_unigram_loss(data_dir: Path, tmp_path: Path) -> None:
+    shape = {"cell": "lstm", "hidden": 8, "layers": 1, "init_range": 0.01}
+    settings = replace(SETTINGS, output_bias="unigram")
+    rnnscope.train.write_untrained_checkpoint(data_dir, shape, settings, tmp_path / "model.pt")
+    model, _ = load_model(tmp_path / "model.pt")
+    vocab = load_vocab(data_dir / "vocab.json")
+    ids = rnnscope.train.batchify(rnnscope.train.load_split_ids(data_dir, vocab, "train"), settings.batch_size, settings.seq_len, "train")
+    counts = np.bincount(ids.flatten().numpy(), minlength=len(vocab))
+    log_frequencies = np.log((counts + 0.5) / (counts + 0.5).sum())
+    np.testing.assert_allclose(model.decoder.bias.detach().numpy(), log_frequencies, rtol=1e-5)
+    # With tiny weights the logits are about the bias: the loss is about the unigram model's.
+    unigram_loss = -(counts * log_frequencies).sum() / counts.sum()
+    loss = rnnscope.train.evaluate(model, ids.flatten(), settings.batch_size, settings.seq_len, "train")
+    assert abs(loss - unigram_loss) < 0.05
+    # Training's restart 0 starts from the same weights.
+    initial = rnnscope.train.initial_model(model.config, settings.seed, settings, ids)
+    torch.testing.assert_close(initial.state_dict(), model.state_dict())
+    with pytest.raises(ValueError, match="unknown output_bias 'zipf'; allowed: init, unigram"):
+        replace(SETTINGS, output_bias="zipf")
+
+
 def write_untrained(data_dir: Path, path: Path, shape: dict, seed: int = 0) -> Path:
     rnnscope.train.write_untrained_checkpoint(data_dir, shape, replace(SETTINGS, seed=seed), path)
     return path

@@ -95,10 +95,15 @@ def run_description(spec: dict, metrics: dict) -> str:
     """What our run was, so a CPU-sized row is not read as the paper's model."""
     model, train = spec["model"], spec["train"]
     tokens = metrics.get("train_tokens_used")
-    return (
-        f"{model['layers']}x{model['hidden']} {model['cell']}, emb {model.get('embedding', 0)}, "
-        f"{metrics['epochs']} epochs, {tokens if tokens is not None else 'all'} train tokens"
-    )
+    recipe = [
+        train.get("optimizer", ""),
+        f"lr {train['lr']:g}" if "lr" in train else "",
+        "unigram output bias" if train.get("output_bias") == "unigram" else "",
+    ]
+    return ", ".join([
+        f"{model['layers']}x{model['hidden']} {model['cell']}", f"emb {model.get('embedding', 0)}",
+        f"{metrics['epochs']} epochs", f"{tokens if tokens is not None else 'all'} train tokens", *filter(None, recipe),
+    ])
 
 
 def ptb_perplexity_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict], csv_path: str | Path) -> pd.DataFrame:

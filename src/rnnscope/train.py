@@ -46,10 +46,15 @@ class TrainSettings:
     lr_decay: float = 1.0
     lr_decay_after: int = 0
     max_train_tokens: int = 0  # 0: the whole train split; otherwise only its first this many tokens
+    # "init": the decoder bias is initialised like every weight; "unigram": to the log add-0.5
+    # frequencies of the train tokens, so training starts at the unigram model's loss.
+    output_bias: str = "init"
 
     def __post_init__(self) -> None:
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"unknown optimizer {self.optimizer!r}; allowed: adam, sgd")
+        if self.output_bias not in ("init", "unigram"):
+            raise ValueError(f"unknown output_bias {self.output_bias!r}; allowed: init, unigram")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"unknown device {self.device!r}; allowed: auto, cpu, cuda")
         if min(self.epochs, self.batch_size, self.seq_len, self.restarts, self.log_every) < 1:
@@ -176,10 +181,18 @@ def save_checkpoint(path: Path, model: RNNModel, settings: TrainSettings, step: 
     partial.replace(path)
 
 
-def initial_model(config: ModelConfig, seed: int) -> RNNModel:
-    """The weights a training run with ``seed`` starts from (``init_range`` or PyTorch's init)."""
+def initial_model(config: ModelConfig, seed: int, settings: TrainSettings | None = None, train_ids: torch.Tensor | None = None) -> RNNModel:
+    """The weights a training run with ``seed`` starts from (``init_range`` or PyTorch's init),
+    with the decoder bias set from ``train_ids`` when ``settings.output_bias`` is ``unigram``."""
     torch.manual_seed(seed)
-    return RNNModel(config)
+    model = RNNModel(config)
+    if settings is not None and settings.output_bias == "unigram":
+        if train_ids is None:
+            raise ValueError("output_bias unigram needs the train tokens")
+        counts = torch.bincount(train_ids.flatten().cpu(), minlength=config.vocab_size).double() + 0.5
+        with torch.no_grad():
+            model.decoder.bias.copy_((counts / counts.sum()).log().float())
+    return model
 
 
 def write_untrained_checkpoint(
@@ -190,8 +203,15 @@ def write_untrained_checkpoint(
     The probe baseline for what a random recurrent network of this shape already encodes."""
     checkpoint_path = Path(checkpoint_path)
     checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
-    config = ModelConfig(vocab_size=len(load_vocab(Path(data_dir) / "vocab.json")), **model_settings)
-    model = initial_model(config, settings.seed)
+    vocab_path = Path(data_dir) / "vocab.json"
+    vocab = load_vocab(vocab_path)
+    config = ModelConfig(vocab_size=len(vocab), **model_settings)
+    train_ids = None
+    if settings.output_bias == "unigram":
+        # The tokens training counts: the capped split, cut to whole batch rows.
+        ids = load_split_ids(Path(data_dir), vocab, "train", load_level(vocab_path))[: settings.max_train_tokens or None]
+        train_ids = batchify(ids, settings.batch_size, settings.seq_len, "train")
+    model = initial_model(config, settings.seed, settings, train_ids)
     save_checkpoint(checkpoint_path, model, settings, step=0, epoch=0, untrained=True)
     log.info("wrote the untrained %s model (seed %d) to %s", config.cell, settings.seed, checkpoint_path)
     return model
@@ -319,7 +339,7 @@ def _train_run(
     resumed run computes exactly what the uninterrupted run would have.
     """
     device = train_data.device
-    model = initial_model(config, settings.seed + restart).to(device)
+    model = initial_model(config, settings.seed + restart, settings, train_data).to(device)
     optimizer_class = torch.optim.Adam if settings.optimizer == "adam" else torch.optim.SGD
     optimizer = optimizer_class(model.parameters(), lr=settings.lr)
     history: list[dict] = []
