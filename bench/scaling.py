@@ -10,7 +10,7 @@ default config's row caps; cluster is the expected response of layer 1's h, its 
 bands and the co-clustering. The baseline is size 1x: time should grow linearly (time per
 token flat; probes subsample to the row caps, so theirs falls) and memory stay flat.
 
-    .venv/bin/python bench/scaling.py [--tokens 25000] [--sizes 1 4 16] [--runs 3]
+    .venv/bin/python bench/scaling.py [--tokens 50000] [--sizes 1 4 16] [--runs 3]
 
 Writes results/bench/scaling.json and the plot results/bench/scaling.png.
 """
@@ -124,7 +124,7 @@ def plot(rows: list[dict], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tokens", type=int, default=25_000, help="tokens at size 1x")
+    parser.add_argument("--tokens", type=int, default=50_000, help="tokens at size 1x")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 4, 16])
     parser.add_argument("--runs", type=int, default=3, help="rounds per size and stage (each a fresh process)")
     parser.add_argument("--out", default=None, help="JSON path (default results/bench/scaling.json; the plot beside it)")

@@ -10,6 +10,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import torch
 from torch import nn
@@ -179,16 +180,18 @@ def test_max_tokens_kinds_and_readers(tmp_path: Path) -> None:
     np.testing.assert_array_equal(frame["logprob_next"], full_tokens["logprob_next"][:10])
 
 
-def test_read_matrix_rows_takes_rows_across_batches(tmp_path: Path) -> None:
+def test_read_matrix_rows_takes_rows_across_row_groups(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     setup = make_setup(tmp_path, "lstm", 2, 3)
     states = tmp_path / "states.parquet"
+    monkeypatch.setattr(StatesWriter.__init__, "__defaults__", (4,))  # row groups of 4 rows
     extract_states(setup.checkpoint, setup.text, setup.vocab, states, model_name="m", chunk_len=7)
+    assert pq.ParquetFile(states).metadata.num_row_groups > 4
     full = read_matrices(states, ["l1_c"])["l1_c"]
     for rows in ([0], [3, 4, 5, 17, TOKENS - 1], list(range(TOKENS)), []):
         wanted = np.asarray(rows, dtype=np.int64)
-        np.testing.assert_array_equal(read_matrix_rows(states, "l1_c", wanted, batch_rows=4), full[wanted])
+        np.testing.assert_array_equal(read_matrix_rows(states, "l1_c", wanted), full[wanted])
     with pytest.raises(IndexError, match=f"has {TOKENS} rows; row {TOKENS} was asked for"):
-        read_matrix_rows(states, "l1_c", np.array([1, TOKENS]), batch_rows=4)
+        read_matrix_rows(states, "l1_c", np.array([1, TOKENS]))
 
 
 @pytest.mark.parametrize("cell, layers, kinds", [("lstm", 1, ["h", "r"]), ("srn", 1, ["c"]), ("gru", 1, ["i"])])

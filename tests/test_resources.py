@@ -22,6 +22,8 @@ def test_requests_grow_with_model_and_corpus() -> None:
     assert resources.train_runtime_minutes(big, long, 10**8) > resources.train_runtime_minutes(LSTM, long, 10**8) > 10
     assert resources.train_runtime_minutes(LSTM, TRAIN, 1000) == 10  # the floor
     assert resources.extract_mem_mb(big, 6, 4096) > resources.extract_mem_mb(LSTM, 6, 4096) > resources.extract_mem_mb(LSTM, 1, 4096)
+    # A 10k-word model's logits over a 4096-token chunk: the measured PTB extraction peaked at 829 MB.
+    assert resources.extract_mem_mb({"cell": "gru", "hidden": 128, "layers": 2}, 2, 4096, 10_000) >= 829
 
 
 def test_max_steps_caps_the_runtime_estimate() -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
@@ -33,7 +34,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from rnnscope.labels import HypothesisKind, read_labels
+from rnnscope.labels import HypothesisKind, read_kinds
 from rnnscope.states import parse_state_column, read_info, read_matrix_rows
 
 logger = logging.getLogger(__name__)
@@ -186,13 +187,13 @@ def _token_ids(states_path: str | Path) -> np.ndarray:
     return pq.read_table(states_path, columns=["token_id"]).column("token_id").to_numpy()
 
 
-def _labelled_rows(values: pd.Series, kind: HypothesisKind, max_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _labelled_rows(values: pa.ChunkedArray, kind: HypothesisKind, max_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Row indices where ``values`` is defined (subsampled to ``max_rows``) and their labels."""
-    rows = np.flatnonzero(values.notna().to_numpy())
+    rows = np.flatnonzero(values.is_valid().to_numpy(zero_copy_only=False))
     if len(rows) > max_rows:
         # A fresh RNG per hypothesis keeps a hypothesis's sample independent of the others' order.
         rows = np.sort(np.random.default_rng(seed).choice(rows, size=max_rows, replace=False))
-    return rows, values.iloc[rows].to_numpy(dtype=LABEL_DTYPES[kind])
+    return rows, values.take(rows).to_numpy(zero_copy_only=False).astype(LABEL_DTYPES[kind])
 
 
 def _read_targets(
@@ -202,21 +203,26 @@ def _read_targets(
     test_states: str | Path,
     settings: ProbeSettings,
 ) -> tuple[list[_Target], np.ndarray, np.ndarray]:
-    """Each hypothesis's target, and the state rows of each split the targets use (file order)."""
-    train_frame, kinds = read_labels(train_labels)
-    test_frame, test_kinds = read_labels(test_labels)
+    """Each hypothesis's target, and the state rows of each split the targets use (file order).
+
+    Label files are read a column at a time: memory follows one column, not the whole table."""
+    kinds, test_kinds = read_kinds(train_labels), read_kinds(test_labels)
     if kinds != test_kinds:
         raise ValueError(
             f"hypotheses of {train_labels} ({kinds}) and {test_labels} ({test_kinds}) differ; "
             "label both splits with the same hypotheses"
         )
-    _check_positions(train_states, train_labels, train_frame["position"].to_numpy())
-    _check_positions(test_states, test_labels, test_frame["position"].to_numpy())
+
+    def label_column(path: str | Path, name: str) -> pa.ChunkedArray:
+        return pq.read_table(path, columns=[name]).column(name)
+
+    _check_positions(train_states, train_labels, label_column(train_labels, "position").to_numpy())
+    _check_positions(test_states, test_labels, label_column(test_labels, "position").to_numpy())
     train_ids, test_ids = _token_ids(train_states), _token_ids(test_states)
     sampled = []
     for hypothesis, kind in kinds.items():
-        train_rows, y_train = _labelled_rows(train_frame[hypothesis], kind, settings.max_train_rows, settings.seed)
-        test_rows, y_test = _labelled_rows(test_frame[hypothesis], kind, settings.max_test_rows, settings.seed)
+        train_rows, y_train = _labelled_rows(label_column(train_labels, hypothesis), kind, settings.max_train_rows, settings.seed)
+        test_rows, y_test = _labelled_rows(label_column(test_labels, hypothesis), kind, settings.max_test_rows, settings.seed)
         sampled.append((hypothesis, kind, train_rows, test_rows, y_train, y_test))
     # Only the rows some probe uses are read from the states: memory follows the row caps, not the split.
     train_read = np.unique(np.concatenate([rows[2] for rows in sampled] + [np.empty(0, np.int64)]))

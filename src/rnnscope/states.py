@@ -96,18 +96,21 @@ def read_matrices(path: str | Path, columns: Sequence[str]) -> dict[str, np.ndar
     return {name: fixed_list_to_numpy(table.column(name)) for name in columns}
 
 
-def read_matrix_rows(path: str | Path, column: str, rows: np.ndarray, batch_rows: int = 65536) -> np.ndarray:
+def read_matrix_rows(path: str | Path, column: str, rows: np.ndarray) -> np.ndarray:
     """Rows ``rows`` (sorted, distinct indices) of one state column as a (len(rows), hidden) float32
-    matrix, read batch by batch: memory follows ``len(rows)``, not the file's size."""
+    matrix, read one row group at a time and only the row groups holding wanted rows: memory
+    follows ``len(rows)`` and the row-group size, not the file's size. (``iter_batches`` was
+    measured holding ~0.9 KB per file row of a 128-wide column: 386 MB more on a 400k-row file.)"""
     parquet = pq.ParquetFile(path)
     width = parquet.schema_arrow.field(column).type.list_size
     matrix = np.empty((len(rows), width), dtype=np.float32)
     filled, start = 0, 0
-    for batch in parquet.iter_batches(batch_size=batch_rows, columns=[column]):
-        end = start + batch.num_rows
+    for group in range(parquet.metadata.num_row_groups):
+        end = start + parquet.metadata.row_group(group).num_rows
         stop = int(np.searchsorted(rows, end))
         if stop > filled:
-            matrix[filled:stop] = fixed_list_to_numpy(batch.column(0))[rows[filled:stop] - start]
+            values = fixed_list_to_numpy(parquet.read_row_group(group, columns=[column]).column(0))
+            matrix[filled:stop] = values[rows[filled:stop] - start]
             filled = stop
         start = end
         if filled == len(rows):

@@ -99,9 +99,10 @@ def train_runtime(wildcards, input):
     return estimate.train_runtime_minutes(spec["model"], spec["train"], Path(input.train).stat().st_size, vocab)
 
 
-def extract_mem_mb(wildcards):
+def extract_mem_mb(wildcards, input):
     spec = config["models"][trained_name(wildcards.model)]
-    return estimate.extract_mem_mb(spec["model"], len(extracted_kinds(wildcards.model)), config["extract"]["chunk_len"])
+    kinds = len(extracted_kinds(wildcards.model))
+    return estimate.extract_mem_mb(spec["model"], kinds, config["extract"]["chunk_len"], len(load_vocab(input.vocab)))
 
 
 def trained_name(model):
