@@ -96,6 +96,7 @@ def measure(args: argparse.Namespace, folder: Path) -> tuple[list[Figure], dict]
     settings = ProbeSettings(
         max_train_rows=args.train_tokens, max_test_rows=args.test_tokens, max_iter=300, C=1.0, seed=0,
         weightings=("plain", "balanced"), standardize=True, n_jobs=1,
+        control=False,  # the naive loop fits no control task: the same work on both sides
     )
     tables: list[pd.DataFrame] = []
     naive_tables: list[pd.DataFrame] = []

@@ -108,8 +108,11 @@ def plot(rows: list[dict], path: Path) -> None:
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
     sns.lineplot(frame, x="tokens", y="seconds", hue="stage", marker="o", estimator="median", errorbar=("pi", 100), ax=axes[0])
     sns.lineplot(frame, x="tokens", y="peak_rss_mb", hue="stage", marker="o", estimator="max", errorbar=None, ax=axes[1], legend=False)
+    sizes = sorted(frame["tokens"].unique())
     for axis in axes:
         axis.set_xscale("log")
+        axis.minorticks_off()
+        axis.set_xticks(sizes, [f"{tokens / 1000:g}k" for tokens in sizes])
     axes[0].set_yscale("log")
     axes[0].set_title("time (median of rounds, range shaded)")
     axes[0].set_ylabel("seconds")
