@@ -246,11 +246,11 @@ def test_word_models_end_to_end(workdir: Path) -> None:
     assert len(clusters) == 20 and "<eos>" in set(clusters["token"])
     table = pd.read_csv(workdir / "results/tables/ptb_perplexity.csv")
     assert table["model"].tolist() == ["ptb_lstm_small", "ptb_lstm_medium", "ptb_lstm_large", "ptb_rnn", "ptb_gru"]
-    assert (table["valid_ppl"] < len(vocab["tokens"])).all()  # ten SGD steps already beat uniform
+    assert (table["valid_ppl"] < len(vocab["tokens"])).all()  # ten steps from the unigram bias already beat uniform
     assert table["rnnvis_test_ppl"].tolist() == [115.7, 93.5, 88.0, 119.9, 116.4]
-    assert table["config"].iloc[0] == "2x8 lstm, emb 8, 2 epochs, 200 train tokens"
+    assert table["config"].iloc[0] == "2x8 lstm, emb 8, 2 epochs, 200 train tokens, adam, lr 0.002, unigram output bias"
     history = pd.read_csv(workdir / "results/train/ptb_lstm_small/history.csv")
-    assert history["lr"].tolist() == [1.0, 0.5]  # the default config's decay after epoch 1
+    assert history["lr"].tolist() == [0.002, 0.002]  # the default config's Adam, no decay
     assert not (workdir / "results/probes/ptb_gru").exists() and not (workdir / "results/labels/ptb").exists()
 
 
