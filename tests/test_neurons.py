@@ -12,7 +12,7 @@ from torch import nn
 from rnnscope.extract import extract_states
 from rnnscope.hypotheses import label_split
 from rnnscope.models import ModelConfig, RNNModel
-from rnnscope.neurons import ABLATION_COLUMNS, NeuronSettings, Probe, analyse_neurons, char_cells, run_states, silence_units
+from rnnscope.neurons import ABLATION_COLUMNS, NeuronSettings, Probe, analyse_neurons, char_cells, mean_loss, run_states, silence_units
 from rnnscope.probes import ProbeSettings, fit_probes
 from rnnscope.states import read_matrices, read_tokens
 
@@ -75,12 +75,13 @@ def test_silencing_equals_zeroing_the_unit_at_every_step(cell: str, layer: int) 
     expected, expected_log_prob = reference_run(model, ids, layer, units)
     for column, values in expected.items():
         np.testing.assert_allclose(states[column], values, atol=2e-5, err_msg=column)
-    np.testing.assert_allclose(log_prob, expected_log_prob, atol=2e-5)
+    np.testing.assert_allclose(log_prob[:-1], expected_log_prob, atol=2e-5)
+    assert np.isnan(log_prob[-1])  # the last character predicts nothing
     for kind in kinds:
         assert (states[f"l{layer}_{kind}"][:, units] == 0).all()  # zero at every step
     # ...and the ablation did something: the other units and the loss moved.
     intact, intact_log_prob = run_states(model, ids, kinds)
-    assert not np.allclose(intact_log_prob, log_prob, atol=1e-3)
+    assert not np.allclose(intact_log_prob[:-1], log_prob[:-1], atol=1e-3)
     assert np.abs(intact[f"l{layer}_h"][:, units]).max() > 0.01  # the units were active before
 
 
@@ -93,7 +94,7 @@ def test_silencing_nothing_changes_nothing_and_matches_extraction(cell: str, tmp
     silenced_none, silenced_none_log_prob = run_states(model, ids_of(text), kinds, silenced=(1, []))
     for column in states:
         assert np.array_equal(states[column], silenced_none[column])
-    assert np.array_equal(log_prob, silenced_none_log_prob)
+    assert np.array_equal(log_prob, silenced_none_log_prob, equal_nan=True)
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), silence_units(model, 0, []).state_dict().values()))
     # The in-memory runner gives what extraction writes.
     checkpoint, vocab = tmp_path / "model.pt", tmp_path / "vocab.json"
@@ -105,7 +106,25 @@ def test_silencing_nothing_changes_nothing_and_matches_extraction(cell: str, tmp
     for column in states:
         np.testing.assert_allclose(states[column], extracted[column], atol=1e-5, err_msg=column)
     logprob_next = read_tokens(tmp_path / "states.parquet").column("logprob_next").to_numpy()
-    np.testing.assert_allclose(log_prob, logprob_next[:-1], atol=1e-5)
+    np.testing.assert_allclose(log_prob[:-1], logprob_next[:-1], atol=1e-5)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_streams_equal_each_segment_run_alone(cell: str) -> None:
+    model = toy_model(cell)
+    ids = ids_of(TEXT[:403])  # 3 ids past 4 equal streams of 100
+    kinds = ["h", "c"] if cell == "lstm" else ["h"]
+    states, log_prob = run_states(model, ids, kinds, silenced=(0, [4]), streams=4)
+    segments = [run_states(model, ids[start : start + 100], kinds, silenced=(0, [4])) for start in range(0, 400, 100)]
+    for column in states:
+        assert states[column].shape == (400, 10)
+        np.testing.assert_allclose(states[column], np.concatenate([segment[0][column] for segment in segments]), atol=1e-5, err_msg=column)
+    # A stream's last character predicts nothing (NaN); every other prediction is the segment's own.
+    assert np.isnan(log_prob[99::100]).all() and np.isnan(log_prob).sum() == 4
+    np.testing.assert_allclose(log_prob, np.concatenate([segment[1] for segment in segments]), atol=1e-5)
+    assert mean_loss(log_prob, np.arange(400)) == pytest.approx(-np.nanmean(log_prob))
+    with pytest.raises(ValueError, match="at least 2 tokens"):
+        run_states(model, ids[:5], kinds, streams=3)
 
 
 def test_silencing_rejects_units_outside_the_layer() -> None:
@@ -173,6 +192,19 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
     assert all(not set(r.units.split()) & set(table[(table["ablation"] == "top") & (table["k"] == r.k) & (table["layer"] == r.layer) & (table["kind"] == r.kind)]["units"].item().split()) for r in random.itertuples())
     assert (table["loss_all_after"] != table["loss_all_before"]).all()
     assert (folder / "heatmap.png").stat().st_size > 20_000
+    # As 4 streams (zero state at each segment's start) the same ablations run on a whole number of segments.
+    streamed = analyse_neurons(
+        fitted["checkpoint"], fitted["test_text"], fitted["vocab"], fitted["test_labels"], fitted["metrics"], fitted["weights"],
+        "capitalized_word", NeuronSettings(**{**vars(settings), "streams": 4}), folder / "streamed.csv", folder / "streamed.png", model_name="toy",
+    )
+    assert len(streamed) == len(table) and (streamed["n_chars"] == len(TEXT) - len(TEXT) // 2 - (len(TEXT) - len(TEXT) // 2) % 4).all()
+    assert streamed["units"].tolist() == table["units"].tolist()
+    with pytest.raises(ValueError, match="lower neurons.streams"):
+        analyse_neurons(
+            fitted["checkpoint"], fitted["test_text"], fitted["vocab"], fitted["test_labels"], fitted["metrics"], fitted["weights"],
+            "capitalized_word", NeuronSettings(**{**vars(settings), "streams": 10_000}), folder / "x.csv", folder / "x.png", model_name="toy",
+        )
+    assert not (folder / "x.csv").exists()
 
 
 def test_analyse_neurons_explains_a_skipped_probe(fitted: dict[str, Path]) -> None:
