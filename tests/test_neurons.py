@@ -199,6 +199,7 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
     )
     assert len(streamed) == len(table) and (streamed["n_chars"] == len(TEXT) - len(TEXT) // 2 - (len(TEXT) - len(TEXT) // 2) % 4).all()
     assert streamed["units"].tolist() == table["units"].tolist()
+    assert (streamed["streams"] == 4).all() and (table["streams"] == 1).all()  # the table says how the text was run
     with pytest.raises(ValueError, match="lower neurons.streams"):
         analyse_neurons(
             fitted["checkpoint"], fitted["test_text"], fitted["vocab"], fitted["test_labels"], fitted["metrics"], fitted["weights"],

@@ -51,7 +51,7 @@ ABLATABLE_KINDS = ("h", "c")
 ABLATION_COLUMNS = [
     *["model", "layer", "kind", "hypothesis", "weighting", "ablation", "k", "repeat", "units"],
     *["f1_before", "f1_after", "loss_true_before", "loss_true_after", "loss_all_before", "loss_all_after"],
-    *["n_chars", "n_true", "f1_probe_table", "status"],
+    *["n_chars", "streams", "n_true", "f1_probe_table", "status"],
 ]
 
 
@@ -373,7 +373,7 @@ def analyse_neurons(
         (metrics["hypothesis"] == hypothesis) & (metrics["weighting"] == settings.weighting) & metrics["kind"].isin(settings.kinds)
     ]
     fitted = chosen[chosen["status"] == "ok"]
-    base = {"model": model_name, "hypothesis": hypothesis, "weighting": settings.weighting, "n_chars": len(ids), "n_true": int(labels.sum())}
+    base = {"model": model_name, "hypothesis": hypothesis, "weighting": settings.weighting, "n_chars": len(ids), "streams": settings.streams, "n_true": int(labels.sum())}
     title = f"{model_name}: {hypothesis}, {settings.weighting} probe, held-out test split"
     if fitted.empty:
         reason = "; ".join(sorted(set(chosen["status"]))) or f"no {settings.weighting} probe on kinds {list(settings.kinds)} in {metrics_csv}"
@@ -426,6 +426,7 @@ def ablation_table(paths: Sequence[str | Path], csv_path: str | Path, settings: 
         "the recurrence. f1 = the fitted probe's F1 on that layer's states before/after; loss = "
         "next-character cross entropy in nats on characters where the hypothesis is true (true) "
         "and on all characters (all); text = the first n_chars characters of the held-out test "
-        f"split; f1_probe_table = the probe's F1 on the test split in results/probes. Config neurons: {settings}.",
+        "split, run as `streams` equal segments each from a zero state (1 = one sequence); "
+        f"f1_probe_table = the probe's F1 on the test split in results/probes. Config neurons: {settings}.",
     )
     return table
