@@ -29,8 +29,9 @@ SETTINGS = ProbeSettings(
 )
 
 
-def write_split(folder: Path, split: str, rows: int, seed: int) -> tuple[Path, Path]:
-    """States where layer 1 encodes flag/depth/phase and layer 0 is noise, plus their labels."""
+def write_split(folder: Path, split: str, rows: int, seed: int, transient_rows: int = 0) -> tuple[Path, Path]:
+    """States where layer 1 encodes flag/depth/phase and layer 0 is noise, plus their labels.
+    The first ``transient_rows`` layer-1 states are far outside the rest (as after a zero state)."""
     rng = np.random.default_rng(seed)
     position = np.arange(rows)
     flag = position % 10 < 3  # exactly 30 % positive: majority accuracy 0.7
@@ -40,6 +41,7 @@ def write_split(folder: Path, split: str, rows: int, seed: int) -> tuple[Path, P
     layer1[:, FLAG_UNIT] = np.where(flag, 1.0, -1.0) + rng.normal(scale=0.1, size=rows)
     layer1[:, DEPTH_UNIT] = 0.5 * depth + rng.normal(scale=0.01, size=rows)
     layer1[:, PHASE_UNIT] = 2.0 * (position % 3 - 1) + rng.normal(scale=0.1, size=rows)
+    layer1[:transient_rows, DEPTH_UNIT] = 200.0
     states_path = folder / f"{split}_states.parquet"
     info = StatesInfo(model="toy", cell="gru", layers=2, hidden=HIDDEN, kinds=("h",))
     with StatesWriter(states_path, info) as writer:
@@ -154,6 +156,21 @@ def test_control_can_be_switched_off(files: tuple[Path, Path, Path, Path], tmp_p
     settings = ProbeSettings(**vars(SETTINGS) | {"control": False, "weightings": ("plain",)})
     table = fit_probes(*files, settings, tmp_path / "m.csv", tmp_path / "w.npz")
     assert table[["control_accuracy", "control_r2", "selectivity"]].isna().all().all()
+
+
+def test_warmup_tokens_leave_out_each_splits_first_rows(files: tuple[Path, Path, Path, Path], tmp_path: Path) -> None:
+    test_states, test_labels = write_split(tmp_path, "transient", 300, seed=2, transient_rows=3)
+    settings = ProbeSettings(**vars(SETTINGS) | {"control": False, "weightings": ("plain",)})
+    with_transient = fit_probes(files[0], test_states, files[2], test_labels, settings, tmp_path / "a.csv", tmp_path / "a.npz")
+    # Three transient test rows are enough to wreck a regression that fits every other row.
+    assert probe(with_transient, 1, "depth", "none").r2 < 0.5
+    warmed = fit_probes(
+        files[0], test_states, files[2], test_labels, ProbeSettings(**vars(settings) | {"warmup_tokens": 3}), tmp_path / "b.csv", tmp_path / "b.npz"
+    )
+    depth = probe(warmed, 1, "depth", "none")
+    assert depth.r2 > 0.99 and (depth.n_train, depth.n_test) == (597, 297)
+    with pytest.raises(ValueError, match="warmup_tokens >= 0"):
+        ProbeSettings(**vars(settings) | {"warmup_tokens": -1})
 
 
 def test_random_binary_near_majority(result: tuple[pd.DataFrame, Path, Path]) -> None:

@@ -63,6 +63,10 @@ class ProbeSettings:
     ``max_iter`` iterations). With ``standardize`` the features are z-scored with train
     statistics before fitting, and the saved weights, ``top_unit`` and ``top_weight`` are in
     that standardized space (weights comparable across units); otherwise in raw state units.
+    The first ``warmup_tokens`` rows of each split are left out: the states just after the
+    zero initial state are transients unlike any later state, and a linear regression can
+    extrapolate wildly on them (the Linux LSTM's layer-0 h at token 0 alone turned a
+    position-in-line R² of 0.2 into -220 on the first 20k test rows).
     ``n_jobs`` caps the BLAS threads of each fit. ``control`` fits every probe a second time
     on control-task labels (doubling the work) for ``control_*`` and ``selectivity``. Probes
     run one after another: on 2 shared cores, joblib workers (processes or threads) were no
@@ -79,6 +83,7 @@ class ProbeSettings:
     standardize: bool
     n_jobs: int
     control: bool = True  # also fit each probe on control-task labels (selectivity)
+    warmup_tokens: int = 0  # rows at the start of each split left out (states just after the zero initial state)
 
     def __post_init__(self) -> None:
         # Config files give lists; a tuple keeps the frozen settings hashable.
@@ -88,8 +93,8 @@ class ProbeSettings:
             raise ValueError(
                 f"weightings {list(self.weightings)} must be a non-empty subset of {list(CLASS_WEIGHTS)}"
             )
-        if min(self.max_train_rows, self.max_test_rows, self.max_iter, self.n_jobs) < 1 or self.C <= 0:
-            raise ValueError("max_train_rows, max_test_rows, max_iter and n_jobs must be >= 1 and C > 0")
+        if min(self.max_train_rows, self.max_test_rows, self.max_iter, self.n_jobs) < 1 or self.C <= 0 or self.warmup_tokens < 0:
+            raise ValueError("max_train_rows, max_test_rows, max_iter and n_jobs must be >= 1, C > 0 and warmup_tokens >= 0")
 
 
 @dataclass(frozen=True)
@@ -187,9 +192,13 @@ def _token_ids(states_path: str | Path) -> np.ndarray:
     return pq.read_table(states_path, columns=["token_id"]).column("token_id").to_numpy()
 
 
-def _labelled_rows(values: pa.ChunkedArray, kind: HypothesisKind, max_rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices where ``values`` is defined (subsampled to ``max_rows``) and their labels."""
+def _labelled_rows(
+    values: pa.ChunkedArray, kind: HypothesisKind, max_rows: int, seed: int, warmup_tokens: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row indices from ``warmup_tokens`` on where ``values`` is defined (subsampled to
+    ``max_rows``) and their labels."""
     rows = np.flatnonzero(values.is_valid().to_numpy(zero_copy_only=False))
+    rows = rows[rows >= warmup_tokens]
     if len(rows) > max_rows:
         # A fresh RNG per hypothesis keeps a hypothesis's sample independent of the others' order.
         rows = np.sort(np.random.default_rng(seed).choice(rows, size=max_rows, replace=False))
@@ -221,8 +230,12 @@ def _read_targets(
     train_ids, test_ids = _token_ids(train_states), _token_ids(test_states)
     sampled = []
     for hypothesis, kind in kinds.items():
-        train_rows, y_train = _labelled_rows(label_column(train_labels, hypothesis), kind, settings.max_train_rows, settings.seed)
-        test_rows, y_test = _labelled_rows(label_column(test_labels, hypothesis), kind, settings.max_test_rows, settings.seed)
+        train_rows, y_train = _labelled_rows(
+            label_column(train_labels, hypothesis), kind, settings.max_train_rows, settings.seed, settings.warmup_tokens
+        )
+        test_rows, y_test = _labelled_rows(
+            label_column(test_labels, hypothesis), kind, settings.max_test_rows, settings.seed, settings.warmup_tokens
+        )
         sampled.append((hypothesis, kind, train_rows, test_rows, y_train, y_test))
     # Only the rows some probe uses are read from the states: memory follows the row caps, not the split.
     train_read = np.unique(np.concatenate([rows[2] for rows in sampled] + [np.empty(0, np.int64)]))
