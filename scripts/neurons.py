@@ -16,4 +16,5 @@ analyse_neurons(
     snakemake.output.heatmap,
     model_name=snakemake.wildcards.model,
     threads=snakemake.threads,
+    warmup_tokens=snakemake.params.warmup_tokens,
 )

@@ -206,6 +206,12 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
             "capitalized_word", NeuronSettings(**{**vars(settings), "streams": 10_000}), folder / "x.csv", folder / "x.png", model_name="toy",
         )
     assert not (folder / "x.csv").exists()
+    with pytest.raises(ValueError, match="lower probe.warmup_tokens"):
+        analyse_neurons(
+            fitted["checkpoint"], fitted["test_text"], fitted["vocab"], fitted["test_labels"], fitted["metrics"], fitted["weights"],
+            "capitalized_word", settings, folder / "x.csv", folder / "x.png", model_name="toy", warmup_tokens=len(TEXT),
+        )
+    assert not (folder / "x.csv").exists()
 
 
 def test_analyse_neurons_explains_a_skipped_probe(fitted: dict[str, Path]) -> None:

@@ -209,17 +209,21 @@ def ablation_rows(
     probes: dict[tuple[int, str], Probe],
     settings: NeuronSettings,
     base: dict[str, object],
+    warmup_tokens: int = 0,
 ) -> list[dict[str, object]]:
-    """One row per ablation (top-k and random k units) of every probe in ``probes``."""
+    """One row per ablation (top-k and random k units) of every probe in ``probes``, scored on
+    the characters from ``warmup_tokens`` on (the probes' own rows: ``probe.warmup_tokens``)."""
     kinds = sorted({kind for _, kind in probes})
     states, log_prob = run_states(model, ids, kinds, streams=settings.streams)
-    true_rows, all_rows = np.flatnonzero(labels), np.arange(len(ids))
+    all_rows = np.arange(warmup_tokens, len(ids))
+    labels = labels[all_rows]
+    true_rows = all_rows[labels]
     loss_true_before, loss_all_before = mean_loss(log_prob, true_rows), mean_loss(log_prob, all_rows)
     hidden = model.config.hidden
     rows: list[dict[str, object]] = []
     for (layer, kind), probe in sorted(probes.items()):
         column = state_column(layer, kind)
-        f1_before = f1_score(labels, probe.predict(states[column]), zero_division=0)
+        f1_before = f1_score(labels, probe.predict(states[column][all_rows]), zero_division=0)
         rng = np.random.default_rng(settings.seed)
         for k in settings.k:
             common = base | {"layer": layer, "kind": kind, "k": k, "f1_before": f1_before,
@@ -240,7 +244,7 @@ def ablation_rows(
                     "ablation": ablation,
                     "repeat": repeat,
                     "units": " ".join(map(str, units)),
-                    "f1_after": f1_score(labels, probe.predict(after[column]), zero_division=0),
+                    "f1_after": f1_score(labels, probe.predict(after[column][all_rows]), zero_division=0),
                     "loss_true_after": mean_loss(after_log_prob, true_rows),
                     "loss_all_after": mean_loss(after_log_prob, all_rows),
                     "status": "ok",
@@ -343,6 +347,7 @@ def analyse_neurons(
     heatmap_png: str | Path,
     model_name: str,
     threads: int = 1,
+    warmup_tokens: int = 0,
 ) -> pd.DataFrame:
     """Ablate the top-k and random units of every fitted probe of ``hypothesis`` (each layer, the
     configured kinds and weighting) on the first ``max_tokens`` characters of held-out text (cut
@@ -361,6 +366,11 @@ def analyse_neurons(
             f"characters of {labels_path}; lower neurons.streams"
         )
     count -= count % settings.streams  # equal streams
+    if count <= warmup_tokens:
+        raise ValueError(
+            f"probe.warmup_tokens {warmup_tokens} leaves none of the {count} characters neurons.max_tokens takes from "
+            f"{labels_path}; raise neurons.max_tokens or lower probe.warmup_tokens"
+        )
     text = read_utf8(text_path)[:count]
     ids = np.asarray(encode(text, load_vocab(vocab_path)))
     values = frame[hypothesis].iloc[:count]
@@ -373,7 +383,7 @@ def analyse_neurons(
         (metrics["hypothesis"] == hypothesis) & (metrics["weighting"] == settings.weighting) & metrics["kind"].isin(settings.kinds)
     ]
     fitted = chosen[chosen["status"] == "ok"]
-    base = {"model": model_name, "hypothesis": hypothesis, "weighting": settings.weighting, "n_chars": len(ids), "streams": settings.streams, "n_true": int(labels.sum())}
+    base = {"model": model_name, "hypothesis": hypothesis, "weighting": settings.weighting, "n_chars": len(ids) - warmup_tokens, "streams": settings.streams, "n_true": int(labels[warmup_tokens:].sum())}
     title = f"{model_name}: {hypothesis}, {settings.weighting} probe, held-out test split"
     if fitted.empty:
         reason = "; ".join(sorted(set(chosen["status"]))) or f"no {settings.weighting} probe on kinds {list(settings.kinds)} in {metrics_csv}"
@@ -385,7 +395,7 @@ def analyse_neurons(
             (int(row.layer), row.kind): Probe.load(weights_npz, f"{state_column(int(row.layer), row.kind)}/{hypothesis}/{settings.weighting}")
             for row in fitted.itertuples()
         }
-        table = pd.DataFrame(ablation_rows(model, ids, labels, probes, settings, base), columns=ABLATION_COLUMNS)
+        table = pd.DataFrame(ablation_rows(model, ids, labels, probes, settings, base, warmup_tokens), columns=ABLATION_COLUMNS)
         probe_f1 = fitted.set_index(["layer", "kind"])["f1"]
         table["f1_probe_table"] = [probe_f1.get((layer, kind), np.nan) for layer, kind in zip(table["layer"], table["kind"])]
         best = fitted.sort_values(["f1", "layer"], ascending=[False, True]).iloc[0]
@@ -425,8 +435,9 @@ def ablation_table(paths: Sequence[str | Path], csv_path: str | Path, settings: 
         "for LSTMs) at every step of the layer the probe reads, so the ablation propagates through "
         "the recurrence. f1 = the fitted probe's F1 on that layer's states before/after; loss = "
         "next-character cross entropy in nats on characters where the hypothesis is true (true) "
-        "and on all characters (all); text = the first n_chars characters of the held-out test "
-        "split, run as `streams` equal segments each from a zero state (1 = one sequence); "
+        "and on all characters (all); text = the held-out test split's first characters, run as "
+        "`streams` equal segments each from a zero state (1 = one sequence), scored on n_chars of "
+        "them after the first probe.warmup_tokens (the rows the probes leave out); "
         f"f1_probe_table = the probe's F1 on the test split in results/probes. Config neurons: {settings}.",
     )
     return table
