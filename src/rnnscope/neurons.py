@@ -351,7 +351,8 @@ def analyse_neurons(
 ) -> pd.DataFrame:
     """Ablate the top-k and random units of every fitted probe of ``hypothesis`` (each layer, the
     configured kinds and weighting) on the first ``max_tokens`` characters of held-out text (cut
-    into ``streams`` equal segments, each from a zero state), and plot the best layer's top unit. Writes ``ablation_csv`` and ``heatmap_png``."""
+    into ``streams`` equal segments, each from a zero state; scored from ``warmup_tokens`` on),
+    and plot the best layer's top unit. Writes ``ablation_csv`` and ``heatmap_png``."""
     torch.set_num_threads(threads)
     model, _ = load_model(checkpoint)
     frame, kinds = read_labels(labels_path)
