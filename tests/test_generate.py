@@ -131,7 +131,7 @@ def test_probes_on_generated_text(generated: dict[str, Path]) -> None:
     for split in ("train", "test"):
         extract_states(generated["checkpoint"], generated[split], generated["vocab"], folder / f"states_{split}.parquet", "toy", kinds=["h"])
         label_split(generated[split], "char_text", folder / f"labels_{split}.parquet", mirror=tagger_mirror())
-    settings = ProbeSettings(max_train_rows=5000, max_test_rows=5000, max_iter=100, C=1.0, seed=0, weightings=("balanced",), standardize=True, n_jobs=1)
+    settings = ProbeSettings(max_train_rows=5000, max_test_rows=5000, max_iter=100, C=1.0, seed=0, weightings=("balanced",), standardize=True, n_jobs=1, warmup_tokens=0)
     table = probe_generated_text(
         folder / "states_train.parquet", folder / "states_test.parquet", folder / "labels_train.parquet", folder / "labels_test.parquet",
         settings, folder / "generated_metrics.csv", folder / "generated_weights.npz", model="toy",

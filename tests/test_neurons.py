@@ -154,7 +154,7 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         paths[f"{split}_labels"] = folder / f"{split}_labels.parquet"
         extract_states(paths["checkpoint"], paths[f"{split}_text"], paths["vocab"], paths[f"{split}_states"], "toy", kinds=["h", "c"])
         label_split(paths[f"{split}_text"], "char_text", paths[f"{split}_labels"])
-    settings = ProbeSettings(max_train_rows=10_000, max_test_rows=10_000, max_iter=300, C=1.0, seed=0, weightings=("plain", "balanced"), standardize=True, n_jobs=1)
+    settings = ProbeSettings(max_train_rows=10_000, max_test_rows=10_000, max_iter=300, C=1.0, seed=0, weightings=("plain", "balanced"), standardize=True, n_jobs=1, warmup_tokens=0)
     paths["metrics"], paths["weights"] = folder / "metrics.csv", folder / "weights.npz"
     fit_probes(paths["train_states"], paths["test_states"], paths["train_labels"], paths["test_labels"], settings, paths["metrics"], paths["weights"], model="toy")
     return paths | {"folder": folder}

@@ -83,7 +83,7 @@ class ProbeSettings:
     standardize: bool
     n_jobs: int
     control: bool = True  # also fit each probe on control-task labels (selectivity)
-    warmup_tokens: int = 0  # rows at the start of each split left out (states just after the zero initial state)
+    warmup_tokens: int = 50  # rows at the start of each split left out (states just after the zero initial state)
 
     def __post_init__(self) -> None:
         # Config files give lists; a tuple keeps the frozen settings hashable.

@@ -1,0 +1,60 @@
+"""The schema is the one source of defaults: a settings dataclass that gives a field a default
+gives the schema's, and names only keys the schema documents."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from rnnscope.config_schema import load_schema
+from rnnscope.generate import GenerateSettings
+from rnnscope.models import ModelConfig
+from rnnscope.neurons import NeuronSettings
+from rnnscope.probes import ProbeSettings
+from rnnscope.train import TrainSettings
+
+# Dataclass -> its config section ("*" is a model name) and the fields the pipeline fills in
+# itself rather than from the config.
+SECTIONS = {
+    TrainSettings: (("models", "*", "train"), set()),
+    ModelConfig: (("models", "*", "model"), {"vocab_size"}),
+    ProbeSettings: (("probe",), set()),
+    GenerateSettings: (("generate",), set()),
+    NeuronSettings: (("neurons",), set()),
+}
+
+
+def schema_section(path: tuple[str, ...]) -> dict:
+    node = load_schema()
+    for part in path:
+        node = node["additionalProperties"] if part == "*" else node["properties"][part]
+    return node["properties"]
+
+
+def field_default(field: dataclasses.Field) -> object:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return dataclasses.MISSING
+
+
+@pytest.mark.parametrize("settings", list(SECTIONS), ids=lambda cls: cls.__name__)
+def test_dataclass_defaults_are_the_schema_defaults(settings: type) -> None:
+    path, derived = SECTIONS[settings]
+    keys = schema_section(path)
+    fields = [field for field in dataclasses.fields(settings) if field.name not in derived]
+    undocumented = [field.name for field in fields if field.name not in keys]
+    assert not undocumented, f"{settings.__name__} fields {undocumented} are not keys of {'.'.join(path)} in the schema"
+    drifted = {
+        field.name: (field_default(field), keys[field.name]["default"])
+        for field in fields
+        if field_default(field) is not dataclasses.MISSING and _normalised(field_default(field)) != _normalised(keys[field.name]["default"])
+    }
+    assert not drifted, f"{settings.__name__} defaults (dataclass, schema) differ: {drifted}"
+
+
+def _normalised(value: object) -> object:
+    """Tuples in dataclasses are lists in YAML."""
+    return list(value) if isinstance(value, tuple) else value
