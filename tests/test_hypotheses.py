@@ -408,9 +408,25 @@ def test_code_indent_levels_in_tab_stops() -> None:
         "}",
     ]
     # 8 spaces = 1; a tab after 4 spaces still ends at column 8; 7 spaces + tab + tab = 2.
+    # Leading whitespace carries the indent read so far (the label is the state after reading
+    # the character): the four tabs of "\t\t\t\treturn" are 1, 2, 3, 4.
+    leading = {
+        "\t": [1],
+        "\t\t": [1, 2],
+        "\t\t\t": [1, 2, 3],
+        "\t\t\t\t": [1, 2, 3, 4],
+        "        ": [0] * 7 + [1],
+        "\t    ": [1] * 5,
+        "       \t\t": [0] * 7 + [1, 2],
+    }
     levels = [0, 0, 1, 2, 3, 4, 2, 1, 1, 2, 0, 0]
     text, frame = code_labels(lines)
-    expected = [level for line, level in zip(lines, levels) for _ in line + "\n"][: len(text)]
+    expected = []
+    for line, level in zip(lines, levels):
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        expected += leading.get(indent, []) + [level] * (len(line) + 1 - len(indent))
+    expected = expected[: len(text)]
+    assert expected[text.index("return") - 4 : text.index("return") + 1] == [1, 2, 3, 4, 4]
     assert column(frame, "indent_level") == expected
     for threshold in (1, 2, 3):
         assert column(frame, f"indent_gt_{threshold}") == [level > threshold for level in expected]
@@ -440,7 +456,7 @@ def test_code_real_kernel_excerpt_lib_string() -> None:
     assert column(rows, "inside_comment") == marked(" " * 38 + "#" * 13 + "  ")
     assert column(rows, "paren_depth")[:35] == [0] * 7 + [1] + [2] * 17 + [1] * 9 + [0]
     assert column(rows, "expression_depth")[:8] == [1] * 7 + [2]
-    assert column(rows, "indent_level") == [1] * 36 + [2] * 17
+    assert column(rows, "indent_level") == [1] * 36 + [1] + [2] * 16
 
 
 # Real kernel lines, pasted verbatim from the mirrored 6.1.192 source (path:first line in the

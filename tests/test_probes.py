@@ -225,6 +225,21 @@ def test_subsampling_and_convergence_warning(
     assert (flag.n_train, flag.n_test) == (100, 50)
     assert any("l1_h/flag/plain" in message and "lbfgs" in message for message in caplog.messages)
     assert any("skipping hypothesis rare" in message for message in caplog.messages)
+    # One lbfgs iteration converges nowhere: every fitted classifier row says so.
+    classifiers = table[(table.status == "ok") & (table.target_kind != "continuous")]
+    assert (classifiers["n_iter"] == 1).all() and not classifiers["converged"].any()
+    written = pd.read_csv(tmp_path / "m.csv")
+    assert not written.loc[written.hypothesis == "flag", "converged"].any()
+
+
+def test_every_probe_row_says_whether_it_converged(result: tuple[pd.DataFrame, Path, Path]) -> None:
+    table = result[0]
+    ok = table[table.status == "ok"]
+    classifiers, regressions = ok[ok.target_kind != "continuous"], ok[ok.target_kind == "continuous"]
+    assert classifiers["converged"].all() and classifiers["n_iter"].between(1, SETTINGS.max_iter - 1).all()
+    # Least squares has no iterations and always reaches its optimum.
+    assert regressions["n_iter"].isna().all() and regressions["converged"].all()
+    assert table.loc[table.status != "ok", "converged"].isna().all()
 
 
 def test_position_mismatch(files: tuple[Path, Path, Path, Path], tmp_path: Path) -> None:

@@ -69,6 +69,24 @@ def test_one_hot_input_and_init_range() -> None:
     assert max(parameter.abs().max().item() for parameter in model.parameters()) <= 0.1
 
 
+@pytest.mark.parametrize("embedding", [0, 4])
+def test_dropout_never_erases_one_hot_inputs(embedding: int) -> None:
+    """Seed 003 / char-rnn drop no input characters; an embedding keeps Zaremba-style dropout."""
+    torch.manual_seed(0)
+    model = RNNModel(ModelConfig(cell="gru", vocab_size=5, hidden=6, layers=2, embedding=embedding, dropout=0.5)).train()
+    seen: list[torch.Tensor] = []
+    model.rnn.register_forward_hook(lambda module, args, output: seen.append(args[0]))
+    tokens = torch.randint(0, 5, (8, 50))
+    model(tokens)
+    clean = model.embed(tokens)
+    if embedding == 0:
+        assert torch.equal(seen[0], clean)
+    else:
+        zeroed = (seen[0] == 0) & (clean != 0)
+        assert 0.3 < zeroed.float().mean().item() < 0.7
+        torch.testing.assert_close(seen[0][~zeroed], 2 * clean[~zeroed])
+
+
 # ---------------------------------------------------------------- training
 
 
@@ -407,3 +425,60 @@ def test_sgd_with_clipping_and_decay_trains_a_tied_word_model(word_data_dir: Pat
     assert metrics["splits"]["test"]["loss_nats"] < math.log(10)  # 10 token types: 9 words and <eos>
     loaded, payload = load_model(tmp_path / "model.pt")
     assert payload["model_config"]["tie_weights"] and loaded.decoder.weight is loaded.encoder.weight
+
+
+def test_sum_over_time_matches_a_summed_loss_reference(data_dir: Path, tmp_path: Path) -> None:
+    """loss_scale sum_over_time takes the papers' SGD steps: loss summed over the window's steps,
+    averaged over the batch, clipped at that scale (a reference loop written out here)."""
+    settings = TrainSettings(
+        epochs=1, batch_size=4, seq_len=20, lr=0.5, optimizer="sgd", clip=1.0, seed=3, max_steps=3,
+        loss_scale="sum_over_time", eval_batch_size=2,
+    )
+    model_settings = {"cell": "lstm", "hidden": 8, "layers": 2, "embedding": 6}
+    train(data_dir, tmp_path, settings, model_settings)
+    trained = torch.load(tmp_path / "model.pt", weights_only=True)["state_dict"]
+
+    vocab = load_vocab(data_dir / "vocab.json")
+    reference = rnnscope.train.initial_model(ModelConfig(vocab_size=len(vocab), **model_settings), seed=3)
+    optimizer = torch.optim.SGD(reference.parameters(), lr=0.5)
+    data = rnnscope.train.batchify(rnnscope.train.load_split_ids(data_dir, vocab, "train"), 4, 20, "train")
+    hidden = None
+    for _, (inputs, targets) in zip(range(3), rnnscope.train.chunks(data, 20)):
+        logits, hidden = reference(inputs, None if hidden is None else rnnscope.train.detach(hidden))
+        loss = nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="sum") / inputs.size(0)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(reference.parameters(), 1.0)
+        optimizer.step()
+    for name, tensor in reference.state_dict().items():
+        torch.testing.assert_close(trained[name], tensor, rtol=1e-5, atol=1e-6)
+    # The mean loss takes different (shorter) steps from the same start.
+    train(data_dir, tmp_path / "mean", replace(settings, loss_scale="mean"), model_settings)
+    mean_trained = torch.load(tmp_path / "mean" / "model.pt", weights_only=True)["state_dict"]
+    assert not torch.allclose(mean_trained["decoder.weight"], trained["decoder.weight"], atol=1e-4)
+
+
+def test_early_stopping_keeps_the_best_epoch_and_survives_a_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Uniformly random characters: anything learnt beyond the frequencies is overfitting, so the
+    # valid loss turns up after a few epochs and training stops early.
+    corpus = tmp_path / "random.txt"
+    corpus.write_text("".join(np.random.default_rng(0).choice(list("abcd\n"), size=1200)), encoding="utf-8")
+    prepare_dataset({"kind": "text", "split": [0.8, 0.1, 0.1]}, [str(corpus)], tmp_path / "data")
+    data_dir, model = tmp_path / "data", {"cell": "gru", "hidden": 32}
+    settings = replace(SETTINGS, epochs=12, early_stopping_patience=2)
+    metrics = train(data_dir, tmp_path / "whole", settings, model)
+    history = pd.read_csv(tmp_path / "whole" / "history.csv")
+    best_epoch = int(history.loc[history["valid_loss_nats"].idxmin(), "epoch"])
+    assert metrics["kept_epoch"] == best_epoch
+    assert metrics["epochs"] == best_epoch + 2 == history["epoch"].max() < 12
+    assert metrics["restarts_valid_loss_nats"] == [history["valid_loss_nats"].min()]
+    # The kept weights are the best epoch's: their valid loss is the best epoch's.
+    assert metrics["splits"]["valid"]["loss_nats"] == pytest.approx(history["valid_loss_nats"].min(), rel=1e-5)
+    # A kill after the best epoch, then a resume, keeps the same epoch and weights.
+    fail_on_call(monkeypatch, failing_call=best_epoch + 1)
+    with pytest.raises(RuntimeError, match="simulated kill"):
+        train(data_dir, tmp_path / "resumed", settings, model)
+    monkeypatch.undo()
+    resumed = train(data_dir, tmp_path / "resumed", settings, model)
+    assert resumed["kept_epoch"] == best_epoch
+    assert_same_weights(tmp_path / "whole" / "model.pt", tmp_path / "resumed" / "model.pt")

@@ -55,14 +55,14 @@ def real_vs_generated_table(
     ``score`` is F1 for classifiers and R² for regressions; ``majority_accuracy`` is given for
     both texts because the class balance of generated text differs from real text.
     """
-    columns = [*PROBE_KEYS, "f1", "r2", "accuracy", "majority_accuracy", "n_train", "n_test", "status"]
+    columns = [*PROBE_KEYS, "f1", "r2", "accuracy", "majority_accuracy", "n_train", "n_test", "converged", "status"]
     real = pd.concat([pd.read_csv(path) for path in real_metrics], ignore_index=True)[columns]
     generated = pd.concat([pd.read_csv(path) for path in generated_metrics], ignore_index=True)[columns]
     table = real.merge(generated, on=PROBE_KEYS, how="outer", suffixes=("_real", "_generated"))
     texts = ("real", "generated")
     for text in texts:
         table[f"score_{text}"] = table[f"f1_{text}"].fillna(table[f"r2_{text}"])
-    per_text = ["score", "accuracy", "majority_accuracy", "n_train", "n_test", "status"]
+    per_text = ["score", "accuracy", "majority_accuracy", "n_train", "n_test", "converged", "status"]
     table = table[[*PROBE_KEYS, *[f"{column}_{text}" for column in per_text for text in texts]]]
     write_table(
         table,

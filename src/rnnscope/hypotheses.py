@@ -384,11 +384,21 @@ def c_regions(text: str) -> np.ndarray:
 
 def indent_levels(text: str) -> np.ndarray:
     """Each character's line indentation in whole tab stops: leading tabs and spaces expanded to
-    8-column tab stops, floor-divided by 8 (a tab or 8 spaces = 1 level)."""
+    8-column tab stops, floor-divided by 8 (a tab or 8 spaces = 1 level).
+
+    A leading whitespace character gets the indent read so far, itself included (the state after
+    reading it: the tabs of ``\\t\\t\\treturn`` are 1, 2, 3); the rest of the line, its newline
+    included, gets the line's whole indent.
+    """
     indents = list(re.finditer(r"^[ \t]*", text, re.MULTILINE))
     widths = [len(indent.group().expandtabs(8)) // 8 for indent in indents]
     line_lengths = np.diff(np.array([indent.start() for indent in indents], dtype=np.int64), append=len(text))
-    return np.repeat(np.array(widths, dtype=np.int64), line_lengths)
+    levels = np.repeat(np.array(widths, dtype=np.int64), line_lengths)
+    for indent, width in zip(indents, widths):
+        if width:
+            leading = indent.group()
+            levels[indent.start() : indent.end()] = [len(leading[: end + 1].expandtabs(8)) // 8 for end in range(len(leading))]
+    return levels
 
 
 def label_code(text: str) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
@@ -410,9 +420,10 @@ def label_code(text: str) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
       ``expression_depth``: the same over ``()``, ``[]`` and ``{}`` together (closers are not
       matched to their openers' kind).
     - ``indent_level``: the indentation of the character's line, leading tabs and spaces in
-      8-column tab stops, floor-divided by 8 (``\\t`` = 8 spaces = 1; ``\\t    `` = 1); every
-      character of a line, its newline included, gets the line's level. ``indent_gt_k`` is
-      ``indent_level > k``.
+      8-column tab stops, floor-divided by 8 (``\\t`` = 8 spaces = 1; ``\\t    `` = 1). A
+      leading whitespace character gets the indent read so far (the tabs of ``\\t\\treturn``
+      are 1, 2); every later character of the line, its newline included, gets the line's level.
+      ``indent_gt_k`` is ``indent_level > k``.
 
     Preprocessor lines get no special handling: ``#include "x.h"`` is a string, and both
     branches of an ``#if``/``#else`` count towards the depths.

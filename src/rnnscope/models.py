@@ -87,7 +87,12 @@ class RNNModel(nn.Module):
 
     def forward(self, tokens: torch.Tensor, hidden: Hidden | None = None) -> tuple[torch.Tensor, Hidden]:
         """tokens (batch, time) → logits (batch, time, vocab) and the final hidden state."""
-        outputs, hidden = self.rnn(self.drop(self.embed(tokens)), hidden)
+        inputs = self.embed(tokens)
+        # Dropout on a one-hot input would erase whole characters (seed 003 and char-rnn drop none);
+        # an embedding keeps Zaremba et al.'s dropout on its output.
+        if self.encoder is not None:
+            inputs = self.drop(inputs)
+        outputs, hidden = self.rnn(inputs, hidden)
         return self.decoder(self.drop(outputs)), hidden
 
     def init_hidden(self, batch: int) -> Hidden:

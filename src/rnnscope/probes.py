@@ -49,7 +49,7 @@ SCORE_COLUMNS = [
 METRIC_COLUMNS = [
     *["model", "layer", "kind", "hypothesis", "target_kind", "weighting"],
     *SCORE_COLUMNS,
-    *["top_unit", "top_weight", "n_train", "n_test", "n_classes", "status"],
+    *["top_unit", "top_weight", "n_train", "n_test", "n_classes", "n_iter", "converged", "status"],
 ]
 LABEL_DTYPES: dict[str, type] = {"binary": bool, "categorical": object, "continuous": np.float64}
 
@@ -166,6 +166,7 @@ class _Fit:
     intercept: np.ndarray
     classes: np.ndarray | None
     convergence_warning: str | None
+    n_iter: int | None  # lbfgs iterations (None for a least-squares regression)
     mean: np.ndarray | None = None  # the standardization the weights apply after (None: raw states)
     scale: np.ndarray | None = None
 
@@ -298,6 +299,7 @@ def _fit_probe(
         np.atleast_1d(estimator.intercept_),
         classes,
         " ".join(convergence[0].splitlines()[:2]) if convergence else None,  # the cause, not the advice
+        int(np.max(estimator.n_iter_)) if hasattr(estimator, "n_iter_") else None,
         mean=None if scaler is None else scaler.mean_,
         scale=None if scaler is None else scaler.scale_,
     )
@@ -311,7 +313,8 @@ def _control_scores(
     settings: ProbeSettings,
     metrics: dict[str, float],
 ) -> dict[str, float]:
-    """The same probe fitted on control-task labels, and the selectivity of the real probe.
+    """The same probe fitted on control-task labels, and the selectivity of the real probe
+    (``control_converged`` False when the control fit hit ``max_iter``).
 
     When every type drew the same class (a rare positive class and few types), any classifier
     fitted on it predicts that class, so its accuracy is the test share of that class.
@@ -321,11 +324,13 @@ def _control_scores(
     y_train, y_test = target.control_labels(settings.seed)
     if target.is_classification:
         classes = np.unique(y_train)
+        converged = True
         if len(classes) < 2:
             control = float(np.mean(y_test == classes[0]))
         else:
-            control = _fit_probe(x_train, y_train, x_test, y_test, target.kind, weighting, settings).metrics["accuracy"]
-        return {"control_accuracy": control, "selectivity": metrics["accuracy"] - control}
+            fit = _fit_probe(x_train, y_train, x_test, y_test, target.kind, weighting, settings)
+            control, converged = fit.metrics["accuracy"], fit.convergence_warning is None
+        return {"control_accuracy": control, "selectivity": metrics["accuracy"] - control, "control_converged": converged}
     if len(np.unique(y_train)) < 2:
         return {}
     control = _fit_probe(x_train, y_train, x_test, y_test, target.kind, weighting, settings).metrics["r2"]
@@ -389,7 +394,13 @@ def _probe_target(
             logger.warning("probe %s: %s", key, fit.convergence_warning)
         top_unit, top_weight = _top_unit(fit.coef)
         control = _control_scores(x_train_rows, x_test_rows, target, weighting, settings, fit.metrics)
-        rows.append(row | fit.metrics | control | {"top_unit": top_unit, "top_weight": top_weight, "status": "ok"})
+        converged = fit.convergence_warning is None and control.pop("control_converged", True)
+        if fit.convergence_warning is None and not converged:
+            logger.warning("probe %s: the control-task fit did not converge in %d iterations", key, settings.max_iter)
+        rows.append(
+            row | fit.metrics | control
+            | {"top_unit": top_unit, "top_weight": top_weight, "n_iter": fit.n_iter, "converged": converged, "status": "ok"}
+        )
         arrays[key] = fit.coef
         arrays[f"{key}/intercept"] = fit.intercept
         if fit.mean is not None and fit.scale is not None:
@@ -413,7 +424,9 @@ def fit_probes(
 ) -> pd.DataFrame:
     """Fit a probe per state column × hypothesis × weighting; write metrics CSV and weights npz.
 
-    The CSV has one row per probe (columns ``METRIC_COLUMNS``), including rows with ``status``
+    The CSV has one row per probe (columns ``METRIC_COLUMNS``): ``n_iter`` is the logistic
+    regression's lbfgs iteration count (empty for regressions), ``converged`` False when the probe
+    or its control-task fit stopped at ``max_iter``. Rows with ``status``
     ``"skipped: <why>"`` for hypotheses with < ``MIN_ROWS`` labelled rows or < 2 classes in a
     split. The npz holds, per fitted probe, ``l{layer}_{kind}/{hypothesis}/{weighting}`` (coef,
     classes × hidden; one row for binary and continuous), ``.../intercept``, for classifiers
@@ -447,7 +460,7 @@ def fit_probes(
                 )
 
     table = pd.DataFrame(rows, columns=METRIC_COLUMNS).astype(
-        {"layer": "int64", "top_unit": "Int64", "top_weight": "float64", "n_classes": "Int64"}
+        {"layer": "int64", "top_unit": "Int64", "top_weight": "float64", "n_classes": "Int64", "n_iter": "Int64", "converged": "boolean"}
         | dict.fromkeys(SCORE_COLUMNS, "float64")
     )
     _write_atomically(weights_npz, lambda partial: _save_npz(partial, arrays))

@@ -250,7 +250,11 @@ def probe_seed_table(table: pd.DataFrame, models: Mapping[str, dict]) -> pd.Data
     grouped = ok.groupby(["group", *PROBE_GROUP_KEYS], sort=False, dropna=False)
     scores = grouped[AGGREGATED_SCORES].agg(["mean", "std"])
     scores.columns = [f"{score}_{statistic}" for score, statistic in scores.columns]
-    counts = grouped.agg(n_seeds=("model", "nunique"), models=("model", lambda names: ";".join(sorted(set(names)))))
+    counts = grouped.agg(
+        n_seeds=("model", "nunique"),
+        models=("model", lambda names: ";".join(sorted(set(names)))),
+        converged=("converged", lambda flags: bool(flags.astype(bool).all())),
+    )
     return counts.join(scores).reset_index().rename(columns={"group": "model"})
 
 
@@ -281,7 +285,7 @@ def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], csv_pat
             seed_value = seed_probe_value(record["dataset"], record["cell"], record["hypothesis"], metric) if metric in SEED003_METRICS else None
             rows.append(
                 ours
-                | {key: record[key] for key in ("layer", "kind", "hypothesis", "weighting", "n_seeds")}
+                | {key: record[key] for key in ("layer", "kind", "hypothesis", "weighting", "n_seeds", "converged")}
                 | {
                     "seed_hypothesis": SEED003_HYPOTHESES.get(record["hypothesis"]) if seed_value else None,
                     "metric": metric,
@@ -299,7 +303,8 @@ def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], csv_pat
         "differ only in train.seed (n = seeds). 'seed' columns are the seed's reported values "
         "(rnnscope.seed_values); '-' where it reports none. Baselines: majority = always the train "
         "majority class; untrained = the same probe on the untrained model's states; control = "
-        "accuracy on the control task; selectivity = accuracy - control accuracy. Source: "
+        "accuracy on the control task; selectivity = accuracy - control accuracy. * = a probe "
+        "(or its control fit) stopped at probe.max_iter without converging. Source: "
         "results/tables/probes.csv."
     )
     write_table(comparison, csv_path, caption, markdown=comparison_markdown(comparison))
@@ -317,6 +322,8 @@ def _cell(values: pd.DataFrame, column: str, metric: str) -> str:
         text = f"{row[column].iloc[0]:.2f}"
         if column == "mean" and row["n_seeds"].iloc[0] > 1 and pd.notna(row["std"].iloc[0]):
             text += f"±{row['std'].iloc[0]:.2f}"
+        if column == "mean" and not row["converged"].iloc[0]:
+            text += "*"
         parts.append(text)
     return "/".join(parts)
 
@@ -381,10 +388,15 @@ def plot_probe_scores(metrics_csv: str | Path, png_path: str | Path) -> None:
     frame["score"] = frame["f1"].fillna(frame["r2"])
     frame["probe"] = frame["hypothesis"] + " (" + frame["weighting"] + ")"
     pivot = frame.pivot_table(index="probe", columns="state", values="score")
+    # A probe that stopped at max_iter is marked with "*" in its cell.
+    unconverged = ~frame.assign(ok=frame["converged"].astype(bool)).pivot_table(index="probe", columns="state", values="ok", aggfunc="all")
+    unconverged = unconverged.reindex_like(pivot).fillna(False).astype(bool)
+    annotations = pivot.map(lambda value: "" if pd.isna(value) else f"{value:.2f}") + unconverged.map(lambda flag: "*" if flag else "")
     figure, axes = plt.subplots(figsize=(1.0 + 0.7 * max(len(pivot.columns), 2), 1.0 + 0.35 * max(len(pivot), 2)))
-    sns.heatmap(pivot, annot=True, fmt=".2f", vmin=0, vmax=1, cmap="viridis", ax=axes, cbar_kws={"label": "F1 (classifiers) / R² (regressions)"})
+    sns.heatmap(pivot, annot=annotations, fmt="", vmin=0, vmax=1, cmap="viridis", ax=axes, cbar_kws={"label": "F1 (classifiers) / R² (regressions)"})
     model = frame["model"].iloc[0] if len(frame) else Path(metrics_csv).parent.name
-    axes.set_title(f"{model}: held-out probe scores")
+    title = f"{model}: held-out probe scores"
+    axes.set_title(title + (f"\n* did not converge ({int(unconverged.to_numpy().sum())} cells)" if unconverged.to_numpy().any() else ""))
     figure.tight_layout()
     figure.savefig(png_path, dpi=110)
     figure.savefig(Path(png_path).with_suffix(".svg"))

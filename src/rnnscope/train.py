@@ -49,8 +49,19 @@ class TrainSettings:
     # "init": the decoder bias is initialised like every weight; "unigram": to the log add-0.5
     # frequencies of the train tokens, so training starts at the unigram model's loss.
     output_bias: str = "init"
+    # Which loss lr and clip refer to. "mean": cross-entropy averaged over batch and time steps;
+    # "sum_over_time": summed over the steps and averaged over the batch, as Zaremba et al.'s and
+    # TensorFlow's PTB code (so "SGD lr 1, clip 5" means what the papers mean).
+    loss_scale: str = "mean"
+    # Stop after this many epochs without a lower valid loss and keep the best epoch's weights
+    # (0: train every epoch and keep the last).
+    early_stopping_patience: int = 0
 
     def __post_init__(self) -> None:
+        if self.loss_scale not in ("mean", "sum_over_time"):
+            raise ValueError(f"unknown loss_scale {self.loss_scale!r}; allowed: mean, sum_over_time")
+        if self.early_stopping_patience < 0:
+            raise ValueError(f"early_stopping_patience must be >= 0, got {self.early_stopping_patience}")
         if self.optimizer not in ("adam", "sgd"):
             raise ValueError(f"unknown optimizer {self.optimizer!r}; allowed: adam, sgd")
         if self.output_bias not in ("init", "unigram"):
@@ -288,12 +299,13 @@ def train_language_model(
     best = min(completed, key=lambda run: run["valid_loss_nats"])
     model = RNNModel(config)
     model.load_state_dict(best["state_dict"])
-    save_checkpoint(checkpoint_path, model, settings, best["step"], best["history"][-1]["epoch"], restart=best["restart"])
+    save_checkpoint(checkpoint_path, model, settings, best["step"], best["epoch"], restart=best["restart"])
     model.to(device)
     metrics = {
         "model": model_name,
         "steps": best["step"],
         "epochs": best["history"][-1]["epoch"],
+        "kept_epoch": best["epoch"],
         "restart": best["restart"],
         "seed": settings.seed + best["restart"],
         "restarts_valid_loss_nats": [run["valid_loss_nats"] for run in completed],
@@ -344,11 +356,13 @@ def _train_run(
     optimizer = optimizer_class(model.parameters(), lr=settings.lr)
     history: list[dict] = []
     step, first_epoch, in_epoch = 0, 1, None
+    best: dict = {}  # with early stopping: the epoch of lowest valid loss and its weights
     if resume:
         model.load_state_dict(resume["state_dict"])
         optimizer.load_state_dict(resume["optimizer"])
         torch.set_rng_state(resume["rng_state"])
         step, first_epoch, history, in_epoch = resume["step"], resume["epoch"] + 1, resume["history"], resume.get("in_epoch")
+        best = resume.get("best", {})
         where = f"epoch {first_epoch} batch {in_epoch['batch_index']}" if in_epoch else f"the end of epoch {resume['epoch']}"
         log.info("resuming %s restart %d from %s (step %d)", model_name, restart, where, step)
     steps_per_epoch = math.ceil((train_data.size(1) - 1) / settings.seq_len)
@@ -361,12 +375,15 @@ def _train_run(
         save_checkpoint(
             resume_path, model, settings, step, epoch_done,
             optimizer=optimizer.state_dict(), rng_state=torch.get_rng_state(), history=history,
-            restart=restart, completed=completed, in_epoch=position,
+            restart=restart, completed=completed, in_epoch=position, best=best,
         )
         last_save = time.monotonic()
 
     for epoch in range(first_epoch, settings.epochs + 1):
         if settings.max_steps and step >= settings.max_steps:
+            break
+        if best and epoch - best["epoch"] > settings.early_stopping_patience:
+            log.info("%s restart %d: early stop before epoch %d, keeping epoch %d", model_name, restart, epoch, best["epoch"])
             break
         model.train()
         lr = settings.epoch_lr(epoch)
@@ -387,7 +404,7 @@ def _train_run(
             logits, hidden = model(inputs, hidden)
             loss = nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten())
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * targets.size(1) if settings.loss_scale == "sum_over_time" else loss).backward()
             if settings.clip > 0:
                 nn.utils.clip_grad_norm_(model.parameters(), settings.clip)
             optimizer.step()
@@ -417,12 +434,12 @@ def _train_run(
                 "%s restart %d epoch %d step %d: train %.4f nats, valid %.4f nats (ppl %.3f)",
                 model_name, restart, epoch, step, row["train_loss_nats"], valid_loss, math.exp(valid_loss),
             )
+        if settings.early_stopping_patience and (not best or valid_loss < best["valid_loss_nats"]):
+            best = {"epoch": epoch, "step": step, "valid_loss_nats": valid_loss, "state_dict": cpu_state(model)}
         save_resume(epoch, None)
-    return {
-        "restart": restart,
-        "state_dict": {name: tensor.cpu() for name, tensor in model.state_dict().items()},
-        "history": history,
-        "step": step,
-        "valid_loss_nats": history[-1]["valid_loss_nats"],
-        "tokens": tokens,
-    }
+    kept = best or {"epoch": history[-1]["epoch"], "step": step, "valid_loss_nats": history[-1]["valid_loss_nats"], "state_dict": cpu_state(model)}
+    return {**kept, "restart": restart, "history": history, "tokens": tokens}
+
+
+def cpu_state(model: RNNModel) -> dict[str, torch.Tensor]:
+    return {name: tensor.detach().cpu().clone() for name, tensor in model.state_dict().items()}
