@@ -2,12 +2,15 @@
 # each stage lives in workflow/rules/<stage>.smk and calls one thin script in scripts/.
 from snakemake.utils import min_version, validate
 
+from rnnscope.config_schema import reject_removed_keys
+
 min_version("9.0")
 
 
 configfile: "config/config.yaml"
 
 
+reject_removed_keys(config)
 validate(config, "workflow/schemas/config.schema.yaml")
 
 

@@ -32,6 +32,7 @@ from harness import Figure, char_corpus, median, speed_ratio, timed_rounds, writ
 from rnnscope.data import build_vocab, write_splits
 from rnnscope.extract import extract_states
 from rnnscope.hypotheses import label_split
+from rnnscope.tagger import fetch_tagger_data
 from rnnscope.labels import read_labels
 from rnnscope.models import ModelConfig, RNNModel
 from rnnscope.probes import CLASS_WEIGHTS, LABEL_DTYPES, ProbeSettings, fit_probes
@@ -48,6 +49,9 @@ def make_inputs(folder: Path, args: argparse.Namespace) -> dict[str, Path]:
     model = RNNModel(ModelConfig(cell="lstm", vocab_size=len(vocab), hidden=args.hidden, layers=args.layers, init_range=0.08))
     checkpoint = folder / "model.pt"
     save_checkpoint(checkpoint, model, TrainSettings(epochs=1, batch_size=1, seq_len=1, lr=1.0), step=0, epoch=0)
+    # NLTK's tagger files for the noun/verb labels, fetched as rule download_tagger_data does.
+    tagger_data = folder / "nltk_data"
+    fetch_tagger_data(tagger_data)
     paths = {}
     for split in ("train", "test"):
         paths[f"{split}_states"] = folder / f"states_{split}.parquet"
@@ -56,7 +60,7 @@ def make_inputs(folder: Path, args: argparse.Namespace) -> dict[str, Path]:
             checkpoint, folder / f"{split}.txt", folder / "vocab.json", paths[f"{split}_states"], "bench",
             kinds="all" if args.kinds == ["all"] else args.kinds, threads=args.threads,
         )
-        label_split(folder / f"{split}.txt", "char_text", paths[f"{split}_labels"])
+        label_split(folder / f"{split}.txt", "char_text", paths[f"{split}_labels"], tagger_data=tagger_data)
     return paths
 
 

@@ -8,5 +8,5 @@ label_split(
     snakemake.params.hypothesis_set,
     snakemake.output.labels,
     snakemake.params.max_tokens,
-    **snakemake.params.tagger_data,
+    tagger_data=snakemake.params.tagger_data,
 )

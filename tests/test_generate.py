@@ -15,7 +15,6 @@ from rnnscope.hypotheses import label_split
 from rnnscope.models import ModelConfig, RNNModel
 from rnnscope.probes import METRIC_COLUMNS, ProbeSettings
 from rnnscope.states import read_tokens
-from test_hypotheses import tagger_mirror
 
 # One BLAS thread: the toy matrices are tiny, and the test machine is shared.
 torch.set_num_threads(1)
@@ -126,11 +125,11 @@ def test_extraction_of_generated_text_reproduces_the_sampler_states(tmp_path: Pa
     assert (tokens.loc[sampled, "pred_id"] == tokens.loc[sampled, "next_token_id"]).all()
 
 
-def test_probes_on_generated_text(generated: dict[str, Path]) -> None:
+def test_probes_on_generated_text(generated: dict[str, Path], tagger_data: Path) -> None:
     folder = generated["folder"]
     for split in ("train", "test"):
         extract_states(generated["checkpoint"], generated[split], generated["vocab"], folder / f"states_{split}.parquet", "toy", kinds=["h"])
-        label_split(generated[split], "char_text", folder / f"labels_{split}.parquet", mirror=tagger_mirror())
+        label_split(generated[split], "char_text", folder / f"labels_{split}.parquet", tagger_data=tagger_data)
     settings = ProbeSettings(max_train_rows=5000, max_test_rows=5000, max_iter=100, C=1.0, seed=0, weightings=("balanced",), standardize=True, n_jobs=1, warmup_tokens=0)
     table = probe_generated_text(
         folder / "states_train.parquet", folder / "states_test.parquet", folder / "labels_train.parquet", folder / "labels_test.parquet",

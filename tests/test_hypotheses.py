@@ -12,22 +12,13 @@ from rnnscope.hypotheses import (
     char_surface_labels,
     label_split,
     label_text,
-    nltk_data_folders,
     part_of_speech_labels,
-    use_nltk_data,
 )
 from rnnscope.data import TEXT_CHUNK_BYTES, line_prefix, read_utf8_prefix
 from rnnscope.labels import read_labels
 
 NA = None
 MIRROR = Path(__file__).resolve().parents[2] / "shared" / "mirror"
-
-
-def tagger_mirror() -> Path:
-    """The shared mirror when it holds NLTK's tagger data; the test is skipped otherwise."""
-    if not (MIRROR / "nltk_data" / "taggers" / "averaged_perceptron_tagger_eng").is_dir():
-        pytest.skip(f"NLTK tagger data not mirrored at {MIRROR}/nltk_data")
-    return MIRROR
 
 
 def column(frame: pd.DataFrame, name: str) -> list[object]:
@@ -83,9 +74,9 @@ def test_counting_rejects_malformed_streams(stream: str, message: str) -> None:
         label_text(stream, "counting")
 
 
-def test_char_text_columns() -> None:
+def test_char_text_columns(tagger_data: Path) -> None:
     text = 'Ann "x (y (z))" u)\nDon\'t (Eve)'
-    frame, kinds = label_text(text, "char_text", mirror=tagger_mirror())
+    frame, kinds = label_text(text, "char_text", tagger_data)
     assert kinds == {
         "position_in_line": "continuous",
         "capitalized_word": "binary",
@@ -135,12 +126,12 @@ def test_char_text_depth_ignores_unbalanced_closers_on_a_long_text() -> None:
     assert column(frame, "paren_depth")[-7:] == [0, 0, 0, 0, 0, 1, 1]
 
 
-def test_noun_and_verb_on_a_hand_checked_sentence() -> None:
+def test_noun_and_verb_on_a_hand_checked_sentence(tagger_data: Path) -> None:
     """Tags checked by hand against the tagger's universal output for each line:
     First/ADV Citizen/NOUN :/. and We/PRON are/VERB all/DET resolved/VERB ;/. do/VERB n't/ADV
     speak/VERB ./. -- letters only, the clitic n't and punctuation are False."""
     text = "First Citizen:\nWe are all resolved; don't speak."
-    frame = part_of_speech_labels(text, mirror=tagger_mirror())
+    frame = part_of_speech_labels(text, tagger_data)
     assert len(frame) == len(text)
     assert column(frame, "noun") == pieces_mask(text, ["Citizen"])
     verbs = pieces_mask(text, ["are", "resolved", "speak"])
@@ -149,33 +140,15 @@ def test_noun_and_verb_on_a_hand_checked_sentence() -> None:
     assert column(frame, "verb") == verbs
 
 
-def test_proper_nouns_count_as_nouns_and_tags_stay_on_letters() -> None:
+def test_proper_nouns_count_as_nouns_and_tags_stay_on_letters(tagger_data: Path) -> None:
     text = "MENENIUS:\nRome's 3 citizens run."
-    frame = part_of_speech_labels(text, mirror=tagger_mirror())
+    frame = part_of_speech_labels(text, tagger_data)
     rome = text.index("Rome")
     assert column(frame, "noun")[rome : rome + 4] == [True] * 4  # NNP -> NOUN
     assert not frame["noun"].iloc[[text.index("'"), text.index("3"), text.index("."), text.index("\n")]].any()
     assert not (frame["noun"] & frame["verb"]).any()
 
 
-def test_missing_tagger_data_names_the_fix(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import nltk
-
-    monkeypatch.setattr(nltk.data, "path", [str(tmp_path / "elsewhere")])
-    with pytest.raises(LookupError, match=r"nltk\.downloader averaged_perceptron_tagger_eng universal_tagset.*nltk_data"):
-        use_nltk_data([tmp_path / "empty"])
-
-
-def test_nltk_data_folder_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("NLTK_DATA", f"{tmp_path / 'a'}:{tmp_path / 'b'}")
-    monkeypatch.setenv("RNNSCOPE_MIRROR", str(tmp_path / "m"))
-    assert nltk_data_folders(tmp_path / "cfg", tmp_path / "x") == [tmp_path / "cfg"]
-    assert nltk_data_folders(None, tmp_path / "x") == [tmp_path / "a", tmp_path / "b"]
-    monkeypatch.delenv("NLTK_DATA")
-    assert nltk_data_folders(None, tmp_path / "x") == [tmp_path / "x" / "nltk_data"]
-    assert nltk_data_folders(None) == [tmp_path / "m" / "nltk_data"]
-    monkeypatch.delenv("RNNSCOPE_MIRROR")
-    assert nltk_data_folders(None) == []
 
 
 def test_label_text_rejects_unknown_set_and_empty_text() -> None:
@@ -200,26 +173,26 @@ def test_label_split_round_trip(tmp_path: Path) -> None:
     np.testing.assert_array_equal(frame["count_seen"], expected["count_seen"])
 
 
-def test_label_split_keeps_crlf_as_two_tokens(tmp_path: Path) -> None:
+def test_label_split_keeps_crlf_as_two_tokens(tagger_data: Path, tmp_path: Path) -> None:
     text_path = tmp_path / "crlf.txt"
     text_path.write_bytes(b"A\r\nb")
     out_path = tmp_path / "crlf.parquet"
-    label_split(text_path, "char_text", out_path, mirror=tagger_mirror())
+    label_split(text_path, "char_text", out_path, tagger_data=tagger_data)
     frame, _ = read_labels(out_path)
     assert column(frame, "position_in_line") == [0, 1, 2, 0]
     assert column(frame, "next_is_newline") == [False, True, False, False]
 
 
-def test_label_split_tags_only_the_prefix_it_keeps(tmp_path: Path) -> None:
+def test_label_split_tags_only_the_prefix_it_keeps(tagger_data: Path, tmp_path: Path) -> None:
     text = "First Citizen:\nWe are all resolved; don't speak.\n\nSecond Citizen:\nSpeak, speak!\n"
     assert line_prefix(text, 20) == "First Citizen:\nWe are all resolved; don't speak.\n"
     assert line_prefix(text, 14) == "First Citizen:\n"  # position 13 needs to know a newline follows
     assert line_prefix(text, len(text)) == text
     text_path = tmp_path / "split.txt"
     text_path.write_text(text)
-    full, _ = label_text(text, "char_text", mirror=tagger_mirror())
+    full, _ = label_text(text, "char_text", tagger_data)
     for max_tokens in (14, 15, 20, 49, 50, 51, len(text)):
-        label_split(text_path, "char_text", tmp_path / "cut.parquet", max_tokens, mirror=tagger_mirror())
+        label_split(text_path, "char_text", tmp_path / "cut.parquet", max_tokens, tagger_data=tagger_data)
         cut, _ = read_labels(tmp_path / "cut.parquet")
         pd.testing.assert_frame_equal(cut, full.iloc[:max_tokens], check_dtype=False)
 

@@ -139,7 +139,7 @@ def test_char_cells_break_lines_at_newlines_and_wrap() -> None:
 
 
 @pytest.fixture(scope="module")
-def fitted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def fitted(tmp_path_factory: pytest.TempPathFactory, tagger_data: Path) -> dict[str, Path]:
     """A toy LSTM's states and capitalized_word labels on two halves of TEXT, probes fitted."""
     folder = tmp_path_factory.mktemp("neurons")
     model = toy_model("lstm", seed=1)
@@ -153,7 +153,7 @@ def fitted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         paths[f"{split}_states"] = folder / f"{split}_states.parquet"
         paths[f"{split}_labels"] = folder / f"{split}_labels.parquet"
         extract_states(paths["checkpoint"], paths[f"{split}_text"], paths["vocab"], paths[f"{split}_states"], "toy", kinds=["h", "c"])
-        label_split(paths[f"{split}_text"], "char_text", paths[f"{split}_labels"])
+        label_split(paths[f"{split}_text"], "char_text", paths[f"{split}_labels"], tagger_data=tagger_data)
     settings = ProbeSettings(max_train_rows=10_000, max_test_rows=10_000, max_iter=300, C=1.0, seed=0, weightings=("plain", "balanced"), standardize=True, n_jobs=1, warmup_tokens=0)
     paths["metrics"], paths["weights"] = folder / "metrics.csv", folder / "weights.npz"
     fit_probes(paths["train_states"], paths["test_states"], paths["train_labels"], paths["test_labels"], settings, paths["metrics"], paths["weights"], model="toy")

@@ -13,9 +13,6 @@ from rnnscope.responses import write_responses
 from rnnscope.rnnvis import pos_tags, run_comparison, run_detail_view, run_main_view, word_cluster_overlap
 from test_responses import write_states
 
-MIRROR_NLTK = Path(__file__).resolve().parents[2] / "shared" / "mirror" / "nltk_data"
-NLTK_DATA = os.environ.get("NLTK_DATA") or (str(MIRROR_NLTK) if MIRROR_NLTK.is_dir() else None)
-needs_nltk = pytest.mark.skipif(NLTK_DATA is None, reason="no NLTK tagger data (set NLTK_DATA or provide ../shared/mirror/nltk_data)")
 WORDS = ["the", "he", "she", "food", "love", "a", "staff", "is", "not", "though"]
 
 
@@ -66,24 +63,21 @@ def test_word_cluster_overlap_counts_and_scores() -> None:
 def test_missing_tagger_data_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import nltk
 
-    monkeypatch.delenv("NLTK_DATA", raising=False)
     monkeypatch.setattr(nltk.data, "path", [])
-    with pytest.raises(ValueError, match="rnnvis.nltk_data or \\$NLTK_DATA"):
+    with pytest.raises(LookupError, match="not found in .*rule download_tagger_data into resources/nltk_data"):
         pos_tags(["he"], str(tmp_path))
 
 
-@needs_nltk
-def test_pos_tags_universal() -> None:
-    assert pos_tags(["he", "the", " ", "<unk>", "love", ","], NLTK_DATA) == ["PRON", "DET", "X", "X", "NOUN", "."]
+def test_pos_tags_universal(tagger_data: Path) -> None:
+    assert pos_tags(["he", "the", " ", "<unk>", "love", ","], tagger_data) == ["PRON", "DET", "X", "X", "NOUN", "."]
 
 
-@needs_nltk
-def test_detail_view(tmp_path: Path) -> None:
+def test_detail_view(tmp_path: Path, tagger_data: Path) -> None:
     paths = clustered_model(tmp_path, 0)
     out = tmp_path / "detail"
     run_detail_view(
         paths["responses.parquet"], paths["words.csv"], paths["units.csv"], paths["bands.parquet"],
-        out / "pos.csv", out / "detail.png", ["w3", "w0", "w99"], NLTK_DATA, "detail",
+        out / "pos.csv", out / "detail.png", ["w3", "w0", "w99"], tagger_data, "detail",
     )
     pos = pd.read_csv(out / "pos.csv")
     assert pos.columns.tolist() == ["token", "count", "word_cluster", "pos"] and len(pos) == 10

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,7 +23,6 @@ import pytest
 import yaml
 
 from rnnscope.data import sha256_of
-from rnnscope.hypotheses import nltk_data_folders, use_nltk_data
 from rnnscope.states import read_info
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,14 +109,6 @@ def linux_source(tmp: Path) -> dict:
     return {"linux": {"url": tarball.as_uri(), "sha256": sha256_of(tarball), "mirror_path": None, "mirror_sha256": None}}
 
 
-def pos_tagger_source() -> dict:
-    """NLTK's tagger data from $NLTK_DATA or the mirror; without it the detail view skips POS tags."""
-    for folder in (os.environ.get("NLTK_DATA"), MIRROR / "nltk_data"):
-        if folder and (Path(folder) / "taggers" / "universal_tagset").exists():
-            return {"rnnvis": {"nltk_data": str(folder)}}
-    return {"rnnvis": {"pos_tags": False}}
-
-
 def ptb_source(tmp: Path) -> dict:
     """Generated PTB-like word files (sentences of a small grammar, <unk> included), via file://.
 
@@ -152,8 +144,12 @@ def polarity_source(tmp: Path) -> dict:
     return {"sentiment": {"files": files}}
 
 
-# The source is chosen in source.yaml: the environment must not override it.
-CLEAN_ENV = {key: value for key, value in os.environ.items() if key != "RNNSCOPE_MIRROR"} | {"PYTHONHASHSEED": "0"}
+# The source is chosen in source.yaml: the environment must not override it. As for a newcomer,
+# nothing NLTK may have left on this machine is visible: no $NLTK_DATA and an empty home folder.
+CLEAN_ENV = {key: value for key, value in os.environ.items() if key not in ("RNNSCOPE_MIRROR", "NLTK_DATA")} | {
+    "PYTHONHASHSEED": "0",
+    "HOME": tempfile.mkdtemp(prefix="empty-home-"),
+}
 
 
 def copy_workflow(work: Path) -> Path:
@@ -165,7 +161,7 @@ def copy_workflow(work: Path) -> Path:
         else:
             shutil.copy(source, work / part)
     shutil.copy(ROOT / "tests" / "tiny_config.yaml", work / "tiny.yaml")
-    source = shakespeare_source(work) | pos_tagger_source()
+    source = shakespeare_source(work)
     source.setdefault("datasets", {}).update(linux_source(work))
     source["datasets"].update(ptb_source(work)["datasets"])
     source.update(polarity_source(work))
@@ -174,11 +170,11 @@ def copy_workflow(work: Path) -> Path:
 
 
 def skip_without_tagger_data() -> None:
-    """char_text labels need NLTK's tagger: from the mirror, $NLTK_DATA or NLTK's default folders."""
-    try:
-        use_nltk_data(nltk_data_folders(None, mirror_folder()))
-    except LookupError as error:
-        pytest.skip(f"the tiny DAG labels nouns and verbs: {error}")
+    """char_text labels need NLTK's tagger, which rule download_tagger_data takes from the mirror
+    (tests never use the network)."""
+    mirror = mirror_folder()
+    if mirror is None or not (mirror / "nltk_data" / "taggers" / "universal_tagset" / "en-ptb.map").is_file():
+        pytest.skip("the tiny DAG labels nouns and verbs with NLTK's tagger: set RNNSCOPE_MIRROR to a mirror holding nltk_data/taggers")
 
 
 @pytest.fixture(scope="module")

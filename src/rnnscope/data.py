@@ -132,6 +132,23 @@ def _copy_location(location: str, partial: Path, timeout: float) -> None:
         shutil.copyfile(location, partial)
 
 
+def copy_with_retries(where: str, partial: Path, retries: int, timeout: float, errors: list[str]) -> bool:
+    """Copy ``where`` (URL or local path) to ``partial``; a remote source is tried ``retries``
+    times with a short back-off. False (nothing left at ``partial``, the causes appended to
+    ``errors``) when every attempt failed."""
+    is_remote = where.startswith(("http://", "https://"))
+    for attempt in range(1, (retries if is_remote else 1) + 1):
+        try:
+            _copy_location(where, partial, timeout)
+            return True
+        except (OSError, urllib.error.URLError) as error:
+            errors.append(f"{where} (attempt {attempt}): {error}")
+            partial.unlink(missing_ok=True)
+            if is_remote and attempt < retries:
+                time.sleep(0.5 * attempt)
+    return False
+
+
 def fetch(source: Source, dest: str | Path, mirror: str | None = None, retries: int = 3, timeout: float = 10.0) -> Path:
     """Copy ``source`` to ``dest``, verifying its sha256; nothing is left at ``dest`` on failure.
 
@@ -146,16 +163,7 @@ def fetch(source: Source, dest: str | Path, mirror: str | None = None, retries: 
     errors: list[str] = []
     for location in candidate_locations(source, mirror):
         where = location.where
-        is_remote = where.startswith(("http://", "https://"))
-        for attempt in range(1, (retries if is_remote else 1) + 1):
-            try:
-                _copy_location(where, partial, timeout)
-            except (OSError, urllib.error.URLError) as error:
-                errors.append(f"{where} (attempt {attempt}): {error}")
-                partial.unlink(missing_ok=True)
-                if is_remote and attempt < retries:
-                    time.sleep(0.5 * attempt)
-                continue
+        if copy_with_retries(where, partial, retries, timeout, errors):
             actual = sha256_of(partial)
             if actual != location.sha256:
                 partial.unlink(missing_ok=True)

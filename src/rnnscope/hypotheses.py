@@ -12,7 +12,6 @@ opening delimiter already counts as inside, a closing one as outside (or one lev
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -22,8 +21,9 @@ from typing import NoReturn
 import numpy as np
 import pandas as pd
 
-from rnnscope.data import MIRROR_ENV, read_utf8, read_utf8_prefix
+from rnnscope.data import read_utf8, read_utf8_prefix
 from rnnscope.labels import HypothesisKind, write_labels
+from rnnscope.tagger import use_tagger_data
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +62,6 @@ CODE_KINDS: dict[str, HypothesisKind] = {
     "indent_gt_3": "binary",
 }
 APOSTROPHES = "'\u2019"
-# What NLTK's pos_tag needs: the averaged perceptron (PTB tags) and the PTB -> universal map.
-NLTK_RESOURCES = ("taggers/averaged_perceptron_tagger_eng/", "taggers/universal_tagset/en-ptb.map")
-NLTK_DOWNLOAD = "python -m nltk.downloader averaged_perceptron_tagger_eng universal_tagset"
 # Universal tags labelled per character; NOUN covers PTB NN, NNS, NNP and NNPS (proper nouns too).
 PART_OF_SPEECH_TAGS = {"noun": "NOUN", "verb": "VERB"}
 TAGGED_LINES_PER_CALL = 20_000  # lines per pos_tag_sents call: bounds the token lists held at once
@@ -241,38 +238,6 @@ def char_surface_labels(text: str) -> pd.DataFrame:
     return frame
 
 
-def nltk_data_folders(configured: str | Path | None, mirror: str | Path | None = None) -> list[Path]:
-    """Where to look for NLTK data, first match wins: config ``nltk_data``, else $NLTK_DATA (its
-    folders), else ``<mirror>/nltk_data`` (config ``mirror`` or $RNNSCOPE_MIRROR). NLTK's own
-    default folders (~/nltk_data, /usr/share/nltk_data, ...) are searched after these."""
-    if configured:
-        return [Path(configured)]
-    if os.environ.get("NLTK_DATA"):
-        return [Path(folder) for folder in os.environ["NLTK_DATA"].split(os.pathsep) if folder]
-    mirror = mirror or os.environ.get(MIRROR_ENV)
-    return [Path(mirror) / "nltk_data"] if mirror else []
-
-
-def use_nltk_data(folders: list[Path]) -> None:
-    """Put ``folders`` first on NLTK's search path and check the tagger's files are there."""
-    import nltk
-
-    for folder in reversed(folders):
-        if str(folder) not in nltk.data.path:
-            nltk.data.path.insert(0, str(folder))
-    for resource in NLTK_RESOURCES:
-        try:
-            nltk.data.find(resource)
-        except LookupError:
-            searched = ", ".join(str(folder) for folder in folders) or "no configured folder"
-            raise LookupError(
-                f"NLTK resource {resource} not found (searched {searched}, then NLTK's defaults); "
-                "the noun/verb hypotheses need NLTK's averaged perceptron tagger and universal tagset. "
-                f"Install them with `{NLTK_DOWNLOAD}`, or point config key nltk_data (or $NLTK_DATA) "
-                "at a folder holding them"
-            ) from None
-
-
 def line_spans(text: str) -> Iterator[tuple[int, str]]:
     """Each line's start offset and its text without the newline."""
     start = 0
@@ -281,7 +246,7 @@ def line_spans(text: str) -> Iterator[tuple[int, str]]:
         start += len(line) + 1
 
 
-def part_of_speech_labels(text: str, nltk_data: str | Path | None = None, mirror: str | Path | None = None) -> pd.DataFrame:
+def part_of_speech_labels(text: str, tagger_data: str | Path | None = None) -> pd.DataFrame:
     """``noun`` and ``verb`` per character, from NLTK's averaged perceptron tagger.
 
     Each line is tokenized with ``TreebankWordTokenizer().span_tokenize`` and tagged as one
@@ -296,7 +261,7 @@ def part_of_speech_labels(text: str, nltk_data: str | Path | None = None, mirror
     import nltk
     from nltk.tokenize import TreebankWordTokenizer
 
-    use_nltk_data(nltk_data_folders(nltk_data, mirror))
+    use_tagger_data(tagger_data)
     tokenizer = TreebankWordTokenizer()
     started = time.perf_counter()
     tag_starts, tag_ends, tags = [], [], []
@@ -328,12 +293,12 @@ def part_of_speech_labels(text: str, nltk_data: str | Path | None = None, mirror
 
 
 def label_char_text(
-    text: str, nltk_data: str | Path | None = None, mirror: str | Path | None = None
+    text: str, tagger_data: str | Path | None = None
 ) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
     """Character-level text labels: :func:`char_surface_labels` plus ``noun`` and ``verb`` from
-    :func:`part_of_speech_labels` (which finds NLTK's tagger data via ``nltk_data``/``mirror``)."""
+    :func:`part_of_speech_labels` (NLTK's tagger files in ``tagger_data``, see rnnscope.tagger)."""
     frame = char_surface_labels(text)
-    tags = part_of_speech_labels(text, nltk_data, mirror)
+    tags = part_of_speech_labels(text, tagger_data)
     for name in PART_OF_SPEECH_TAGS:
         frame[name] = tags[name].to_numpy()
     return frame, dict(CHAR_TEXT_KINDS)
@@ -473,12 +438,12 @@ LINE_LOCAL_SETS = frozenset({"char_text", "code"})  # labels that look ahead at 
 
 
 def label_text(
-    text: str, hypothesis_set: str, nltk_data: str | Path | None = None, mirror: str | Path | None = None
+    text: str, hypothesis_set: str, tagger_data: str | Path | None = None
 ) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
     """Label every character of ``text`` with the hypotheses of ``hypothesis_set``.
 
-    ``nltk_data`` and ``mirror`` tell the char_text set where NLTK's tagger data is (see
-    :func:`nltk_data_folders`); the other sets ignore them."""
+    ``tagger_data`` is the folder of NLTK's tagger files for the char_text set (see
+    rnnscope.tagger); the other sets ignore it."""
     if not text:
         raise ValueError("the text is empty; there is nothing to label (check the data stage's split)")
     if hypothesis_set not in HYPOTHESIS_SETS:
@@ -486,7 +451,7 @@ def label_text(
             f"unknown hypothesis set {hypothesis_set!r}; allowed: {sorted(HYPOTHESIS_SETS)}"
         )
     if hypothesis_set == "char_text":
-        return label_char_text(text, nltk_data, mirror)
+        return label_char_text(text, tagger_data)
     return HYPOTHESIS_SETS[hypothesis_set](text)
 
 
@@ -495,8 +460,7 @@ def label_split(
     hypothesis_set: str,
     out_path: str | Path,
     max_tokens: int = 0,
-    nltk_data: str | Path | None = None,
-    mirror: str | Path | None = None,
+    tagger_data: str | Path | None = None,
 ) -> None:
     """Label the split at ``text_path`` and write the labels Parquet to ``out_path``.
 
@@ -511,7 +475,7 @@ def label_split(
         text = read_utf8_prefix(text_path, max_tokens)
     else:
         text = read_utf8(text_path)
-    frame, kinds = label_text(text, hypothesis_set, nltk_data, mirror)
+    frame, kinds = label_text(text, hypothesis_set, tagger_data)
     if max_tokens:
         frame = frame.iloc[:max_tokens]
     write_labels(frame, kinds, out_path)

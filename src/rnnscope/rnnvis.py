@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,11 +35,11 @@ from rnnscope.coclustering import display_token  # noqa: E402
 from rnnscope.glyphs import BLUE, ORANGE, draw_glyph_column, glyph_scale, save_figure  # noqa: E402
 from rnnscope.responses import RESPONSE_METADATA_COLUMNS  # noqa: E402
 from rnnscope.tables import write_table  # noqa: E402
+from rnnscope.tagger import use_tagger_data  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 RESPONSE_COLORMAP = LinearSegmentedColormap.from_list("rnnvis", [BLUE, "#f7f7f7", ORANGE])
-NLTK_RESOURCES = ("taggers/averaged_perceptron_tagger_eng", "taggers/universal_tagset")
 # Tokens no English tagger can place (whitespace characters, <unk>): the universal tagset's "other".
 OTHER_TAG = "X"
 
@@ -163,27 +162,16 @@ def run_main_view(
     save_figure(fig, plot_png)
 
 
-def pos_tags(tokens: Sequence[str], nltk_data: str | None) -> list[str]:
+def pos_tags(tokens: Sequence[str], tagger_data: str | Path | None) -> list[str]:
     """Universal part-of-speech tag of each token tagged alone (nltk.pos_tag, tagset="universal").
 
     A token is tagged without context because the word lists are types, not running text.
-    Whitespace-only tokens and ``<unk>`` get ``X`` (other). ``nltk_data`` (else $NLTK_DATA)
-    must hold the perceptron tagger and the universal tagset mapping.
+    Whitespace-only tokens and ``<unk>`` get ``X`` (other). ``tagger_data`` is the folder of
+    NLTK's tagger files (see rnnscope.tagger).
     """
     import nltk
 
-    folder = nltk_data or os.environ.get("NLTK_DATA")
-    if folder:
-        nltk.data.path.insert(0, str(folder))
-    for resource in NLTK_RESOURCES:
-        try:
-            nltk.data.find(resource)
-        except LookupError:
-            raise ValueError(
-                f"NLTK resource {resource} not found (searched {folder or 'the default NLTK paths'}); set "
-                "rnnvis.nltk_data or $NLTK_DATA to a folder holding it, e.g. one made with `python -m "
-                "nltk.downloader -d DIR averaged_perceptron_tagger_eng universal_tagset`"
-            ) from None
+    use_tagger_data(tagger_data)
     taggable = [token.strip() != "" and token != "<unk>" for token in tokens]
     tagged = iter(nltk.pos_tag_sents([[token] for token, ok in zip(tokens, taggable) if ok], tagset="universal"))
     return [next(tagged)[0][1] if ok else OTHER_TAG for ok in taggable]
@@ -213,7 +201,7 @@ def run_detail_view(
     pos_csv: str | Path,
     plot_png: str | Path,
     tokens: Sequence[str],
-    nltk_data: str | None,
+    tagger_data: str | Path | None,
     title: str,
     tag_pos: bool = True,
 ) -> None:
@@ -222,7 +210,7 @@ def run_detail_view(
     With ``tag_pos`` False the table's ``pos`` column is empty and the POS panel is left out.
     """
     words, _, _ = read_clustered_responses(responses_parquet, word_clusters_csv, unit_clusters_csv)
-    words = words.assign(pos=pos_tags(words["token"].tolist(), nltk_data) if tag_pos else "")
+    words = words.assign(pos=pos_tags(words["token"].tolist(), tagger_data) if tag_pos else "")
     write_table(
         words.rename(columns={"cluster": "word_cluster"})[["token", "count", "word_cluster", "pos"]],
         pos_csv,

@@ -6,6 +6,7 @@ from rnnscope import resources as estimate
 from rnnscope.data import load_vocab
 from rnnscope.dependencies import module_closure
 from rnnscope.models import STATE_KINDS, UNTRAINED_SUFFIX
+from rnnscope.tagger import TAGGER_FILES
 
 PACKAGE_DIR = Path(workflow.basedir) / "src" / "rnnscope"
 SPLITS = ["train", "valid", "test"]
@@ -120,13 +121,17 @@ def dataset_of(model):
     return config["models"][trained_name(model)]["dataset"]
 
 
-def tagger_data(dataset):
-    """Where char_text labelling finds NLTK's tagger (see rnnscope.hypotheses.nltk_data_folders:
-    config nltk_data, else $NLTK_DATA, else <mirror>/nltk_data). Only char_text datasets get it,
-    so moving the data does not relabel the others."""
-    if config["datasets"][dataset]["hypotheses"] != "char_text":
-        return {"nltk_data": None, "mirror": None}
-    return {"nltk_data": config["nltk_data"], "mirror": config["mirror"]}
+TAGGER_DIR = "resources/nltk_data"
+
+
+def tagger_files(wildcards=None):
+    """NLTK's tagger files (rule download_tagger_data)."""
+    return [f"{TAGGER_DIR}/{file.path}" for file in TAGGER_FILES]
+
+
+def tags_pos(dataset):
+    """Only char_text labels use the part-of-speech tagger, so only they depend on its files."""
+    return config["datasets"][dataset]["hypotheses"] == "char_text"
 
 
 def data_files(dataset):

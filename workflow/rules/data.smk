@@ -1,5 +1,5 @@
-# Stage 1, data: fetch corpora (sha256-verified; word_files datasets one file per split) or generate
-# synthetic ones; build a corpus from a source tarball; split; vocabulary.
+# Stage 1, data: fetch corpora and NLTK's tagger files (sha256-verified; word_files datasets one
+# file per split) or generate synthetic ones; build a corpus from a source tarball; split; vocabulary.
 
 
 rule download:
@@ -38,6 +38,26 @@ rule download_split:
         runtime=15,
     script:
         "../../scripts/download.py"
+
+
+rule download_tagger_data:
+    output:
+        tagger_files(),
+    params:
+        out_dir=TAGGER_DIR,
+        nltk_data=config["nltk_data"],
+        mirror=config["mirror"],
+        network=config["download"],
+    log:
+        "logs/download_tagger_data.log",
+    benchmark:
+        "benchmarks/download_tagger_data.tsv"
+    threads: 1
+    resources:
+        mem_mb=300,
+        runtime=15,
+    script:
+        "../../scripts/download_tagger_data.py"
 
 
 rule prepare_dataset:

@@ -57,6 +57,7 @@ rule extract_generated:
 rule label_generated:
     input:
         text="results/generated/{model}/{split}.txt",
+        tagger=lambda w: tagger_files() if tags_pos(dataset_of(w.model)) else [],
         code=code("hypotheses"),
     output:
         labels="results/generated/{model}/labels_{split}.parquet",
@@ -65,7 +66,7 @@ rule label_generated:
     params:
         hypothesis_set=lambda w: config["datasets"][dataset_of(w.model)]["hypotheses"],
         max_tokens=0,
-        tagger_data=lambda w: tagger_data(dataset_of(w.model)),
+        tagger_data=lambda w: TAGGER_DIR if tags_pos(dataset_of(w.model)) else None,
     log:
         "logs/label_generated/{model}_{split}.log",
     benchmark:

@@ -4,13 +4,14 @@
 rule label:
     input:
         text=lambda w: data_files(w.dataset)[w.split],
+        tagger=lambda w: tagger_files() if tags_pos(w.dataset) else [],
         code=code("hypotheses"),
     output:
         labels="results/labels/{dataset}/{split}.parquet",
     params:
         hypothesis_set=lambda w: config["datasets"][w.dataset]["hypotheses"],
         max_tokens=lambda w: config["extract"]["max_tokens"].get(w.split, 0),
-        tagger_data=lambda w: tagger_data(w.dataset),
+        tagger_data=lambda w: TAGGER_DIR if tags_pos(w.dataset) else None,
     log:
         "logs/label/{dataset}_{split}.log",
     benchmark:

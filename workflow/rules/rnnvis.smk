@@ -81,6 +81,7 @@ rule detail_view:
     input:
         unpack(lambda w: clustered(w.model, w.column)),
         bands="results/cluster/{model}/{column}/bands.parquet",
+        tagger=tagger_files() if config["rnnvis"]["pos_tags"] else [],
         code=code("rnnvis"),
     output:
         pos_csv="results/rnnvis/{model}/{column}/pos.csv",
@@ -96,7 +97,7 @@ rule detail_view:
     params:
         settings=lambda w: {
             "tokens": config["rnnvis"]["detail_tokens"],
-            "nltk_data": config["rnnvis"]["nltk_data"],
+            "tagger_data": TAGGER_DIR if config["rnnvis"]["pos_tags"] else None,
             "tag_pos": config["rnnvis"]["pos_tags"],
             "title": f"Detail view: {cluster_title(w.model, w.column)}; bands from at most "
             f"{config['rnnvis']['band_samples']} occurrences per token",
