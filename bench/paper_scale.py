@@ -2,13 +2,13 @@
 
 For every model of ``config/config.yaml`` merged with ``config/paper.yaml`` (or the files given),
 a fresh process builds the project's ``RNNModel`` at the paper shape and runs ``--steps`` timed
-optimiser steps (after one warm-up step) of the paper's batch and sequence length on random
+optimiser steps (after ``--warmup-steps`` untimed ones) of the paper's batch and sequence length on random
 tokens of the model's vocabulary (weights and tokens do not change the cost on a CPU). It
 reports tokens/s, the process's peak RSS, what ``rnnscope.resources`` would request for the
 train job, and the estimated wall time of the full run: train tokens x epochs x restarts over
 the measured rate. Train-token counts are those of the real corpora (``CORPUS_TOKENS``).
 
-    .venv/bin/python bench/paper_scale.py [--steps 3] [--threads 2] [--configs config/config.yaml config/paper.yaml]
+    .venv/bin/python bench/paper_scale.py [--steps 20] [--warmup-steps 3] [--threads 2] [--configs config/config.yaml config/paper.yaml]
 """
 
 from __future__ import annotations
@@ -52,7 +52,8 @@ def step():
     loss.backward()
     torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
     optimizer.step()
-step()  # warm-up: allocations, oneDNN kernel selection
+for _ in range(spec["warmup_steps"]):
+    step()  # warm-up: allocations, oneDNN kernel selection
 started = time.perf_counter()
 for _ in range(spec["steps"]):
     step()
@@ -86,7 +87,7 @@ def model_spec(name: str, entry: dict, config: dict, args: argparse.Namespace) -
     fraction = config["datasets"][dataset].get("split", [0.9, 0.05, 0.05])[0]
     return {
         "name": name, "dataset": dataset, "train_tokens": int(CORPUS_TOKENS[dataset] * fraction),
-        "train": entry["train"], "threads": args.threads, "steps": args.steps,
+        "train": entry["train"], "threads": args.threads, "steps": args.steps, "warmup_steps": args.warmup_steps,
         "optimizer": entry["train"].get("optimizer", "adam"),
         "batch_size": entry["train"]["batch_size"], "seq_len": entry["train"]["seq_len"],
         "model": {key: model[key] for key in ("cell", "hidden", "layers", "embedding", "dropout") if key in model} | {"vocab_size": vocab},
@@ -96,7 +97,8 @@ def model_spec(name: str, entry: dict, config: dict, args: argparse.Namespace) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--configs", nargs="+", default=["config/config.yaml", "config/paper.yaml"])
-    parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--warmup-steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default=str(RESULTS / "paper_scale.json"))
     args = parser.parse_args()
