@@ -1,8 +1,9 @@
 """Probes on generated text, and their comparison with probes on real text.
 
-The generated probe-train and probe-test streams come from :mod:`rnnscope.generate`; their
-states and labels are made by the same extraction and labelling as real splits, and the probes
-by the same :func:`rnnscope.probes.fit_probes`.
+The generated probe-train and probe-test samples come from :mod:`rnnscope.generate`; their
+states come from the same extraction as real splits (each sample from a zero state), their labels
+from the same hypotheses (each sample labelled on its own), and the probes from the same
+:func:`rnnscope.probes.fit_probes`.
 """
 
 from __future__ import annotations
@@ -69,8 +70,9 @@ def real_vs_generated_table(
         csv_path,
         "Diagnostic classifiers on real vs generated text: score = held-out F1 (classifiers) or R² "
         "(regressions). Real: fitted on the train split, scored on the test split. Generated: "
-        "fitted on sampled probe-train sequences, scored on separately sampled probe-test "
-        "sequences (config generate: sequences, length, temperature, seed). Source: "
+        "fitted on the probe-train samples, scored on the probe-test samples (independent samples, "
+        "each from a zero state after the primer, split by sample; config generate: sequences, "
+        "length, temperature, seed, test_fraction). Source: "
         "results/probes/<model>/metrics.csv and generated_metrics.csv.",
     )
     return table

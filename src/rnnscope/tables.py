@@ -205,8 +205,9 @@ def probe_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict],
         table,
         csv_path,
         "Diagnostic classifiers: trained on states of the train split, scored on the held-out test "
-        "split (text = real: the corpus's splits; text = generated: two separately sampled streams of "
-        "the model's own 500-character samples at temperature 0.8, as seed 003 probed). states = trained: the trained model; untrained: the same "
+        "split (text = real: the corpus's splits; text = generated: the model's own independent samples "
+        "(config generate; seed 003: 500 characters at temperature 0.8, each from a dummy start "
+        "character), split by sample, 95/5 by default as in the seed). states = trained: the trained model; untrained: the same "
         "shape at its initial weights (train.seed), a random-network baseline. Logistic regression "
         "(plain and class-balanced) for binary and categorical hypotheses, linear regression (r2) for "
         "continuous ones; top_unit = argmax |w|; majority_accuracy = always predicting the train "
