@@ -46,8 +46,6 @@ from rnnscope.train import load_model
 
 log = logging.getLogger(__name__)
 
-PROBE_SPLITS = ("train", "test")
-
 
 @dataclass(frozen=True)
 class GenerateSettings:
@@ -113,7 +111,7 @@ def generate_text(
     model_name: str = "",
     threads: int = 1,
 ) -> dict:
-    """Sample every sample, split them by sample, write each split as text and a JSON summary.
+    """Draw the samples, split them by sample, write each probe split as text and a JSON summary.
 
     ``out_paths`` maps ``train`` and ``test`` to text files. Deterministic on the CPU for a
     given checkpoint and settings (one seeded generator).
@@ -159,7 +157,7 @@ def sequence_blocks(text: str, primer: str, length: int) -> list[str]:
     blocks = [text[start : start + block] for start in range(0, len(text), block)]
     bad = [index for index, chunk in enumerate(blocks) if not chunk.startswith(primer)]
     if bad:
-        raise ValueError(f"generated sequence {bad[0]} does not start with the primer {primer!r}")
+        raise ValueError(f"generated sample {bad[0]} does not start with the primer {primer!r}")
     return [chunk[len(primer) :] for chunk in blocks]
 
 
