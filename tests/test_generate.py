@@ -191,7 +191,8 @@ def test_probes_on_generated_text(generated: dict[str, Path]) -> None:
             generated["checkpoint"], generated[split], generated["vocab"], folder / f"states_{split}.parquet", "toy", kinds=["h"], segment_len=61
         )
         label_generated(generated[split], "\n", 60, "char_text", folder / f"labels_{split}.parquet", mirror=tagger_mirror())
-    settings = ProbeSettings(max_train_rows=5000, max_test_rows=5000, max_iter=100, C=1.0, seed=0, weightings=("balanced",), standardize=True, n_jobs=1, warmup_tokens=0)
+    # probe.warmup_tokens (for real splits) is not applied to generated samples
+    settings = ProbeSettings(max_train_rows=5000, max_test_rows=5000, max_iter=100, C=1.0, seed=0, weightings=("balanced",), standardize=True, n_jobs=1, warmup_tokens=50)
     table = probe_generated_text(
         folder / "states_train.parquet", folder / "states_test.parquet", folder / "labels_train.parquet", folder / "labels_test.parquet",
         settings, folder / "generated_metrics.csv", folder / "generated_weights.npz", model="toy",
@@ -200,7 +201,7 @@ def test_probes_on_generated_text(generated: dict[str, Path]) -> None:
     assert list(written.columns) == [METRIC_COLUMNS[0], "text", *METRIC_COLUMNS[1:]]
     assert (written["text"] == "generated").all() and len(written) == len(table)
     position = written[(written["hypothesis"] == "position_in_line") & (written["layer"] == 1)]
-    # every sampled character of every sample, no primer row
+    # every sampled character of every sample (no warm-up), no primer row
     assert position["n_train"].item() == 8 * 60 and position["n_test"].item() == 2 * 60
     # The same probes on "real" text (here: the same files again) line up row by row.
     comparison = real_vs_generated_table([folder / "generated_metrics.csv"], [folder / "generated_metrics.csv"], folder / "comparison.csv")

@@ -21,8 +21,8 @@ temperature of 0.8", each started "with a dummy character", split 95/5 into trai
 - No warm-up: ``probe.warmup_tokens`` drops the rows after the one artificial zero state at the
   start of a real split, where a regression extrapolates on transients it never saw in training.
   Here every sample starts from the zero state it was sampled from, in probe-train and probe-test
-  alike, so those rows are in distribution, and the seed drops none. The rule probe_generated
-  passes warmup_tokens = 0.
+  alike, so those rows are in distribution, and the seed drops none:
+  :func:`rnnscope.generated_probes.probe_generated_text` does not apply it.
 """
 
 from __future__ import annotations

@@ -90,9 +90,7 @@ rule probe_generated:
         metrics="results/probes/{model}/generated_metrics.csv",
         weights="results/probes/{model}/generated_weights.npz",
     params:
-        # probe.warmup_tokens skips the transient after a real split's artificial zero state; every
-        # generated sample starts from the zero state it was sampled from (seed 003 skips none)
-        settings=config["probe"] | {"warmup_tokens": 0},
+        settings=config["probe"],  # but warmup_tokens: generated samples get none (rnnscope.generated_probes)
     log:
         "logs/probe_generated/{model}.log",
     benchmark:
