@@ -14,4 +14,5 @@ extract_states(
     chunk_len=snakemake.params.chunk_len,
     threads=snakemake.threads,
     device=snakemake.params.device,
+    segment_len=snakemake.params.segment_len,
 )

@@ -1,6 +1,6 @@
-"""Our probe scores beside seed 003's Figures 3-6, with the baselines (results/tables/probe_comparison.csv + .md)."""
+"""Our probes on generated text (the seed's protocol) beside seed 003's Figures 3-6, with real text and the baselines."""
 from rnnscope.logs import configure_logging
 from rnnscope.tables import probe_comparison
 
 configure_logging(snakemake.log[0])
-probe_comparison(snakemake.input.probes, snakemake.params.models, snakemake.output.table)
+probe_comparison(snakemake.input.probes, snakemake.params.models, snakemake.params.generate, snakemake.output.table)

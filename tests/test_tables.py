@@ -50,16 +50,28 @@ def metrics_frame(probed: str, accuracy: float) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
 
+GENERATE = {"sequences": 100, "length": 500, "temperature": 0.8, "seed": 0, "primer": "\n", "test_fraction": 0.05}
+# Real-text accuracies per model; generated-text ones for the gru group only (gru_wide has none).
+REAL = {"gru": 0.7, "gru_s1": 0.72, "gru_s2": 0.74, "gru_wide": 0.8}
+GENERATED = {"gru": 0.6, "gru_s1": 0.64, "gru_s2": 0.68}
+
+
 @pytest.fixture()
 def probes_csv(tmp_path: Path) -> Path:
     paths = []
-    accuracies = {"gru": 0.7, "gru_s1": 0.72, "gru_s2": 0.74, "gru_wide": 0.8}
-    for model, accuracy in accuracies.items():
+    for model, accuracy in REAL.items():
         for probed, value in ((model, accuracy), (f"{model}_untrained", 0.5)):
             path = tmp_path / "probes" / probed / "metrics.csv"
             path.parent.mkdir(parents=True)
             metrics_frame(probed, value).to_csv(path, index=False)
             paths.append(path)
+    for model, accuracy in GENERATED.items():
+        frame = metrics_frame(model, accuracy)
+        frame.insert(1, "text", "generated")  # as rnnscope.generated_probes writes it
+        frame["majority_accuracy"] = 0.9  # generated text's own class balance
+        path = tmp_path / "probes" / model / "generated_metrics.csv"
+        frame.to_csv(path, index=False)
+        paths.append(path)
     csv_path = tmp_path / "tables" / "probes.csv"
     probe_table(paths, MODELS, {}, csv_path)
     return csv_path
@@ -69,9 +81,10 @@ def test_probe_table_columns_and_untrained_rows(probes_csv: Path) -> None:
     table = pd.read_csv(probes_csv)
     assert set(REQUIRED.split(",")) <= set(table.columns)
     assert list(table.columns[:6]) == ["model", "dataset", "cell", "text", "states", "seed"]
-    assert set(table["model"]) == set(MODELS) and set(table["text"]) == {"real"}
-    assert table.groupby("model")["states"].value_counts().unstack().eq(6).all().all()
-    untrained = table[table["states"] == "untrained"]
+    assert set(table["model"]) == set(MODELS) and set(table["text"]) == {"real", "generated"}
+    real = table[table["text"] == "real"]
+    assert real.groupby("model")["states"].value_counts().unstack().eq(6).all().all()
+    untrained = real[real["states"] == "untrained"]
     first = untrained[(untrained["hypothesis"] == "noun") & (untrained["layer"] == 0) & (untrained["weighting"] == "plain")]
     assert len(first) == 4 and (first["accuracy"] == 0.5).all()
     assert probes_csv.with_suffix(".md").read_text().startswith("Diagnostic classifiers")
@@ -81,48 +94,71 @@ def test_probes_by_seed_mean_std_and_count(probes_csv: Path) -> None:
     by_seed = pd.read_csv(probes_csv.with_name("probes_by_seed.csv"))
     assert {"n_seeds", "accuracy_mean", "accuracy_std", "selectivity_mean", "r2_mean"} <= set(by_seed.columns)
     noun = by_seed[(by_seed["model"] == "gru") & (by_seed["states"] == "trained") & (by_seed["hypothesis"] == "noun")
-                   & (by_seed["layer"] == 0) & (by_seed["weighting"] == "plain")]
+                   & (by_seed["layer"] == 0) & (by_seed["weighting"] == "plain") & (by_seed["text"] == "real")]
     assert len(noun) == 1
     row = noun.iloc[0]
     assert row["n_seeds"] == 3 and row["models"] == "gru;gru_s1;gru_s2"
     assert row["accuracy_mean"] == pytest.approx(0.72)
     assert row["accuracy_std"] == pytest.approx(np.std([0.7, 0.72, 0.74], ddof=1))
     wide = by_seed[(by_seed["model"] == "gru_wide") & (by_seed["hypothesis"] == "noun")]
+    assert set(wide["text"]) == {"real"}
     assert (wide["n_seeds"] == 1).all() and wide["accuracy_std"].isna().all()
 
 
-def test_comparison_puts_seed_values_beside_ours(probes_csv: Path, tmp_path: Path) -> None:
+def test_comparison_puts_generated_seed_and_real_in_their_columns(probes_csv: Path, tmp_path: Path) -> None:
     out = tmp_path / "tables" / "probe_comparison.csv"
-    comparison = probe_comparison(probes_csv, MODELS, out)
+    comparison = probe_comparison(probes_csv, MODELS, GENERATE, out)
     # Last layer (1) h only, classifier hypotheses only.
     assert set(comparison["layer"]) == {1} and set(comparison["hypothesis"]) == {"noun"}
+    assert list(comparison.columns[comparison.columns.get_loc("metric") + 1 :][:3]) == ["generated_mean", "seed003", "real_mean"]
     f1 = comparison[(comparison["model"] == "gru") & (comparison["states"] == "trained") & (comparison["metric"] == "f1")]
     plain = f1[f1["weighting"] == "plain"].iloc[0]
     # Figure 6 (Tiny Shakespeare GRU), Nouns F1: 0.26 plain / 0.37 balanced.
     assert plain["seed003"] == 0.26 and f1[f1["weighting"] == "balanced"].iloc[0]["seed003"] == 0.37
-    assert plain["seed_hypothesis"] == "Nouns" and plain["mean"] == pytest.approx(0.72 + 0.1 - 0.25)
+    # generated: mean of 0.6, 0.64, 0.68 (+0.1 layer 1, -0.25 for F1); real: of 0.7, 0.72, 0.74
+    assert plain["generated_mean"] == pytest.approx(0.64 + 0.1 - 0.25) and plain["real_mean"] == pytest.approx(0.72 + 0.1 - 0.25)
+    assert plain["seed_hypothesis"] == "Nouns" and plain["generated_probes"] and plain["generated_n_seeds"] == 3
     markdown = out.with_suffix(".md").read_text()
     assert "### gru (tinyshakespeare, gru), layer 1 h, n = 3 seed(s)" in markdown
-    header = next(line for line in markdown.splitlines() if line.startswith("| Hypothesis"))
+    # the caption names each column's protocol
+    assert "100 independent samples of 500 characters at temperature 0.8" in markdown
+    assert "fraction 0.05 of the samples for probe-test" in markdown and "split 95/5" in markdown
+    gru_section = markdown.split("### gru (")[1].split("### ")[0]
+    header = next(line for line in gru_section.splitlines() if line.startswith("| Hypothesis"))
     cells = [cell.strip() for cell in header.strip("|").split("|")]
-    assert cells[:9] == ["Hypothesis", "Accuracy", "Accuracy (seed)", "Precision", "Precision (seed)", "Recall", "Recall (seed)", "F1", "F1 (seed)"]
-    noun_line = next(line for line in markdown.splitlines() if line.startswith("| noun (Nouns)"))
-    values = [cell.strip() for cell in noun_line.strip("|").split("|")]
-    # accuracy mean over seeds 0.82 ± 0.02 (plain), 0.83 ± 0.02 (balanced); Figure 6: 0.91/0.77.
-    assert values[1:3] == ["0.82±0.02/0.83±0.02", "0.91/0.77"]
-    assert values[cells.index("Untrained acc.")] == "0.60±0.00/0.61±0.00"  # 3 untrained seeds, all 0.6
-    assert values[cells.index("Majority acc.")] == "0.60±0.00"
+    assert cells[:7] == ["Hypothesis", "Accuracy (gen.)", "Accuracy (seed)", "Accuracy (real)", "Precision (gen.)", "Precision (seed)", "Precision (real)"]
+    noun_line = next(line for line in gru_section.splitlines() if line.startswith("| noun (Nouns)"))
+    values = dict(zip(cells, [cell.strip() for cell in noun_line.strip("|").split("|")], strict=True))
+    # accuracy over seeds: generated 0.74 ± 0.04 (plain), 0.75 ± 0.04 (balanced); Figure 6: 0.91/0.77; real 0.82/0.83 ± 0.02
+    assert values["Accuracy (gen.)"] == "0.74±0.04/0.75±0.04"
+    assert values["Accuracy (seed)"] == "0.91/0.77"
+    assert values["Accuracy (real)"] == "0.82±0.02/0.83±0.02"
+    assert values["Majority acc. (gen.)"] == "0.90±0.00" and values["Majority acc. (real)"] == "0.60±0.00"
+    assert values["Untrained acc. (real)"] == "0.60±0.00/0.61±0.00"  # 3 untrained seeds, all 0.6
+    assert "No generated-text probes" not in gru_section
+
+
+def test_comparison_says_when_a_model_has_no_generated_probes(probes_csv: Path, tmp_path: Path) -> None:
+    out = tmp_path / "probe_comparison.csv"
+    comparison = probe_comparison(probes_csv, MODELS, GENERATE, out)
+    wide = comparison[(comparison["model"] == "gru_wide") & (comparison["states"] == "trained")]
+    assert not wide["generated_probes"].any() and wide["generated_mean"].isna().all() and wide["real_mean"].notna().all()
+    section = out.with_suffix(".md").read_text().split("### gru_wide (")[1]
+    assert "No generated-text probes for this model" in section
+    noun_line = next(line for line in section.splitlines() if line.startswith("| noun (Nouns)"))
+    # accuracy: gen. empty (no fallback to real text), seed, real 0.9/0.91
+    assert [cell.strip() for cell in noun_line.strip("|").split("|")][1:4] == ["-/-", "0.91/0.77", "0.90/0.91"]
 
 
 def test_comparison_leaves_out_models_the_seed_does_not_report_on(probes_csv: Path, tmp_path: Path) -> None:
     table = pd.read_csv(probes_csv)
     table.loc[table["model"] == "gru_wide", "dataset"] = "anbn"
     table.to_csv(probes_csv, index=False)
-    comparison = probe_comparison(probes_csv, MODELS, tmp_path / "comparison.csv")
+    comparison = probe_comparison(probes_csv, MODELS, GENERATE, tmp_path / "comparison.csv")
     assert set(comparison["model"]) == {"gru"}
     table["cell"] = "srn"
     table.to_csv(probes_csv, index=False)
-    assert probe_comparison(probes_csv, MODELS, tmp_path / "comparison.csv").empty
+    assert probe_comparison(probes_csv, MODELS, GENERATE, tmp_path / "comparison.csv").empty
     assert "no model of a dataset and cell" in (tmp_path / "comparison.md").read_text()
 
 

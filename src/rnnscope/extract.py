@@ -1,11 +1,12 @@
 """Per-token hidden states of every layer, streamed to Parquet in bounded memory.
 
 The stream is read as one sequence from a zero state, in chunks of ``chunk_len`` tokens whose
-final state carries into the next chunk. Each layer runs as its own fused single-layer module
-(sharing the trained weights), which yields every layer's h at fused speed; LSTM cell states
-and the gates of LSTM and GRU are then recomputed from (x_t, h_{t-1}) in one batched matmul per
-chunk (only when a kind other than h is asked for), with the LSTM cell state from an
-elementwise scan run in blocks.
+final state carries into the next chunk; or, for generated text (``segment_len``), as
+independent segments of that many tokens, each from a zero state. Each layer runs as its own
+fused single-layer module (sharing the trained weights), which yields every layer's h at fused
+speed; LSTM cell states and the gates of LSTM and GRU are then recomputed from (x_t, h_{t-1}) in
+one batched matmul per chunk (only when a kind other than h is asked for), with the LSTM cell
+state from an elementwise scan run in blocks.
 """
 
 from __future__ import annotations
@@ -172,12 +173,21 @@ def extract_states(
     chunk_len: int = 4096,
     threads: int = 1,
     device: str = "cpu",
+    segment_len: int = 0,
 ) -> int:
     """Write the states of every layer for the split's tokens (the first ``max_tokens`` if > 0).
+
+    ``segment_len`` > 0: the text is independent segments of that many tokens (the samples of
+    :mod:`rnnscope.generate`), each read from a zero state as it was sampled; a segment's last
+    row has no next token (its sample ended there).
 
     ``device`` is ``cpu``, ``cuda`` or ``auto`` (CUDA when torch sees a GPU); each chunk's states
     come back to the CPU for writing. Returns the number of rows written.
     """
+    if segment_len and max_tokens:
+        raise ValueError("extract_states reads whole segments: give segment_len or max_tokens, not both")
+    if segment_len:
+        chunk_len = segment_len
     torch.set_num_threads(threads)
     pin_mmap_threshold()
     model, _ = load_model(checkpoint)
@@ -201,9 +211,14 @@ def extract_states(
         while chunk is not None:
             if max_tokens and total + len(chunk) > max_tokens:
                 chunk, following = chunk[: max_tokens - total], chunk[max_tokens - total :]
+            if segment_len:
+                if len(chunk) != segment_len:
+                    raise ValueError(f"{text_path} ends in a segment of {len(chunk)} tokens, not {segment_len}")
+                state = [None] * config.layers
             columns, top = chunk_states(model, modules, torch.from_numpy(chunk).to(target), state, kinds)
             log_probs = torch.log_softmax(model.decoder(top), dim=-1).cpu()
-            next_ids = np.concatenate([chunk[1:], following[:1] if following is not None else []]).astype(np.int64)
+            following_id = following[:1] if following is not None and not segment_len else []
+            next_ids = np.concatenate([chunk[1:], following_id]).astype(np.int64)
             logprob_next = np.full(len(chunk), np.nan, dtype=np.float32)
             logprob_next[: len(next_ids)] = log_probs[torch.arange(len(next_ids)), torch.from_numpy(next_ids)].numpy()
             next_column = np.full(len(chunk), -1, dtype=np.int32)

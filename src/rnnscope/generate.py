@@ -1,19 +1,28 @@
-"""Text sampled from a trained character model, and probes fitted on it (as seed 003 did).
+"""Text sampled from a trained character model, under seed 003's protocol, and how it is read back.
 
-Seed 003 trained its diagnostic classifiers on "500 character long text sequences generated
-with a temperature of 0.8", starting generation from a dummy character. Here each sequence is
-primed with ``primer`` (a newline by default: the dummy character is then an ordinary line
-start, so labels such as position_in_line are right from the first sampled character) and
-``length`` characters are sampled from softmax(logits / temperature).
+Seed 003 fitted its diagnostic classifiers on "500 character long text sequences generated with a
+temperature of 0.8", each started "with a dummy character", split 95/5 into train and test. Here:
 
-The sequences of a split are sampled as one stream: the model starts from a zero state, and the
-state after one sequence carries into the primer of the next, as it does across batches in
-training and across the real splits in extraction. The split's text file is that stream
-(primer, sequence, primer, sequence, ...), so re-reading it with
-:func:`rnnscope.extract.extract_states` from a zero state yields exactly the states the sampler
-had, and :func:`rnnscope.hypotheses.label_split` labels it like a real split. Probe-train and
-probe-test are separate streams of whole sequences (a fraction ``test_fraction`` of them), each
-from a zero state, so no sequence is on both sides.
+- Every sample is independent: the model starts from a zero state, reads ``primer`` (the dummy
+  character; a newline by default, so the first sampled character is at a line start and labels
+  such as position_in_line are right from it) and samples ``length`` characters from
+  softmax(logits / temperature). The samples are drawn as one batch (rows never interact, so
+  sample k does not depend on sample k - 1, and many samples take the wall time of a few).
+- The split is by sample: the last round(sequences * test_fraction) samples are probe-test, the
+  others probe-train (default 95/5, the seed's ratio), so no sample is on both sides.
+- A split's text file is its samples end to end, each after its primer (primer, sample, primer,
+  sample, ...): segments of ``len(primer) + length`` characters. Whatever reads it treats the
+  segments as independent: :func:`rnnscope.extract.extract_states` with ``segment_len`` reads
+  each from a zero state, which yields exactly the sampler's states (tested), and
+  :func:`label_generated` labels each segment alone, so no label state (a comment, a quote, the
+  line position) carries from one sample into the next. The primer rows stay unlabelled: probes
+  see the sampled characters only, as the seed's hypothesis vectors ("the same size as the
+  generated sequence").
+- No warm-up: ``probe.warmup_tokens`` drops the rows after the one artificial zero state at the
+  start of a real split, where a regression extrapolates on transients it never saw in training.
+  Here every sample starts from the zero state it was sampled from, in probe-train and probe-test
+  alike, so those rows are in distribution, and the seed drops none:
+  :func:`rnnscope.generated_probes.probe_generated_text` does not apply it.
 """
 
 from __future__ import annotations
@@ -26,15 +35,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 
-from rnnscope.data import encode, load_vocab
+from rnnscope.data import encode, load_vocab, read_utf8
+from rnnscope.hypotheses import label_text
+from rnnscope.labels import HypothesisKind, write_labels
 from rnnscope.models import RNNModel
 from rnnscope.train import load_model
 
 log = logging.getLogger(__name__)
-
-PROBE_SPLITS = ("train", "test")
 
 
 @dataclass(frozen=True)
@@ -46,7 +56,7 @@ class GenerateSettings:
     temperature: float
     seed: int
     primer: str = "\n"
-    test_fraction: float = 0.2
+    test_fraction: float = 0.05
 
     def __post_init__(self) -> None:
         if self.sequences < 2 or self.length < 1:
@@ -63,13 +73,13 @@ class GenerateSettings:
             )
 
     def split_sizes(self) -> dict[str, int]:
-        """Whole sequences per probe split."""
+        """Whole samples per probe split."""
         n_test = round(self.sequences * self.test_fraction)
         return {"train": self.sequences - n_test, "test": n_test}
 
 
 @torch.no_grad()
-def sample_stream(
+def sample_sequences(
     model: RNNModel,
     primer_ids: Sequence[int],
     sequences: int,
@@ -77,25 +87,19 @@ def sample_stream(
     temperature: float,
     generator: torch.Generator,
 ) -> list[list[int]]:
-    """``sequences`` lists of ``length`` sampled token ids, sampled as one stream.
+    """``sequences`` independent samples of ``length`` token ids, drawn as one batch.
 
-    Before each sequence the primer is fed; the state carries from one sequence to the next
-    (the last sampled token is read too, so the stream matches its text file exactly).
+    Each row starts from the zero state and reads the primer. The last sampled token is read
+    too, so every sampled character has a sampler state (the states extraction reproduces).
     """
     model.eval()
-    primer = torch.tensor([list(primer_ids)], dtype=torch.long)
-    hidden = None
-    sampled: list[list[int]] = []
-    for _ in range(sequences):
-        logits, hidden = model(primer, hidden)
-        ids: list[int] = []
-        for _ in range(length):
-            probabilities = torch.softmax(logits[0, -1].double() / temperature, dim=-1)
-            token = torch.multinomial(probabilities, 1, generator=generator)
-            ids.append(int(token))
-            logits, hidden = model(token.view(1, 1), hidden)
-        sampled.append(ids)
-    return sampled
+    logits, hidden = model(torch.tensor([list(primer_ids)] * sequences, dtype=torch.long))
+    sampled = torch.empty(sequences, length, dtype=torch.long)
+    for step in range(length):
+        probabilities = torch.softmax(logits[:, -1].double() / temperature, dim=-1)
+        sampled[:, step] = torch.multinomial(probabilities, 1, generator=generator)[:, 0]
+        logits, hidden = model(sampled[:, step : step + 1], hidden)
+    return sampled.tolist()
 
 
 def generate_text(
@@ -107,10 +111,10 @@ def generate_text(
     model_name: str = "",
     threads: int = 1,
 ) -> dict:
-    """Sample the probe-train and probe-test streams; write each as text and a JSON summary.
+    """Draw the samples, split them by sample, write each probe split as text and a JSON summary.
 
     ``out_paths`` maps ``train`` and ``test`` to text files. Deterministic on the CPU for a
-    given checkpoint and settings (one seeded generator, train stream first).
+    given checkpoint and settings (one seeded generator).
     """
     torch.set_num_threads(threads)
     model, _ = load_model(checkpoint)
@@ -122,8 +126,9 @@ def generate_text(
     generator = torch.Generator().manual_seed(settings.seed)
     summary: dict = {"model": model_name, "settings": asdict(settings), "splits": {}}
     started = time.perf_counter()
-    for split in PROBE_SPLITS:
-        sequences = sample_stream(model, primer_ids, settings.split_sizes()[split], settings.length, settings.temperature, generator)
+    samples = sample_sequences(model, primer_ids, settings.sequences, settings.length, settings.temperature, generator)
+    n_train = settings.split_sizes()["train"]
+    for split, sequences in (("train", samples[:n_train]), ("test", samples[n_train:])):
         text = "".join(settings.primer + "".join(vocab[i] for i in ids) for ids in sequences)
         path = Path(out_paths[split])
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,19 +143,47 @@ def generate_text(
             "distinct_characters": int((counts > 0).sum()),
             "unigram_entropy_nats": float(-(frequencies * np.log(frequencies)).sum()),
         }
-        log.info("sampled %d sequences (%d characters) for probe-%s -> %s", len(sequences), len(text), split, path)
+        log.info("wrote %d samples (%d characters) for probe-%s -> %s", len(sequences), len(text), split, path)
     summary["seconds"] = time.perf_counter() - started
     Path(summary_path).write_text(json.dumps(summary, indent=2))
     return summary
 
 
 def sequence_blocks(text: str, primer: str, length: int) -> list[str]:
-    """Cut a generated split's text back into its sequences (the inverse of the file layout)."""
+    """Cut a generated split's text back into its samples (the inverse of the file layout)."""
     block = len(primer) + length
     if len(text) % block:
         raise ValueError(f"generated text of {len(text)} characters is not whole blocks of primer + {length} characters")
     blocks = [text[start : start + block] for start in range(0, len(text), block)]
     bad = [index for index, chunk in enumerate(blocks) if not chunk.startswith(primer)]
     if bad:
-        raise ValueError(f"generated sequence {bad[0]} does not start with the primer {primer!r}")
+        raise ValueError(f"generated sample {bad[0]} does not start with the primer {primer!r}")
     return [chunk[len(primer) :] for chunk in blocks]
+
+
+def label_generated(
+    text_path: str | Path,
+    primer: str,
+    length: int,
+    hypothesis_set: str,
+    out_path: str | Path,
+    tagger_data: str | Path | None = None,
+) -> pd.DataFrame:
+    """Label each sample of a generated split on its own (after its primer) and write the labels.
+
+    Rows align with the split's states (one per character, primer rows included); the primer
+    rows have no label, so no probe trains or scores on them.
+    """
+    frames = []
+    kinds: dict[str, HypothesisKind] = {}
+    for sample in sequence_blocks(read_utf8(text_path), primer, length):
+        frame, kinds = label_text(primer + sample, hypothesis_set, tagger_data)
+        hypotheses = list(kinds)
+        frame[hypotheses] = frame[hypotheses].astype(object)
+        frame.loc[: len(primer) - 1, hypotheses] = None
+        frames.append(frame)
+    labels = pd.concat(frames, ignore_index=True)
+    labels["position"] = np.arange(len(labels), dtype=np.int64)
+    write_labels(labels, kinds, out_path)
+    log.info("labelled %d samples (%d characters) of %s with %s -> %s", len(frames), len(labels), text_path, hypothesis_set, out_path)
+    return labels

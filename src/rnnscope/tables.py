@@ -205,8 +205,9 @@ def probe_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict],
         table,
         csv_path,
         "Diagnostic classifiers: trained on states of the train split, scored on the held-out test "
-        "split (text = real: the corpus's splits; text = generated: two separately sampled streams of "
-        "the model's own 500-character samples at temperature 0.8, as seed 003 probed). states = trained: the trained model; untrained: the same "
+        "split (text = real: the corpus's splits; text = generated: the model's own independent samples "
+        "(config generate; seed 003: 500 characters at temperature 0.8, each from a dummy start "
+        "character), split by sample, 95/5 by default as in the seed). states = trained: the trained model; untrained: the same "
         "shape at its initial weights (train.seed), a random-network baseline. Logistic regression "
         "(plain and class-balanced) for binary and categorical hypotheses, linear regression (r2) for "
         "continuous ones; top_unit = argmax |w|; majority_accuracy = always predicting the train "
@@ -260,13 +261,22 @@ def probe_seed_table(table: pd.DataFrame, models: Mapping[str, dict]) -> pd.Data
 
 COMPARISON_KIND = "h"
 COMPARISON_WEIGHTINGS = ("plain", "balanced")
+# Generated text first: it is the seed's protocol, so it is the column beside the seed's values.
+COMPARISON_TEXTS = ("generated", "real")
+COMPARISON_KEYS = ["model", "dataset", "cell", "states", "layer", "kind", "hypothesis", "weighting"]
 
 
-def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], csv_path: str | Path) -> pd.DataFrame:
+def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], generate: Mapping, csv_path: str | Path) -> pd.DataFrame:
     """Our probes beside seed 003's Figures 3-6: per model group of a (dataset, cell) the seed
-    reports on, the last layer's h, every classifier hypothesis, accuracy/precision/recall/F1 as
-    "plain/balanced" (mean ± std over seeds when the group has several), the seed's value beside
-    each, and the baselines (majority class, untrained model, control task, selectivity)."""
+    reports on, the last layer's h, every classifier hypothesis, accuracy/precision/recall/F1 of
+    plain and balanced logistic regression (mean ± std over seeds when the group has several).
+
+    Per row (one metric of one probe): ``generated_*`` = our probe on the model's generated
+    samples (the seed's protocol, ``generate`` = config generate), ``seed003`` = the seed's
+    reported value, ``real_*`` = our probe on held-out real text. ``generated_probes`` is False
+    where the model has no generated-text probes; its generated columns are then empty (no
+    fallback to real text). Baselines: majority class, control task, selectivity per text, and
+    the untrained model (real text only)."""
     table = pd.read_csv(probes_csv)
     reported = pd.Series(list(zip(table["dataset"], table["cell"], strict=True)), index=table.index).isin(list(SEED003_PROBES))
     by_seed = probe_seed_table(table[reported], models)
@@ -274,62 +284,87 @@ def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], csv_pat
     shown = by_seed[
         (by_seed["layer"] == last_layer)
         & (by_seed["kind"] == COMPARISON_KIND)
-        & (by_seed["text"] == "real")
+        & by_seed["text"].isin(COMPARISON_TEXTS)
         & by_seed["target_kind"].isin(["binary", "categorical"])
         & by_seed["weighting"].isin(COMPARISON_WEIGHTINGS)
     ]
+    has_generated = shown.groupby(["model", "states"])["text"].agg(lambda texts: "generated" in set(texts))
     rows = []
-    for record in shown.to_dict("records"):
-        ours = {"model": record["model"], "dataset": record["dataset"], "cell": record["cell"], "states": record["states"]}
+    for key, probes in shown.groupby(COMPARISON_KEYS, sort=False):
+        ours = dict(zip(COMPARISON_KEYS, key, strict=True))
+        by_text = {record["text"]: record for record in probes.to_dict("records")}
         for metric in (*SEED003_METRICS, "majority_accuracy", "control_accuracy", "selectivity"):
-            seed_value = seed_probe_value(record["dataset"], record["cell"], record["hypothesis"], metric) if metric in SEED003_METRICS else None
-            rows.append(
-                ours
-                | {key: record[key] for key in ("layer", "kind", "hypothesis", "weighting", "n_seeds", "converged")}
-                | {
-                    "seed_hypothesis": SEED003_HYPOTHESES.get(record["hypothesis"]) if seed_value else None,
-                    "metric": metric,
-                    "mean": record[f"{metric}_mean"],
-                    "std": record[f"{metric}_std"],
-                    "seed003": seed_value[COMPARISON_WEIGHTINGS.index(record["weighting"])] if seed_value else None,
+            seed_value = seed_probe_value(ours["dataset"], ours["cell"], ours["hypothesis"], metric) if metric in SEED003_METRICS else None
+            row = ours | {
+                "seed_hypothesis": SEED003_HYPOTHESES.get(ours["hypothesis"]) if seed_value else None,
+                "metric": metric,
+                "seed003": seed_value[COMPARISON_WEIGHTINGS.index(ours["weighting"])] if seed_value else None,
+                "generated_probes": bool(has_generated[(ours["model"], ours["states"])]),
+            }
+            for text in COMPARISON_TEXTS:
+                record = by_text.get(text, {})
+                row |= {
+                    f"{text}_mean": record.get(f"{metric}_mean"),
+                    f"{text}_std": record.get(f"{metric}_std"),
+                    f"{text}_n_seeds": record.get("n_seeds"),
+                    f"{text}_converged": record.get("converged"),
                 }
-            )
-    comparison = pd.DataFrame(rows)
+            rows.append(row)
+    columns = [
+        *COMPARISON_KEYS, "seed_hypothesis", "metric", "generated_mean", "seed003", "real_mean",
+        *[f"{text}_{name}" for name in ("std", "n_seeds", "converged") for text in COMPARISON_TEXTS], "generated_probes",
+    ]
+    comparison = pd.DataFrame(rows, columns=columns)
+    primer = json.dumps(generate["primer"])
     caption = (
         "Seed 003's Figures 3-6 (Linux LSTM/GRU, Tiny Shakespeare LSTM/GRU) beside ours: probes on "
         f"the last layer's {COMPARISON_KIND} (the layer's output, which the seed's 'hidden state' most "
-        "likely means), scored on held-out real text (the seed scores 500-char generated samples). "
+        "likely means), one table per model, three columns per metric.\n\n"
+        f"- gen. (ours, the seed's protocol): fitted and scored on the model's own text: "
+        f"{generate['sequences']} independent samples of {generate['length']} characters at temperature "
+        f"{generate['temperature']} (sampler seed {generate['seed']}), each from a zero state after the "
+        f"primer {primer} (the seed's dummy start character; its row is not probed), split by sample: "
+        f"a fraction {generate['test_fraction']} of the samples for probe-test, the rest for probe-train; "
+        "each sample's states read from a zero state, labelled on its own, no warm-up.\n"
+        "- seed: the seed's reported value (rnnscope.seed_values): 500-character samples at temperature "
+        "0.8, each from a dummy character, split 95/5; '-' where it reports none.\n"
+        "- real (ours, not the seed's protocol): fitted on the corpus's train split, scored on its held-out "
+        "test split, the first probe.warmup_tokens characters of each split left out.\n\n"
         "Each cell is plain/balanced logistic regression; ours are mean ± std over the models that "
-        "differ only in train.seed (n = seeds). 'seed' columns are the seed's reported values "
-        "(rnnscope.seed_values); '-' where it reports none. Baselines: majority = always the train "
-        "majority class; untrained = the same probe on the untrained model's states; control = "
-        "accuracy on the control task; selectivity = accuracy - control accuracy. * = a probe "
-        "(or its control fit) stopped at probe.max_iter without converging. Source: "
-        "results/tables/probes.csv."
+        "differ only in train.seed (n = seeds). Baselines: majority = always the train majority class; "
+        "control = accuracy on the control task; selectivity = accuracy - control accuracy (each on its "
+        "text); untrained = the same probe on the untrained model's states (real text only). "
+        "* = a probe (or its control fit) stopped at probe.max_iter without converging. A model without "
+        "generated-text probes says so (generated_probes = False in the CSV) and leaves its gen. columns "
+        "empty. Source: results/tables/probes.csv."
     )
     write_table(comparison, csv_path, caption, markdown=comparison_markdown(comparison))
     return comparison
 
 
-def _cell(values: pd.DataFrame, column: str, metric: str) -> str:
-    """ "plain/balanced" for one metric, each "mean" or "mean±std"; "-" where missing."""
+def _cell(values: pd.DataFrame, text: str | None, metric: str) -> str:
+    """ "plain/balanced" for one metric, each "mean", "mean±std" (our ``text``) or the seed's
+    value (``text`` None); "-" where missing."""
     parts = []
     for weighting in COMPARISON_WEIGHTINGS:
         row = values[(values["metric"] == metric) & (values["weighting"] == weighting)]
+        column = "seed003" if text is None else f"{text}_mean"
         if row.empty or pd.isna(row[column].iloc[0]):
             parts.append("-")
             continue
-        text = f"{row[column].iloc[0]:.2f}"
-        if column == "mean" and row["n_seeds"].iloc[0] > 1 and pd.notna(row["std"].iloc[0]):
-            text += f"±{row['std'].iloc[0]:.2f}"
-        if column == "mean" and not row["converged"].iloc[0]:
-            text += "*"
-        parts.append(text)
+        row = row.iloc[0]
+        cell = f"{row[column]:.2f}"
+        if text is not None and row[f"{text}_n_seeds"] > 1 and pd.notna(row[f"{text}_std"]):
+            cell += f"±{row[f'{text}_std']:.2f}"
+        if text is not None and not row[f"{text}_converged"]:
+            cell += "*"
+        parts.append(cell)
     return "/".join(parts)
 
 
 def comparison_markdown(comparison: pd.DataFrame) -> str:
-    """One Markdown table per model in the layout of seed 003's Figures 3-6."""
+    """One Markdown table per model in the layout of seed 003's Figures 3-6: per metric ours on
+    generated text (the seed's protocol), the seed's value, ours on real text."""
     if comparison.empty:
         return "(no model of a dataset and cell that seed 003 reports on: linux or tinyshakespeare, lstm or gru)"
     sections = []
@@ -343,20 +378,27 @@ def comparison_markdown(comparison: pd.DataFrame) -> str:
             row = {"Hypothesis": hypothesis + (f" ({seed_name.iloc[0]})" if len(seed_name) else "")}
             for metric in SEED003_METRICS:
                 label = metric.capitalize() if metric != "f1" else "F1"
-                row[label] = _cell(values, "mean", metric)
-                row[f"{label} (seed)"] = _cell(values, "seed003", metric)
-            row["Majority acc."] = _cell(values, "mean", "majority_accuracy").split("/")[0]
+                row[f"{label} (gen.)"] = _cell(values, "generated", metric)
+                row[f"{label} (seed)"] = _cell(values, None, metric)
+                row[f"{label} (real)"] = _cell(values, "real", metric)
             untrained_values = untrained[untrained["hypothesis"] == hypothesis]
-            row["Untrained acc."] = _cell(untrained_values, "mean", "accuracy")
-            row["Untrained F1"] = _cell(untrained_values, "mean", "f1")
-            row["Control acc."] = _cell(values, "mean", "control_accuracy")
-            row["Selectivity"] = _cell(values, "mean", "selectivity")
+            for text, tag in (("generated", "gen."), ("real", "real")):
+                row[f"Majority acc. ({tag})"] = _cell(values, text, "majority_accuracy").split("/")[0]
+                row[f"Control acc. ({tag})"] = _cell(values, text, "control_accuracy")
+                row[f"Selectivity ({tag})"] = _cell(values, text, "selectivity")
+            row["Untrained acc. (real)"] = _cell(untrained_values, "real", "accuracy")
+            row["Untrained F1 (real)"] = _cell(untrained_values, "real", "f1")
             lines.append(row)
-        title = (
-            f"### {model} ({first['dataset']}, {first['cell']}), layer {first['layer']} {first['kind']}, "
-            f"n = {int(ours['n_seeds'].max())} seed(s)"
+        n_seeds = int(ours[[f"{text}_n_seeds" for text in COMPARISON_TEXTS]].max().max())
+        title = f"### {model} ({first['dataset']}, {first['cell']}), layer {first['layer']} {first['kind']}, n = {n_seeds} seed(s)"
+        note = (
+            ""
+            if ours["generated_probes"].all()
+            else "\n\nNo generated-text probes for this model (config generate.hypothesis_sets leaves out its "
+            "dataset's hypothesis set), so nothing here is under the seed's protocol: the gen. columns are "
+            "empty and the real-text columns are no stand-in for them."
         )
-        sections.append(f"{title}\n\n{pd.DataFrame(lines).to_markdown(index=False)}")
+        sections.append(f"{title}{note}\n\n{pd.DataFrame(lines).to_markdown(index=False, disable_numparse=True)}")
     return "\n\n".join(sections)
 
 

@@ -14,6 +14,7 @@ rule extract:
         max_tokens=lambda w: config["extract"]["max_tokens"].get(w.split, 0),
         chunk_len=config["extract"]["chunk_len"],
         device=config["extract"]["device"],
+        segment_len=0,  # a real split is one stream
     log:
         "logs/extract/{model}_{split}.log",
     benchmark:

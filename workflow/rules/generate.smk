@@ -1,6 +1,6 @@
-# Stage 5c, generated text (seed 003): sample sequences from each character model, extract and
-# label them like a real split, and fit the same probes on them (probe-train and probe-test are
-# separately sampled streams of whole sequences).
+# Stage 5c, generated text (seed 003's protocol): independent samples from each character model,
+# each from a zero state after the primer, split by sample into probe-train and probe-test; each
+# sample is extracted and labelled on its own, and the same probes are fitted on them.
 
 
 rule generate:
@@ -42,6 +42,8 @@ rule extract_generated:
         max_tokens=0,
         chunk_len=config["extract"]["chunk_len"],
         device=config["extract"]["device"],
+        # each sample (primer + length characters) is read from a zero state, as it was sampled
+        segment_len=len(config["generate"]["primer"]) + config["generate"]["length"],
     log:
         "logs/extract_generated/{model}_{split}.log",
     benchmark:
@@ -58,14 +60,15 @@ rule label_generated:
     input:
         text="results/generated/{model}/{split}.txt",
         tagger=lambda w: tagger_files() if tags_pos(dataset_of(w.model)) else [],
-        code=code("hypotheses"),
+        code=code("generate"),
     output:
         labels="results/generated/{model}/labels_{split}.parquet",
     wildcard_constraints:
         split="|".join(PROBE_SPLITS),
     params:
+        primer=config["generate"]["primer"],
+        length=config["generate"]["length"],
         hypothesis_set=lambda w: config["datasets"][dataset_of(w.model)]["hypotheses"],
-        max_tokens=0,
         tagger_data=lambda w: TAGGER_DIR if tags_pos(dataset_of(w.model)) else None,
     log:
         "logs/label_generated/{model}_{split}.log",
@@ -76,7 +79,7 @@ rule label_generated:
         mem_mb=1000,
         runtime=10,
     script:
-        "../../scripts/label.py"
+        "../../scripts/label_generated.py"
 
 
 rule probe_generated:
@@ -88,7 +91,7 @@ rule probe_generated:
         metrics="results/probes/{model}/generated_metrics.csv",
         weights="results/probes/{model}/generated_weights.npz",
     params:
-        settings=config["probe"],
+        settings=config["probe"],  # but warmup_tokens: generated samples get none (rnnscope.generated_probes)
     log:
         "logs/probe_generated/{model}.log",
     benchmark:

@@ -65,6 +65,7 @@ rule probe_table:
 
 rule probe_comparison:
     input:
+        # real-text and generated-text probes (rule probe_table reads generated_metrics.csv too)
         probes="results/tables/probes.csv",
         code=code("tables"),
     output:
@@ -73,6 +74,8 @@ rule probe_comparison:
         ),
     params:
         models=config["models"],
+        # the caption states the generated-text protocol of the main columns
+        generate=config["generate"],
     log:
         "logs/probe_comparison.log",
     benchmark:
