@@ -6,11 +6,13 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from statistics import NormalDist
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
@@ -212,7 +214,9 @@ def probe_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict],
         "continuous ones; top_unit = argmax |w|; majority_accuracy = always predicting the train "
         "majority class; control_* = the same probe on Hewitt & Liang's control task (each character "
         "type gets one random label drawn from the train label distribution); selectivity = accuracy - "
-        "control_accuracy (classifiers) or r2 - control_r2 (regressions). Source: "
+        "control_accuracy (classifiers) or r2 - control_r2 (regressions); <score>_ci_low/_ci_high = "
+        "95 % bootstrap percentile interval of the score over the probe's test rows (probe.bootstrap "
+        "resamples, predictions not refitted; empty when probe.bootstrap is 0). Source: "
         "results/probes/<model>[_untrained]/metrics.csv and results/probes/<model>/generated_metrics.csv.",
     )
     seed_table = probe_seed_table(table, models)
@@ -222,7 +226,7 @@ def probe_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict],
         "Probe scores over training seeds: models that differ only in train.seed (same dataset, "
         "model and other train settings) form one group, named after its member with the lowest "
         "seed; <score>_mean and <score>_std (sample std, ddof 1; empty for one seed) over the "
-        "group's models, n_seeds of them. Source: results/tables/probes.csv.",
+        "group's models, n_seeds of them. " + SEED_INTERVAL_NOTE + " Source: results/tables/probes.csv.",
     )
     return table
 
@@ -244,18 +248,55 @@ def seed_groups(models: Mapping[str, dict]) -> dict[str, str]:
     return groups
 
 
+Z = NormalDist().inv_cdf(0.975)  # 1.96: the probes' intervals are 95 % (rnnscope.probes.CONFIDENCE)
+INTERVAL_RULE = (
+    "for one seed, its 95 % bootstrap percentile interval over the test rows; for n seeds, the "
+    "normal interval of the mean, mean ± 1.96 sqrt(std²/n + mean of the seeds' bootstrap "
+    "variances), each variance read off its interval as ((high - low) / 3.92)²: every seed is "
+    "scored on the same test rows, so their test-row noise does not average out over seeds"
+)
+SEED_INTERVAL_NOTE = f"<score>_ci_low/_ci_high: {INTERVAL_RULE}."
+
+
 def probe_seed_table(table: pd.DataFrame, models: Mapping[str, dict]) -> pd.DataFrame:
-    """Mean, std and n_seeds of every score per probe over models differing only in seed."""
+    """Mean, std, n_seeds and 95 % interval (``SEED_INTERVAL_NOTE``) of every score per probe over
+    models differing only in seed."""
     ok = table[table["status"] == "ok"].assign(group=lambda frame: frame["model"].map(seed_groups(models)))
+    # The scores the probe CSVs give intervals for (read off the columns: tables does not import the probes).
+    interval_scores = [score for score in AGGREGATED_SCORES if f"{score}_ci_low" in ok.columns]
+    for score in interval_scores:  # per-seed bootstrap variance, from the width of its percentile interval
+        ok[f"{score}_variance"] = ((ok[f"{score}_ci_high"] - ok[f"{score}_ci_low"]) / (2 * Z)) ** 2
     grouped = ok.groupby(["group", *PROBE_GROUP_KEYS], sort=False, dropna=False)
-    scores = grouped[AGGREGATED_SCORES].agg(["mean", "std"])
+    scores = grouped[AGGREGATED_SCORES].agg(["mean", "std", "count"])
+    bounds = grouped[[f"{score}_{part}" for score in interval_scores for part in ("ci_low", "ci_high", "variance")]].mean()
+    for score in interval_scores:
+        n, mean = scores[(score, "count")], scores[(score, "mean")]
+        half = Z * np.sqrt(scores[(score, "std")] ** 2 / n + bounds[f"{score}_variance"])
+        # One seed: its own (possibly asymmetric) percentile interval; several: the mean's.
+        bounds[f"{score}_ci_low"] = bounds[f"{score}_ci_low"].where(n == 1, mean - half)
+        bounds[f"{score}_ci_high"] = bounds[f"{score}_ci_high"].where(n == 1, mean + half)
+    scores = scores.drop(columns="count", level=1)
     scores.columns = [f"{score}_{statistic}" for score, statistic in scores.columns]
     counts = grouped.agg(
         n_seeds=("model", "nunique"),
         models=("model", lambda names: ";".join(sorted(set(names)))),
         converged=("converged", lambda flags: bool(flags.astype(bool).all())),
     )
-    return counts.join(scores).reset_index().rename(columns={"group": "model"})
+    intervals = bounds[[f"{score}_ci_{bound}" for score in interval_scores for bound in ("low", "high")]]
+    return counts.join(scores).join(intervals).reset_index().rename(columns={"group": "model"})
+
+
+def interval_verdict(ours: tuple[float, float], other: tuple[float, float]) -> str:
+    """``"above"``/``"below"`` when our 95 % interval (low, high) lies wholly above/below the
+    other's: significant; ``"n.s."`` when they overlap; ``""`` when either is missing. Disjoint
+    95 % intervals is a conservative test (overlapping ones can still differ at the 5 % level)."""
+    if any(pd.isna(bound) for bound in (*ours, *other)):
+        return ""
+    if ours[0] > other[1]:
+        return "above"
+    if ours[1] < other[0]:
+        return "below"
+    return "n.s."
 
 
 COMPARISON_KIND = "h"
@@ -291,16 +332,20 @@ def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], csv_pat
                     "metric": metric,
                     "mean": record[f"{metric}_mean"],
                     "std": record[f"{metric}_std"],
+                    "ci_low": record.get(f"{metric}_ci_low", np.nan),
+                    "ci_high": record.get(f"{metric}_ci_high", np.nan),
                     "seed003": seed_value[COMPARISON_WEIGHTINGS.index(record["weighting"])] if seed_value else None,
                 }
             )
-    comparison = pd.DataFrame(rows)
+    comparison = with_untrained_verdicts(pd.DataFrame(rows))
     caption = (
         "Seed 003's Figures 3-6 (Linux LSTM/GRU, Tiny Shakespeare LSTM/GRU) beside ours: probes on "
         f"the last layer's {COMPARISON_KIND} (the layer's output, which the seed's 'hidden state' most "
         "likely means), scored on held-out real text (the seed scores 500-char generated samples). "
         "Each cell is plain/balanced logistic regression; ours are mean ± std over the models that "
-        "differ only in train.seed (n = seeds). 'seed' columns are the seed's reported values "
+        "differ only in train.seed (n = seeds), then the 95 % interval in brackets (" + INTERVAL_RULE + "). "
+        "'vs untrained' = above/below when our interval lies wholly above/below the untrained model's "
+        "(significant at the 5 % level, conservatively), n.s. when they overlap (not significant). 'seed' columns are the seed's reported values "
         "(rnnscope.seed_values); '-' where it reports none. Baselines: majority = always the train "
         "majority class; untrained = the same probe on the untrained model's states; control = "
         "accuracy on the control task; selectivity = accuracy - control accuracy. * = a probe "
@@ -311,17 +356,38 @@ def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], csv_pat
     return comparison
 
 
+def with_untrained_verdicts(comparison: pd.DataFrame) -> pd.DataFrame:
+    """``vs_untrained`` on each trained row: :func:`interval_verdict` of its interval against the
+    untrained model's for the same probe and metric ("" where either has none)."""
+    if comparison.empty:
+        return comparison
+    keys = ["model", "layer", "kind", "hypothesis", "weighting", "metric"]
+    untrained = comparison.loc[comparison["states"] == "untrained", [*keys, "ci_low", "ci_high"]]
+    paired = comparison.merge(untrained, on=keys, how="left", suffixes=("", "_untrained"))
+    verdicts = [
+        interval_verdict((row.ci_low, row.ci_high), (row.ci_low_untrained, row.ci_high_untrained)) if row.states == "trained" else ""
+        for row in paired.itertuples()
+    ]
+    return comparison.assign(vs_untrained=verdicts)
+
+
 def _cell(values: pd.DataFrame, column: str, metric: str) -> str:
-    """ "plain/balanced" for one metric, each "mean" or "mean±std"; "-" where missing."""
+    """ "plain/balanced" for one metric, each "mean" or "mean±std", then " [low, high]" where it
+    has an interval; ``column`` "vs_untrained" gives the verdicts; "-" where missing."""
     parts = []
     for weighting in COMPARISON_WEIGHTINGS:
         row = values[(values["metric"] == metric) & (values["weighting"] == weighting)]
         if row.empty or pd.isna(row[column].iloc[0]):
             parts.append("-")
             continue
+        if column == "vs_untrained":
+            parts.append(row[column].iloc[0] or "-")
+            continue
         text = f"{row[column].iloc[0]:.2f}"
         if column == "mean" and row["n_seeds"].iloc[0] > 1 and pd.notna(row["std"].iloc[0]):
             text += f"±{row['std'].iloc[0]:.2f}"
+        if column == "mean" and pd.notna(row["ci_low"].iloc[0]):
+            text += f" [{row['ci_low'].iloc[0]:.2f}, {row['ci_high'].iloc[0]:.2f}]"
         if column == "mean" and not row["converged"].iloc[0]:
             text += "*"
         parts.append(text)
@@ -349,6 +415,8 @@ def comparison_markdown(comparison: pd.DataFrame) -> str:
             untrained_values = untrained[untrained["hypothesis"] == hypothesis]
             row["Untrained acc."] = _cell(untrained_values, "mean", "accuracy")
             row["Untrained F1"] = _cell(untrained_values, "mean", "f1")
+            row["Acc. vs untrained"] = _cell(values, "vs_untrained", "accuracy")
+            row["F1 vs untrained"] = _cell(values, "vs_untrained", "f1")
             row["Control acc."] = _cell(values, "mean", "control_accuracy")
             row["Selectivity"] = _cell(values, "mean", "selectivity")
             lines.append(row)
