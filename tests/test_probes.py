@@ -5,6 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from rnnscope.labels import write_labels
@@ -334,3 +336,17 @@ def test_bootstrap_reproducible_independent_of_order_and_switchable(files: tuple
     assert pd.read_csv(tmp_path / "d.csv")[INTERVAL_COLUMNS].isna().all().all()
     with pytest.raises(ValueError, match="bootstrap >= 0"):
         ProbeSettings(**vars(settings) | {"bootstrap": -1})
+
+
+def test_warmup_leaves_out_positions_not_rows(files: tuple[Path, Path, Path, Path], tmp_path: Path) -> None:
+    """A spread-sampled file's row i is not position i: the warm-up goes by position."""
+    spread = {}
+    for name, path in (("states", files[1]), ("labels", files[3])):
+        table = pq.read_table(path)
+        positions = pa.array(table.column("position").to_numpy() * 10, type=pa.int64())  # every tenth position
+        spread[name] = tmp_path / f"spread_{name}.parquet"
+        pq.write_table(table.set_column(table.schema.get_field_index("position"), "position", positions), spread[name])
+    settings = ProbeSettings(**vars(SETTINGS) | {"control": False, "weightings": ("plain",), "warmup_tokens": 25, "bootstrap": 0})
+    table = fit_probes(files[0], spread["states"], files[2], spread["labels"], settings, tmp_path / "m.csv", tmp_path / "w.npz")
+    # Train keeps rows 25.. (positions = rows); test drops only positions 0, 10 and 20.
+    assert (probe(table, 1, "flag", "plain").n_train, probe(table, 1, "flag", "plain").n_test) == (575, 297)

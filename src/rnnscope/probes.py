@@ -74,7 +74,7 @@ class ProbeSettings:
     ``max_iter`` iterations). With ``standardize`` the features are z-scored with train
     statistics before fitting, and the saved weights, ``top_unit`` and ``top_weight`` are in
     that standardized space (weights comparable across units); otherwise in raw state units.
-    The first ``warmup_tokens`` rows of each split are left out: the states just after the
+    The first ``warmup_tokens`` positions of each split are left out: the states just after the
     zero initial state are transients unlike any later state, and a linear regression can
     extrapolate wildly on them (the Linux LSTM's layer-0 h at token 0 alone turned a
     position-in-line R² of 0.2 into -220 on the first 20k test rows).
@@ -144,8 +144,8 @@ class _Target:
 
     def majority_accuracy(self) -> float:
         """Accuracy on test of always predicting the train majority class (ties: smallest label)."""
-        if not self.is_classification:
-            return np.nan
+        if not self.is_classification or not len(self.y_train) or not len(self.y_test):
+            return np.nan  # regressions, and hypotheses skipped for want of rows
         classes, counts = np.unique(self.y_train, return_counts=True)
         return float(np.mean(self.y_test == classes[counts.argmax()]))
 
@@ -277,12 +277,13 @@ def _token_ids(states_path: str | Path) -> np.ndarray:
 
 
 def _labelled_rows(
-    values: pa.ChunkedArray, kind: HypothesisKind, max_rows: int, seed: int, warmup_tokens: int
+    values: pa.ChunkedArray, positions: np.ndarray, kind: HypothesisKind, max_rows: int, seed: int, warmup_tokens: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices from ``warmup_tokens`` on where ``values`` is defined (subsampled to
-    ``max_rows``) and their labels."""
+    """Indices of the rows at ``positions`` from ``warmup_tokens`` on where ``values`` is defined
+    (subsampled to ``max_rows``) and their labels. By position, not row: a spread-sampled file's
+    rows are not its positions."""
     rows = np.flatnonzero(values.is_valid().to_numpy(zero_copy_only=False))
-    rows = rows[rows >= warmup_tokens]
+    rows = rows[positions[rows] >= warmup_tokens]
     if len(rows) > max_rows:
         # A fresh RNG per hypothesis keeps a hypothesis's sample independent of the others' order.
         rows = np.sort(np.random.default_rng(seed).choice(rows, size=max_rows, replace=False))
@@ -309,16 +310,18 @@ def _read_targets(
     def label_column(path: str | Path, name: str) -> pa.ChunkedArray:
         return pq.read_table(path, columns=[name]).column(name)
 
-    _check_positions(train_states, train_labels, label_column(train_labels, "position").to_numpy())
-    _check_positions(test_states, test_labels, label_column(test_labels, "position").to_numpy())
+    train_positions = label_column(train_labels, "position").to_numpy()
+    test_positions = label_column(test_labels, "position").to_numpy()
+    _check_positions(train_states, train_labels, train_positions)
+    _check_positions(test_states, test_labels, test_positions)
     train_ids, test_ids = _token_ids(train_states), _token_ids(test_states)
     sampled = []
     for hypothesis, kind in kinds.items():
         train_rows, y_train = _labelled_rows(
-            label_column(train_labels, hypothesis), kind, settings.max_train_rows, settings.seed, settings.warmup_tokens
+            label_column(train_labels, hypothesis), train_positions, kind, settings.max_train_rows, settings.seed, settings.warmup_tokens
         )
         test_rows, y_test = _labelled_rows(
-            label_column(test_labels, hypothesis), kind, settings.max_test_rows, settings.seed, settings.warmup_tokens
+            label_column(test_labels, hypothesis), test_positions, kind, settings.max_test_rows, settings.seed, settings.warmup_tokens
         )
         sampled.append((hypothesis, kind, train_rows, test_rows, y_train, y_test))
     # Only the rows some probe uses are read from the states: memory follows the row caps, not the split.

@@ -207,7 +207,8 @@ def probe_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict],
         table,
         csv_path,
         "Diagnostic classifiers: trained on states of the train split, scored on the held-out test "
-        "split (text = real: the corpus's splits; text = generated: two separately sampled streams of "
+        "split, extract.max_tokens rows of each, spread over the split or its first ones per config "
+        "extract.sampling (text = real: the corpus's splits; text = generated: two separately sampled streams of "
         "the model's own 500-character samples at temperature 0.8, as seed 003 probed). states = trained: the trained model; untrained: the same "
         "shape at its initial weights (train.seed), a random-network baseline. Logistic regression "
         "(plain and class-balanced) for binary and categorical hypotheses, linear regression (r2) for "

@@ -40,6 +40,7 @@ rule extract_generated:
     params:
         kinds=lambda w: extracted_kinds(w.model),
         max_tokens=0,
+        rows={},  # every row: max_tokens 0
         chunk_len=config["extract"]["chunk_len"],
         device=config["extract"]["device"],
     log:
@@ -65,6 +66,7 @@ rule label_generated:
     params:
         hypothesis_set=lambda w: config["datasets"][dataset_of(w.model)]["hypotheses"],
         max_tokens=0,
+        rows={},  # every row: max_tokens 0
         tagger_data=lambda w: tagger_data(dataset_of(w.model)),
     log:
         "logs/label_generated/{model}_{split}.log",
