@@ -11,6 +11,7 @@ extract_states(
     model_name=snakemake.wildcards.model,
     kinds=snakemake.params.kinds,
     max_tokens=snakemake.params.max_tokens,
+    **snakemake.params.rows,
     chunk_len=snakemake.params.chunk_len,
     threads=snakemake.threads,
     device=snakemake.params.device,

@@ -9,4 +9,5 @@ label_split(
     snakemake.output.labels,
     snakemake.params.max_tokens,
     tagger_data=snakemake.params.tagger_data,
+    **snakemake.params.rows,
 )

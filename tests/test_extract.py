@@ -16,7 +16,11 @@ import torch
 from torch import nn
 
 from rnnscope.extract import extract_states
+from rnnscope.hypotheses import label_split, label_text
+from rnnscope.labels import read_labels
 from rnnscope.models import ModelConfig, RNNModel
+from rnnscope.responses import expected_response
+from rnnscope.sampling import sampled_positions
 from rnnscope.states import StatesWriter, read_info, read_matrices, read_matrix_rows, read_tokens
 from rnnscope.train import TrainSettings, save_checkpoint
 
@@ -269,3 +273,72 @@ def test_device_choice_auto_cpu_and_cuda_without_a_gpu(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match="no CUDA device; set .* to auto or cpu"):
             extract_states(setup.checkpoint, setup.text, setup.vocab, tmp_path / "cuda.parquet", model_name="m", device="cuda")
         assert not (tmp_path / "cuda.parquet").exists()
+
+
+@pytest.mark.parametrize("cell, layers, embedding", [("lstm", 2, 3), ("gru", 2, 3)])
+def test_spread_rows_are_the_uninterrupted_runs_states_at_sampled_positions(tmp_path: Path, cell: str, layers: int, embedding: int) -> None:
+    setup = make_setup(tmp_path, cell, layers, embedding)
+    full, spread = tmp_path / "full.parquet", tmp_path / "spread.parquet"
+    extract_states(setup.checkpoint, setup.text, setup.vocab, full, model_name="m", chunk_len=7)
+    rows = extract_states(setup.checkpoint, setup.text, setup.vocab, spread, model_name="m", max_tokens=12, chunk_len=7, sampling="spread", skip=5, seed=3)
+    kept = sampled_positions(TOKENS, 12, "spread", skip=5, seed=3)
+    tokens = read_tokens(spread).to_pandas()
+    assert rows == 12 and tokens["position"].tolist() == kept.tolist()
+    assert kept.min() >= 5 and kept.max() < TOKENS and kept[-1] > 12  # spread past the prefix
+    columns = read_info(full).columns
+    full_states, spread_states = read_matrices(full, columns), read_matrices(spread, columns)
+    for name in columns:
+        compare_states(name, spread_states[name], full_states[name][kept])
+    # Token columns (next token, its log-probability, the prediction) as the full run has them.
+    pd.testing.assert_frame_equal(tokens, read_tokens(full).to_pandas().iloc[kept].reset_index(drop=True))
+
+
+def test_spread_at_the_splits_end_and_responses_refuse_it(tmp_path: Path) -> None:
+    setup = make_setup(tmp_path, "gru", 1, 0)
+    out = tmp_path / "spread.parquet"
+    # 45 of the 45 positions after the first 5: every one, up to the last token (no next token).
+    assert extract_states(setup.checkpoint, setup.text, setup.vocab, out, model_name="m", max_tokens=45, chunk_len=7, sampling="spread", skip=5) == 45
+    tokens = read_tokens(out).to_pandas()
+    assert tokens["position"].tolist() == list(range(5, TOKENS)) and tokens["next_token_id"].iloc[-1] == -1
+    with pytest.raises(ValueError, match="none after the first 60"):
+        extract_states(setup.checkpoint, setup.text, setup.vocab, out, model_name="m", max_tokens=4, sampling="spread", skip=60)
+    # Expected responses take Δh between consecutive rows: a spread file is not one stream.
+    with pytest.raises(ValueError, match="not one stream in order"):
+        expected_response(out, "l0_h", min_count=1)
+
+
+def test_sampled_positions() -> None:
+    spread = sampled_positions(1_000_000, 1000, "spread", skip=50, seed=0)
+    assert len(spread) == 1000 and len(np.unique(spread)) == 1000 and np.all(np.diff(spread) > 0)
+    assert spread.min() >= 50 and spread.max() < 1_000_000 and spread.dtype == np.int64
+    np.testing.assert_array_equal(spread, sampled_positions(1_000_000, 1000, "spread", skip=50, seed=0))  # deterministic
+    assert not np.array_equal(spread, sampled_positions(1_000_000, 1000, "spread", skip=50, seed=1))
+    # Uniform over the split: each tenth holds about a tenth of the positions.
+    assert np.histogram(spread, bins=10, range=(0, 1_000_000))[0].min() > 60
+    assert sampled_positions(100, 10, "prefix", skip=50).tolist() == list(range(10))  # prefix ignores skip
+    assert sampled_positions(100, 0, "spread").tolist() == list(range(100))  # 0 = the whole split
+    assert sampled_positions(60, 20, "spread", skip=50).tolist() == list(range(50, 60))
+    with pytest.raises(ValueError, match="unknown sampling"):
+        sampled_positions(100, 10, "random")  # type: ignore[arg-type]
+
+
+def test_spread_labels_sit_at_the_states_positions(tmp_path: Path) -> None:
+    """Both stages call sampled_positions with the same settings: the probes' position check holds,
+    and each kept label is the whole split's label at that position."""
+    code = 'int a; /* c */\nf("x", (b[1]));\n' * 40
+    vocab = sorted(set(code))
+    text = tmp_path / "code.txt"
+    text.write_text(code, newline="")
+    (tmp_path / "vocab.json").write_text(json.dumps({"tokens": vocab}))
+    torch.manual_seed(0)
+    model = RNNModel(ModelConfig(cell="lstm", vocab_size=len(vocab), hidden=4, layers=1, embedding=0)).eval()
+    save_checkpoint(tmp_path / "model.pt", model, TrainSettings(epochs=1, batch_size=1, seq_len=4, lr=0.1), step=0, epoch=0)
+    sampling = {"max_tokens": 100, "sampling": "spread", "skip": 50, "seed": 4}
+    extract_states(tmp_path / "model.pt", text, tmp_path / "vocab.json", tmp_path / "states.parquet", model_name="m", chunk_len=64, **sampling)
+    label_split(text, "code", tmp_path / "labels.parquet", **sampling)
+    states_positions = read_tokens(tmp_path / "states.parquet").column("position").to_numpy()
+    labels, _ = read_labels(tmp_path / "labels.parquet")
+    np.testing.assert_array_equal(labels["position"].to_numpy(), states_positions)
+    assert len(states_positions) == 100 and states_positions.min() >= 50 and states_positions.max() > len(code) // 2
+    whole, _ = label_text(code, "code")
+    pd.testing.assert_frame_equal(labels.reset_index(drop=True), whole.iloc[states_positions].reset_index(drop=True), check_dtype=False)

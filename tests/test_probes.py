@@ -5,10 +5,22 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from rnnscope.labels import write_labels
-from rnnscope.probes import METRIC_COLUMNS, ProbeSettings, control_labels, fit_probes
+from sklearn.metrics import precision_recall_fscore_support, r2_score
+
+from rnnscope.probes import (
+    INTERVAL_COLUMNS,
+    INTERVAL_SCORES,
+    METRIC_COLUMNS,
+    ProbeSettings,
+    bootstrap_intervals,
+    control_labels,
+    fit_probes,
+)
 from rnnscope.states import StatesInfo, StatesWriter, parse_state_column
 
 HIDDEN = 6
@@ -261,3 +273,80 @@ def test_settings_and_column_names() -> None:
     with pytest.raises(ValueError, match="weightings"):
         ProbeSettings(**{**SETTINGS.__dict__, "weightings": ("plain", "heavy")})
     assert ProbeSettings(**{**SETTINGS.__dict__, "weightings": ["balanced"]}).weightings == ("balanced",)
+
+
+def test_bootstrap_intervals_contain_the_score(result: tuple[pd.DataFrame, Path, Path]) -> None:
+    ok = result[0][result[0].status == "ok"]
+    for score in INTERVAL_SCORES:
+        scored = ok[ok[score].notna()]
+        assert len(scored) and scored[f"{score}_ci_low"].notna().all()
+        assert (scored[f"{score}_ci_low"] <= scored[score]).all() and (scored[score] <= scored[f"{score}_ci_high"]).all()
+    # The noise layer's flag probe is far from perfect: its interval has width.
+    noise = probe(result[0], 0, "flag", "plain")
+    assert noise.accuracy_ci_high - noise.accuracy_ci_low > 0.02
+    # Regressions have no classifier intervals and classifiers no r2 interval.
+    assert probe(result[0], 1, "depth", "none")[["accuracy_ci_low", "f1_ci_high"]].isna().all()
+    assert np.isnan(probe(result[0], 1, "flag", "plain").r2_ci_low)
+
+
+def test_bootstrap_scores_are_sklearns_on_the_resampled_rows() -> None:
+    """One resample (its percentiles are its value) against sklearn on the same drawn rows."""
+    rng = np.random.default_rng(3)
+    truth = {"binary": rng.random(400) < 0.3, "categorical": np.array(list("abcd"))[rng.integers(4, size=400)], "continuous": rng.normal(size=400)}
+    predicted = {
+        "binary": np.where(rng.random(400) < 0.8, truth["binary"], ~truth["binary"]),
+        "categorical": np.where(rng.random(400) < 0.6, truth["categorical"], "a"),  # d is never predicted
+        "continuous": truth["continuous"] + rng.normal(size=400),
+    }
+    for kind, y in truth.items():
+        drawn = np.random.default_rng(9).integers(len(y), size=(1, len(y)))[0]  # the rows _resampled_rows draws
+        intervals = bootstrap_intervals(y, predicted[kind], kind, 1, np.random.default_rng(9))
+        if kind == "continuous":
+            assert intervals["r2_ci_low"] == pytest.approx(r2_score(y[drawn], predicted[kind][drawn]))
+            continue
+        average, positive = ("binary", True) if kind == "binary" else ("macro", 1)
+        expected = precision_recall_fscore_support(y[drawn], predicted[kind][drawn], average=average, pos_label=positive, zero_division=0)[:3]
+        got = [intervals[f"{score}_ci_low"] for score in ("precision", "recall", "f1")]
+        assert got == pytest.approx(list(expected))
+        assert intervals["accuracy_ci_high"] == pytest.approx(np.mean(y[drawn] == predicted[kind][drawn]))
+
+
+def test_bootstrap_intervals_narrow_with_more_test_rows() -> None:
+    def width(rows: int) -> float:
+        rng = np.random.default_rng(rows)
+        y = rng.random(rows) < 0.3
+        intervals = bootstrap_intervals(y, np.where(rng.random(rows) < 0.8, y, ~y), "binary", 500, rng)
+        return intervals["f1_ci_high"] - intervals["f1_ci_low"]
+
+    # The width goes as 1/sqrt(rows): 100x the rows, about a tenth of the width.
+    assert 0.05 < width(20_000) / width(200) < 0.2
+
+
+def test_bootstrap_reproducible_independent_of_order_and_switchable(files: tuple[Path, Path, Path, Path], tmp_path: Path) -> None:
+    settings = ProbeSettings(**vars(SETTINGS) | {"control": False})
+    both = fit_probes(*files, settings, tmp_path / "a.csv", tmp_path / "a.npz")
+    again = fit_probes(*files, settings, tmp_path / "b.csv", tmp_path / "b.npz")
+    pd.testing.assert_frame_equal(both[INTERVAL_COLUMNS], again[INTERVAL_COLUMNS])
+    # Without the plain probes before them, the balanced probes draw the same resamples.
+    alone = fit_probes(*files, ProbeSettings(**vars(settings) | {"weightings": ("balanced",)}), tmp_path / "c.csv", tmp_path / "c.npz")
+    balanced = both[both.weighting.isin(["balanced", "none"])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(balanced[INTERVAL_COLUMNS], alone[INTERVAL_COLUMNS])
+    off = fit_probes(*files, ProbeSettings(**vars(settings) | {"bootstrap": 0}), tmp_path / "d.csv", tmp_path / "d.npz")
+    assert off[INTERVAL_COLUMNS].isna().all().all() and off["accuracy"].notna().any()
+    assert pd.read_csv(tmp_path / "d.csv")[INTERVAL_COLUMNS].isna().all().all()
+    with pytest.raises(ValueError, match="bootstrap >= 0"):
+        ProbeSettings(**vars(settings) | {"bootstrap": -1})
+
+
+def test_warmup_leaves_out_positions_not_rows(files: tuple[Path, Path, Path, Path], tmp_path: Path) -> None:
+    """A spread-sampled file's row i is not position i: the warm-up goes by position."""
+    spread = {}
+    for name, path in (("states", files[1]), ("labels", files[3])):
+        table = pq.read_table(path)
+        positions = pa.array(table.column("position").to_numpy() * 10, type=pa.int64())  # every tenth position
+        spread[name] = tmp_path / f"spread_{name}.parquet"
+        pq.write_table(table.set_column(table.schema.get_field_index("position"), "position", positions), spread[name])
+    settings = ProbeSettings(**vars(SETTINGS) | {"control": False, "weightings": ("plain",), "warmup_tokens": 25, "bootstrap": 0})
+    table = fit_probes(files[0], spread["states"], files[2], spread["labels"], settings, tmp_path / "m.csv", tmp_path / "w.npz")
+    # Train keeps rows 25.. (positions = rows); test drops only positions 0, 10 and 20.
+    assert (probe(table, 1, "flag", "plain").n_train, probe(table, 1, "flag", "plain").n_test) == (575, 297)

@@ -45,3 +45,9 @@ def test_word_vocabulary_and_train_token_cap_enter_the_estimates() -> None:
     assert resources.train_runtime_minutes(word, ptb, 929589, vocab=10000) > 1.3 * resources.train_runtime_minutes(word, ptb, 929589)
     capped = {**ptb, "max_train_tokens": 1000}
     assert resources.train_runtime_minutes(word, capped, 929589, vocab=10000) < resources.train_runtime_minutes(word, ptb, 929589, vocab=10000) / 100
+
+
+def test_spread_labelling_memory_follows_the_split() -> None:
+    # The Linux train split (1.35M characters) peaked 139 MB above the interpreter: covered twice.
+    assert resources.label_mem_mb(1_350_000) >= 500 + 2 * 139
+    assert resources.label_mem_mb(100_000_000) > 10 * resources.label_mem_mb(1_000_000)

@@ -13,7 +13,7 @@ import pytest
 
 from rnnscope.probes import METRIC_COLUMNS
 from rnnscope.seed_values import SEED003_PERPLEXITY, SEED003_PROBES, seed_probe_value
-from rnnscope.tables import perplexity_table, probe_comparison, probe_table, seed_groups
+from rnnscope.tables import Z, interval_verdict, perplexity_table, probe_comparison, probe_seed_table, probe_table, seed_groups
 
 SHAPE = {"cell": "gru", "hidden": 8, "layers": 2}
 TRAIN = {"epochs": 1, "batch_size": 8, "seq_len": 32, "lr": 0.01}
@@ -30,18 +30,21 @@ def test_seed_groups_join_only_models_differing_in_seed() -> None:
     assert seed_groups(MODELS) == {"gru": "gru", "gru_s1": "gru", "gru_s2": "gru", "gru_wide": "gru_wide"}
 
 
-def metrics_frame(probed: str, accuracy: float) -> pd.DataFrame:
-    """A probe metrics CSV as fit_probes writes it: layers 0-1 h, noun (both weightings) and a regression."""
+def metrics_frame(probed: str, accuracy: float, half_width: float | None = None) -> pd.DataFrame:
+    """A probe metrics CSV as fit_probes writes it: layers 0-1 h, noun (both weightings) and a
+    regression; with ``half_width``, intervals score ± half_width (else empty, bootstrap 0)."""
     rows = []
     for layer in (0, 1):
         for weighting in ("plain", "balanced"):
             score = accuracy + 0.1 * layer + (0.01 if weighting == "balanced" else 0)
-            rows.append(
-                {"model": probed, "layer": layer, "kind": "h", "hypothesis": "noun", "target_kind": "binary",
-                 "weighting": weighting, "accuracy": score, "precision": score - 0.2, "recall": score - 0.3,
-                 "f1": score - 0.25, "majority_accuracy": 0.6, "control_accuracy": 0.55,
-                 "selectivity": score - 0.55, "top_unit": 3, "n_train": 100, "n_test": 50, "n_classes": 2, "status": "ok"}
-            )
+            row = {"model": probed, "layer": layer, "kind": "h", "hypothesis": "noun", "target_kind": "binary",
+                   "weighting": weighting, "accuracy": score, "precision": score - 0.2, "recall": score - 0.3,
+                   "f1": score - 0.25, "majority_accuracy": 0.6, "control_accuracy": 0.55,
+                   "selectivity": score - 0.55, "top_unit": 3, "n_train": 100, "n_test": 50, "n_classes": 2, "status": "ok"}
+            if half_width is not None:
+                for metric in ("accuracy", "precision", "recall", "f1"):
+                    row |= {f"{metric}_ci_low": row[metric] - half_width, f"{metric}_ci_high": row[metric] + half_width}
+            rows.append(row)
         rows.append(
             {"model": probed, "layer": layer, "kind": "h", "hypothesis": "position_in_line", "target_kind": "continuous",
              "weighting": "none", "r2": accuracy, "control_r2": 0.1, "selectivity": accuracy - 0.1, "top_unit": 1,
@@ -207,3 +210,48 @@ def test_generated_text_probes_are_rows_of_the_probe_table(tmp_path: Path) -> No
     assert list(table.columns[:6]) == ["model", "dataset", "cell", "text", "states", "seed"]
     noun = table[(table["hypothesis"] == "noun") & (table["layer"] == 0) & (table["weighting"] == "plain")]
     assert noun.set_index("text")["accuracy"].to_dict() == pytest.approx({"real": 0.7, "generated": 0.9})
+
+
+def test_interval_verdict_significant_only_for_disjoint_intervals() -> None:
+    assert interval_verdict((0.80, 0.90), (0.60, 0.79)) == "above"
+    assert interval_verdict((0.60, 0.79), (0.80, 0.90)) == "below"
+    assert interval_verdict((0.80, 0.90), (0.60, 0.80)) == "n.s."  # touching intervals overlap
+    assert interval_verdict((0.70, 0.90), (0.75, 0.80)) == "n.s."  # one inside the other
+    assert interval_verdict((0.80, 0.90), (np.nan, np.nan)) == ""  # no interval: no verdict
+
+
+def test_seed_table_interval_one_seed_own_several_the_means(tmp_path: Path) -> None:
+    frames = [metrics_frame(model, accuracy, half_width=0.02).assign(model=model) for model, accuracy in (("gru", 0.7), ("gru_s1", 0.72), ("gru_s2", 0.74), ("gru_wide", 0.8))]
+    table = pd.concat(frames).assign(dataset="tinyshakespeare", cell="gru", text="real", states="trained")
+    by_seed = probe_seed_table(table, MODELS)
+    pick = (by_seed["hypothesis"] == "noun") & (by_seed["layer"] == 0) & (by_seed["weighting"] == "plain")
+    wide, group = by_seed[pick & (by_seed["model"] == "gru_wide")].iloc[0], by_seed[pick & (by_seed["model"] == "gru")].iloc[0]
+    assert (wide["accuracy_ci_low"], wide["accuracy_ci_high"]) == pytest.approx((0.78, 0.82))
+    # Three seeds: mean 0.72 ± Z sqrt(0.02²/3 + (0.02/Z)²), wider than one seed's test-row interval.
+    half = Z * math.sqrt(0.02**2 / 3 + (0.02 / Z) ** 2)
+    assert (group["accuracy_ci_low"], group["accuracy_ci_high"]) == pytest.approx((0.72 - half, 0.72 + half))
+    assert group["r2_ci_low"] != group["r2_ci_low"]  # no interval for a classifier's r2
+
+
+def test_comparison_shows_intervals_and_says_significant_only_when_disjoint(tmp_path: Path) -> None:
+    paths = []
+    # Trained 0.7 (layer 1: 0.8) ± 0.02; untrained 0.75 (layer 1: 0.85) ± 0.1 overlaps, 0.5 ± 0.02 does not.
+    for untrained_accuracy, untrained_width in ((0.75, 0.1), (0.5, 0.02)):
+        folder = tmp_path / f"u{untrained_accuracy}"
+        for probed, accuracy, width in (("gru_wide", 0.7, 0.02), ("gru_wide_untrained", untrained_accuracy, untrained_width)):
+            path = folder / "probes" / probed / "metrics.csv"
+            path.parent.mkdir(parents=True)
+            metrics_frame(probed, accuracy, half_width=width).to_csv(path, index=False)
+        probe_table(list((folder / "probes").glob("*/metrics.csv")), MODELS, {}, folder / "probes.csv")
+        comparison = probe_comparison(folder / "probes.csv", MODELS, GENERATE, folder / "comparison.csv")
+        trained = comparison[(comparison["states"] == "trained") & (comparison["metric"] == "accuracy")]
+        expected = "n.s." if untrained_width == 0.1 else "above"
+        assert set(trained["vs_untrained"]) == {expected}
+        assert set(comparison.loc[comparison["metric"] == "selectivity", "vs_untrained"]) == {""}  # no interval
+        markdown = (folder / "comparison.md").read_text()
+        header = next(line for line in markdown.splitlines() if line.startswith("| Hypothesis"))
+        cells = [cell.strip() for cell in header.strip("|").split("|")]
+        values = [cell.strip() for cell in next(line for line in markdown.splitlines() if line.startswith("| noun")).strip("|").split("|")]
+        assert values[cells.index("Accuracy (real)")] == "0.80 [0.78, 0.82]/0.81 [0.79, 0.83]"
+        assert values[cells.index("Acc. vs untrained (real)")] == f"{expected}/{expected}"
+        assert "n.s. when they overlap (not significant)" in markdown

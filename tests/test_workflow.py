@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from rnnscope.data import sha256_of
+from rnnscope.sampling import sampled_positions
 from rnnscope.states import read_info
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -213,18 +214,26 @@ def test_perplexity_table(workdir: Path) -> None:
 
 
 def test_states_and_labels_align_and_open_everywhere(workdir: Path) -> None:
-    states = workdir / "results/states/shakespeare_lstm/test.parquet"
+    # The first rows (what the expected responses read): one stream from position 0.
+    states = workdir / "results/states/shakespeare_lstm/train.parquet"
     info = read_info(states)
     assert info.kinds == ("h", "c", "i", "f", "g", "o") and info.layers == 2 and info.hidden == 16
     frame = pd.read_parquet(states)
-    assert len(frame) == 1500 and frame["position"].tolist() == list(range(1500))
+    assert len(frame) == 3000 and frame["position"].tolist() == list(range(3000))
     assert len(frame["l1_c"].iloc[0]) == 16
+    assert "".join(frame["token"]) == (workdir / "results/data/tinyshakespeare/train.txt").read_text()[:3000]
+    assert duckdb.sql(f"select count(*), max(position) from '{states}'").fetchall() == [(3000, 2999)]
+    # The probes' rows (extract.sampling spread, the default): spread over the test split, the
+    # same positions in the states and the labels.
+    spread = workdir / "results/states/shakespeare_lstm/test_spread.parquet"
+    frame = pd.read_parquet(spread)
     text = (workdir / "results/data/tinyshakespeare/test.txt").read_text()
-    assert "".join(frame["token"]) == text[:1500]
-    assert duckdb.sql(f"select count(*), max(position) from '{states}'").fetchall() == [(1500, 1499)]
-    labels = pd.read_parquet(workdir / "results/labels/tinyshakespeare/test.parquet")
+    positions = sampled_positions(len(text), 1500, "spread", skip=50, seed=0)  # tiny max_tokens.test, default warm-up and seed
+    assert frame["position"].tolist() == positions.tolist() and len(frame["l1_c"].iloc[0]) == 16
+    assert frame["token"].tolist() == [text[i] for i in positions]
+    labels = pd.read_parquet(workdir / "results/labels/tinyshakespeare/test_spread.parquet")
     assert labels["position"].tolist() == frame["position"].tolist()
-    newline_next = [text[i + 1] == "\n" for i in range(1500)]
+    newline_next = [i + 1 < len(text) and text[i + 1] == "\n" for i in positions]
     assert labels["next_is_newline"].tolist() == newline_next
 
 

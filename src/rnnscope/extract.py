@@ -23,6 +23,7 @@ from torch import nn
 
 from rnnscope.data import iter_encoded_chunks, load_level, load_vocab
 from rnnscope.models import STATE_KINDS, RNNModel
+from rnnscope.sampling import Sampling, sampled_positions
 from rnnscope.states import StatesInfo, StatesWriter, state_column
 from rnnscope.train import load_model, resolve_device
 
@@ -173,16 +174,24 @@ def extract_states(
     chunk_len: int = 4096,
     threads: int = 1,
     device: str = "cpu",
+    sampling: Sampling = "prefix",
+    skip: int = 0,
+    seed: int = 0,
     segment_len: int = 0,
 ) -> int:
-    """Write the states of every layer for the split's tokens (the first ``max_tokens`` if > 0).
+    """Write the states of every layer at the split's positions :func:`sampled_positions` keeps
+    (``max_tokens``, ``sampling``, ``skip``, ``seed``): with ``prefix`` the first ``max_tokens``
+    tokens (all if 0), with ``spread`` ``max_tokens`` positions spread over the whole split.
+
+    Either way the split is read as one stream from a zero state, so a kept row holds the state
+    of an uninterrupted run; ``spread`` runs through the chunk holding its last kept position (a
+    first pass counts the tokens). Memory follows ``chunk_len`` and ``max_tokens``, not the
+    split. ``device`` is ``cpu``, ``cuda`` or ``auto`` (CUDA when torch sees a GPU); each
+    chunk's states come back to the CPU for writing. Returns the number of rows written.
 
     ``segment_len`` > 0: the text is independent segments of that many tokens (the samples of
-    :mod:`rnnscope.generate`), each read from a zero state as it was sampled; a segment's last
-    row has no next token (its sample ended there).
-
-    ``device`` is ``cpu``, ``cuda`` or ``auto`` (CUDA when torch sees a GPU); each chunk's states
-    come back to the CPU for writing. Returns the number of rows written.
+    :mod:`rnnscope.generate`), each read whole from a zero state as it was sampled; a segment's
+    last row has no next token (its sample ended there).
     """
     if segment_len and max_tokens:
         raise ValueError("extract_states reads whole segments: give segment_len or max_tokens, not both")
@@ -196,45 +205,71 @@ def extract_states(
     config = model.config
     kinds = resolve_kinds(config.cell, kinds)
     vocab = load_vocab(vocab_path)
+    level = load_level(vocab_path)
     token_names = np.asarray(vocab, dtype=object)
     modules = layer_modules(model)
     info = StatesInfo(model_name, config.cell, config.layers, config.hidden, kinds)
     state: list = [None] * config.layers
-    total = 0
+    if sampling == "spread" and max_tokens:
+        n_tokens = sum(len(chunk) for chunk in iter_encoded_chunks(text_path, vocab, chunk_len, 0, level))
+        kept = sampled_positions(n_tokens, max_tokens, sampling, skip, seed)
+        if not len(kept):
+            raise ValueError(f"{text_path} has {n_tokens} tokens, none after the first {skip} (probe.warmup_tokens) to sample")
+        # Whole chunks up to the one holding the last kept position: the same chunks as a run
+        # over the whole split, so the kept states are that run's bit for bit.
+        cap, stop = 0, int(kept[-1]) + 1
+    else:
+        kept, cap, stop = None, max_tokens, max_tokens  # every position of the first max_tokens (0: all)
+    total = written = 0
     # One token past the cap is read so the last row still knows its next token.
-    chunks = iter_encoded_chunks(text_path, vocab, chunk_len, max_tokens + 1 if max_tokens else 0, load_level(vocab_path))
+    chunks = iter_encoded_chunks(text_path, vocab, chunk_len, cap + 1 if cap else 0, level)
     # One chunk of look-ahead gives the next token of each chunk's last row.
     chunk, following = next(chunks, None), next(chunks, None)
     if chunk is None or (len(chunk) < 2 and following is None):
         raise ValueError(f"{text_path} has fewer than 2 tokens; extraction needs at least 2")
     with StatesWriter(out_path, info) as writer:
         while chunk is not None:
-            if max_tokens and total + len(chunk) > max_tokens:
-                chunk, following = chunk[: max_tokens - total], chunk[max_tokens - total :]
+            if cap and total + len(chunk) > cap:
+                chunk, following = chunk[: cap - total], chunk[cap - total :]
             if segment_len:
                 if len(chunk) != segment_len:
                     raise ValueError(f"{text_path} ends in a segment of {len(chunk)} tokens, not {segment_len}")
                 state = [None] * config.layers
             columns, top = chunk_states(model, modules, torch.from_numpy(chunk).to(target), state, kinds)
-            log_probs = torch.log_softmax(model.decoder(top), dim=-1).cpu()
+            if kept is None:
+                rows = np.arange(len(chunk))
+            else:
+                first, last = np.searchsorted(kept, [total, total + len(chunk)])
+                rows = kept[first:last] - total
             following_id = following[:1] if following is not None and not segment_len else []
             next_ids = np.concatenate([chunk[1:], following_id]).astype(np.int64)
-            logprob_next = np.full(len(chunk), np.nan, dtype=np.float32)
-            logprob_next[: len(next_ids)] = log_probs[torch.arange(len(next_ids)), torch.from_numpy(next_ids)].numpy()
-            next_column = np.full(len(chunk), -1, dtype=np.int32)
-            next_column[: len(next_ids)] = next_ids
-            tokens = {
-                "position": np.arange(total, total + len(chunk), dtype=np.int64),
-                "token_id": chunk.astype(np.int32),
-                "token": token_names[chunk],
-                "next_token_id": next_column,
-                "logprob_next": logprob_next,
-                "pred_id": log_probs.argmax(-1).numpy().astype(np.int32),
-            }
-            writer.write(tokens, columns)
+            if len(rows):
+                writer.write(_token_columns(model, top, chunk, next_ids, rows, total, token_names), {name: values[rows] for name, values in columns.items()})
+                written += len(rows)
             total += len(chunk)
-            if max_tokens and total >= max_tokens:
+            if stop and total >= stop:
                 break
             chunk, following = following, next(chunks, None)
-    log.info("wrote %d rows of %s states to %s", total, ",".join(kinds), out_path)
-    return total
+    log.info("wrote %d rows (%s sampling, of %d tokens read) of %s states to %s", written, sampling, total, ",".join(kinds), out_path)
+    return written
+
+
+def _token_columns(
+    model: RNNModel, top: torch.Tensor, chunk: np.ndarray, next_ids: np.ndarray, rows: np.ndarray, start: int, token_names: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The per-token columns of the kept ``rows`` of a chunk starting at position ``start``; the
+    decoder runs on those rows only. ``next_ids`` lacks the last row's entry at the split's end."""
+    log_probs = torch.log_softmax(model.decoder(top[torch.from_numpy(rows).to(top.device)]), dim=-1).cpu()
+    has_next = rows < len(next_ids)
+    next_column = np.full(len(rows), -1, dtype=np.int32)
+    next_column[has_next] = next_ids[rows[has_next]]
+    logprob_next = np.full(len(rows), np.nan, dtype=np.float32)
+    logprob_next[has_next] = log_probs[torch.from_numpy(np.flatnonzero(has_next)), torch.from_numpy(next_column[has_next].astype(np.int64))].numpy()
+    return {
+        "position": (start + rows).astype(np.int64),
+        "token_id": chunk[rows].astype(np.int32),
+        "token": token_names[chunk[rows]],
+        "next_token_id": next_column,
+        "logprob_next": logprob_next,
+        "pred_id": log_probs.argmax(-1).numpy().astype(np.int32),
+    }

@@ -23,6 +23,7 @@ import pandas as pd
 
 from rnnscope.data import read_utf8, read_utf8_prefix
 from rnnscope.labels import HypothesisKind, write_labels
+from rnnscope.sampling import Sampling, sampled_positions
 from rnnscope.tagger import use_tagger_data
 
 logger = logging.getLogger(__name__)
@@ -461,22 +462,32 @@ def label_split(
     out_path: str | Path,
     max_tokens: int = 0,
     tagger_data: str | Path | None = None,
+    sampling: Sampling = "prefix",
+    skip: int = 0,
+    seed: int = 0,
 ) -> None:
     """Label the split at ``text_path`` and write the labels Parquet to ``out_path``.
 
-    Labels are cut to the first ``max_tokens`` rows (0 = all), matching extraction. The
-    char_text and code labels of a character depend only on what came before and on the rest
-    of its line (next_is_newline, a comment opener's second character, the part-of-speech tag
-    of its word in its line), so with ``max_tokens`` set only :func:`rnnscope.data.line_prefix`
-    of the split is read: memory follows ``max_tokens``, not the split's size. Counting labels
-    can depend on a whole string (its n), so that set reads the whole split.
+    The rows kept are the positions :func:`rnnscope.sampling.sampled_positions` keeps (as
+    extraction does with the same ``max_tokens``, ``sampling``, ``skip`` and ``seed``).
+    ``prefix``: the first ``max_tokens`` rows (0 = all). The char_text and code labels of a
+    character depend only on what came before and on the rest of its line (next_is_newline, a
+    comment opener's second character, the part-of-speech tag of its word in its line), so with
+    ``max_tokens`` set only :func:`rnnscope.data.line_prefix` of the split is read: memory
+    follows ``max_tokens``, not the split's size. Counting labels can depend on a whole string
+    (its n), so that set reads the whole split. ``spread``: a label can depend on everything
+    before its character (a comment opened lines earlier, the parenthesis depth), so the whole
+    split is labelled and only the kept rows are written; memory follows the split's size.
     """
-    if max_tokens and hypothesis_set in LINE_LOCAL_SETS:
+    spread = sampling == "spread" and max_tokens > 0
+    if max_tokens and not spread and hypothesis_set in LINE_LOCAL_SETS:
         text = read_utf8_prefix(text_path, max_tokens)
     else:
         text = read_utf8(text_path)
     frame, kinds = label_text(text, hypothesis_set, tagger_data)
-    if max_tokens:
+    if spread:
+        frame = frame.iloc[sampled_positions(len(text), max_tokens, sampling, skip, seed)]
+    elif max_tokens:
         frame = frame.iloc[:max_tokens]
     write_labels(frame, kinds, out_path)
-    logger.info("labelled %d characters of %s with %s -> %s", len(frame), text_path, hypothesis_set, out_path)
+    logger.info("labelled %d characters (%s) of %s with %s -> %s", len(frame), sampling, text_path, hypothesis_set, out_path)

@@ -11,6 +11,11 @@ every distinct token type (character) gets one label drawn at random from the hy
 empirical train label distribution, and the same probe is fitted on the same rows with those
 labels. ``selectivity`` = accuracy − control accuracy for classifiers (r2 − control r2 for
 regressions): how much of the probe's score the token's identity alone does not explain.
+
+Every score of a fitted probe (accuracy, precision, recall, F1; r2) gets a 95 % bootstrap
+percentile interval over its test rows (``<score>_ci_low``, ``<score>_ci_high``): the test rows
+are resampled with replacement and the score recomputed from the stored predictions, without
+refitting, so the interval covers the test-row sampling only, not the choice of train rows.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import logging
 import warnings
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,10 +47,16 @@ logger = logging.getLogger(__name__)
 CLASS_WEIGHTS: dict[str, str | None] = {"plain": None, "balanced": "balanced"}
 REGRESSION_WEIGHTING = "none"
 MIN_ROWS = 10
+CLASSIFIER_SCORES = ("accuracy", "precision", "recall", "f1")
+INTERVAL_SCORES = (*CLASSIFIER_SCORES, "r2")  # the scores that get a bootstrap interval
+INTERVAL_COLUMNS = [f"{score}_ci_{bound}" for score in INTERVAL_SCORES for bound in ("low", "high")]
 SCORE_COLUMNS = [
     *["accuracy", "precision", "recall", "f1", "r2", "majority_accuracy"],
     *["control_accuracy", "control_r2", "selectivity"],
+    *INTERVAL_COLUMNS,
 ]
+CONFIDENCE = 0.95
+BOOTSTRAP_BLOCK = 100  # resamples whose row indices are held at once: block x test rows int64
 METRIC_COLUMNS = [
     *["model", "layer", "kind", "hypothesis", "target_kind", "weighting"],
     *SCORE_COLUMNS,
@@ -63,12 +74,14 @@ class ProbeSettings:
     ``max_iter`` iterations). With ``standardize`` the features are z-scored with train
     statistics before fitting, and the saved weights, ``top_unit`` and ``top_weight`` are in
     that standardized space (weights comparable across units); otherwise in raw state units.
-    The first ``warmup_tokens`` rows of each split are left out: the states just after the
+    The first ``warmup_tokens`` positions of each split are left out: the states just after the
     zero initial state are transients unlike any later state, and a linear regression can
     extrapolate wildly on them (the Linux LSTM's layer-0 h at token 0 alone turned a
     position-in-line R² of 0.2 into -220 on the first 20k test rows).
-    ``n_jobs`` caps the BLAS threads of each fit. ``control`` fits every probe a second time
-    on control-task labels (doubling the work) for ``control_*`` and ``selectivity``. Probes
+    ``bootstrap`` resamples of the test rows give each score's 95 % percentile interval (0: no
+    intervals, the ``*_ci_*`` columns stay empty). ``n_jobs`` caps the BLAS threads of each
+    fit. ``control`` fits every probe a second time on control-task labels (doubling the work)
+    for ``control_*`` and ``selectivity``. Probes
     run one after another: on 2 shared cores, joblib workers (processes or threads) were no
     faster than a serial loop, and 2 BLAS threads per fit were 4-9 times slower
     (oversubscription).
@@ -84,6 +97,7 @@ class ProbeSettings:
     n_jobs: int
     control: bool = True  # also fit each probe on control-task labels (selectivity)
     warmup_tokens: int = 50  # rows at the start of each split left out (states just after the zero initial state)
+    bootstrap: int = 1000  # test-row resamples per probe for the 95 % intervals (0: none)
 
     def __post_init__(self) -> None:
         # Config files give lists; a tuple keeps the frozen settings hashable.
@@ -93,8 +107,8 @@ class ProbeSettings:
             raise ValueError(
                 f"weightings {list(self.weightings)} must be a non-empty subset of {list(CLASS_WEIGHTS)}"
             )
-        if min(self.max_train_rows, self.max_test_rows, self.max_iter, self.n_jobs) < 1 or self.C <= 0 or self.warmup_tokens < 0:
-            raise ValueError("max_train_rows, max_test_rows, max_iter and n_jobs must be >= 1, C > 0 and warmup_tokens >= 0")
+        if min(self.max_train_rows, self.max_test_rows, self.max_iter, self.n_jobs) < 1 or self.C <= 0 or min(self.warmup_tokens, self.bootstrap) < 0:
+            raise ValueError("max_train_rows, max_test_rows, max_iter and n_jobs must be >= 1, C > 0, warmup_tokens >= 0 and bootstrap >= 0")
 
 
 @dataclass(frozen=True)
@@ -130,8 +144,8 @@ class _Target:
 
     def majority_accuracy(self) -> float:
         """Accuracy on test of always predicting the train majority class (ties: smallest label)."""
-        if not self.is_classification:
-            return np.nan
+        if not self.is_classification or not len(self.y_train) or not len(self.y_test):
+            return np.nan  # regressions, and hypotheses skipped for want of rows
         classes, counts = np.unique(self.y_train, return_counts=True)
         return float(np.mean(self.y_test == classes[counts.argmax()]))
 
@@ -162,6 +176,7 @@ class _Fit:
     """What one fitted probe produced."""
 
     metrics: dict[str, float]
+    predicted: np.ndarray  # on the test rows: what the bootstrap intervals resample
     coef: np.ndarray
     intercept: np.ndarray
     classes: np.ndarray | None
@@ -169,6 +184,74 @@ class _Fit:
     n_iter: int | None  # lbfgs iterations (None for a least-squares regression)
     mean: np.ndarray | None = None  # the standardization the weights apply after (None: raw states)
     scale: np.ndarray | None = None
+
+
+def _resampled_rows(n_rows: int, resamples: int, rng: np.random.Generator) -> Iterator[np.ndarray]:
+    """Row indices of ``resamples`` resamples of ``n_rows`` rows drawn with replacement, as
+    (block, n_rows) arrays of at most ``BOOTSTRAP_BLOCK`` resamples (bounded memory)."""
+    for start in range(0, resamples, BOOTSTRAP_BLOCK):
+        yield rng.integers(n_rows, size=(min(BOOTSTRAP_BLOCK, resamples - start), n_rows))
+
+
+def _classifier_scores(confusion: np.ndarray, kind: HypothesisKind) -> dict[str, np.ndarray]:
+    """Accuracy, precision, recall and F1 (binary: of class True; categorical: macro average over
+    the classes a resample has, as sklearn's ``average="macro"``), zero where undefined (sklearn's
+    ``zero_division=0``), from confusion counts (resamples, true class, predicted class)."""
+    true_positive = np.diagonal(confusion, axis1=1, axis2=2)
+    predicted, actual = confusion.sum(axis=1), confusion.sum(axis=2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(predicted > 0, true_positive / predicted, 0.0)
+        recall = np.where(actual > 0, true_positive / actual, 0.0)
+        f1 = np.where(predicted + actual > 0, 2 * true_positive / (predicted + actual), 0.0)
+    accuracy = true_positive.sum(axis=1) / confusion.sum(axis=(1, 2))
+    if kind == "binary":  # class order False, True: the positive class is column 1
+        return {"accuracy": accuracy, "precision": precision[:, 1], "recall": recall[:, 1], "f1": f1[:, 1]}
+    present = (predicted + actual) > 0
+    counts = present.sum(axis=1)
+    return {
+        "accuracy": accuracy,
+        **{name: (values * present).sum(axis=1) / counts for name, values in (("precision", precision), ("recall", recall), ("f1", f1))},
+    }
+
+
+def bootstrap_intervals(
+    y_true: np.ndarray, predicted: np.ndarray, kind: HypothesisKind, resamples: int, rng: np.random.Generator
+) -> dict[str, float]:
+    """95 % percentile intervals ``<score>_ci_low``/``_ci_high`` of each score of a probe's test
+    predictions over ``resamples`` resamples of the test rows (drawn with replacement). Scores
+    are recomputed from the predictions (no refit); empty (NaN) when ``resamples`` is 0.
+
+    Every score is a function of per-resample sums, taken for a block of resamples at once:
+    confusion counts (one bincount) for classifiers; Σy, Σy² and Σ(y - ŷ)² for r2."""
+    scores = INTERVAL_SCORES[-1:] if kind == "continuous" else CLASSIFIER_SCORES
+    if resamples == 0:
+        return {f"{score}_ci_{bound}": np.nan for score in scores for bound in ("low", "high")}
+    blocks = _resampled_rows(len(y_true), resamples, rng)
+    if kind == "continuous":
+        y_true = np.asarray(y_true, dtype=np.float64)
+        squares, residuals = y_true**2, (y_true - predicted) ** 2
+        sums = np.concatenate([np.column_stack([y_true[rows].sum(1), squares[rows].sum(1), residuals[rows].sum(1)]) for rows in blocks])
+        total, square_total, residual = sums.T
+        spread = square_total - total**2 / len(y_true)  # n times the variance of y in the resample
+        with np.errstate(invalid="ignore", divide="ignore"):
+            # r2 of a resample with constant y is undefined (NaN) and left out of the percentiles
+            values = {"r2": 1.0 - residual / np.where(spread > 0, spread, np.nan)}
+    else:
+        classes, codes = np.unique(np.concatenate([y_true, predicted]), return_inverse=True)
+        cells_per_resample = len(classes) ** 2
+        cells = codes[: len(y_true)] * len(classes) + codes[len(y_true) :]  # (true, predicted) cell of each row
+        confusion = np.concatenate([
+            np.bincount((cells[rows] + cells_per_resample * np.arange(len(rows))[:, None]).ravel(), minlength=len(rows) * cells_per_resample)
+            .reshape(len(rows), len(classes), len(classes))
+            for rows in blocks
+        ])
+        values = _classifier_scores(confusion, kind)
+    tail = 100 * (1 - CONFIDENCE) / 2
+    intervals = {}
+    for score in scores:
+        low, high = np.nanpercentile(values[score], [tail, 100 - tail]) if np.isfinite(values[score]).any() else (np.nan, np.nan)
+        intervals[f"{score}_ci_low"], intervals[f"{score}_ci_high"] = float(low), float(high)
+    return intervals
 
 
 def _check_positions(states_path: str | Path, labels_path: str | Path, labels_positions: np.ndarray) -> None:
@@ -194,12 +277,13 @@ def _token_ids(states_path: str | Path) -> np.ndarray:
 
 
 def _labelled_rows(
-    values: pa.ChunkedArray, kind: HypothesisKind, max_rows: int, seed: int, warmup_tokens: int
+    values: pa.ChunkedArray, positions: np.ndarray, kind: HypothesisKind, max_rows: int, seed: int, warmup_tokens: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Row indices from ``warmup_tokens`` on where ``values`` is defined (subsampled to
-    ``max_rows``) and their labels."""
+    """Indices of the rows at ``positions`` from ``warmup_tokens`` on where ``values`` is defined
+    (subsampled to ``max_rows``) and their labels. By position, not row: a spread-sampled file's
+    rows are not its positions."""
     rows = np.flatnonzero(values.is_valid().to_numpy(zero_copy_only=False))
-    rows = rows[rows >= warmup_tokens]
+    rows = rows[positions[rows] >= warmup_tokens]
     if len(rows) > max_rows:
         # A fresh RNG per hypothesis keeps a hypothesis's sample independent of the others' order.
         rows = np.sort(np.random.default_rng(seed).choice(rows, size=max_rows, replace=False))
@@ -226,16 +310,18 @@ def _read_targets(
     def label_column(path: str | Path, name: str) -> pa.ChunkedArray:
         return pq.read_table(path, columns=[name]).column(name)
 
-    _check_positions(train_states, train_labels, label_column(train_labels, "position").to_numpy())
-    _check_positions(test_states, test_labels, label_column(test_labels, "position").to_numpy())
+    train_positions = label_column(train_labels, "position").to_numpy()
+    test_positions = label_column(test_labels, "position").to_numpy()
+    _check_positions(train_states, train_labels, train_positions)
+    _check_positions(test_states, test_labels, test_positions)
     train_ids, test_ids = _token_ids(train_states), _token_ids(test_states)
     sampled = []
     for hypothesis, kind in kinds.items():
         train_rows, y_train = _labelled_rows(
-            label_column(train_labels, hypothesis), kind, settings.max_train_rows, settings.seed, settings.warmup_tokens
+            label_column(train_labels, hypothesis), train_positions, kind, settings.max_train_rows, settings.seed, settings.warmup_tokens
         )
         test_rows, y_test = _labelled_rows(
-            label_column(test_labels, hypothesis), kind, settings.max_test_rows, settings.seed, settings.warmup_tokens
+            label_column(test_labels, hypothesis), test_positions, kind, settings.max_test_rows, settings.seed, settings.warmup_tokens
         )
         sampled.append((hypothesis, kind, train_rows, test_rows, y_train, y_test))
     # Only the rows some probe uses are read from the states: memory follows the row caps, not the split.
@@ -295,6 +381,7 @@ def _fit_probe(
     scaler = model[0] if settings.standardize else None
     return _Fit(
         metrics,
+        predicted,
         coef,
         np.atleast_1d(estimator.intercept_),
         classes,
@@ -393,12 +480,15 @@ def _probe_target(
         if fit.convergence_warning:
             logger.warning("probe %s: %s", key, fit.convergence_warning)
         top_unit, top_weight = _top_unit(fit.coef)
+        # Seeded by the probe's key: reproducible, and independent of the order probes run in.
+        rng = np.random.default_rng([settings.seed, zlib.crc32(key.encode())])
+        intervals = bootstrap_intervals(target.y_test, fit.predicted, target.kind, settings.bootstrap, rng)
         control = _control_scores(x_train_rows, x_test_rows, target, weighting, settings, fit.metrics)
         converged = fit.convergence_warning is None and control.pop("control_converged", True)
         if fit.convergence_warning is None and not converged:
             logger.warning("probe %s: the control-task fit did not converge in %d iterations", key, settings.max_iter)
         rows.append(
-            row | fit.metrics | control
+            row | fit.metrics | intervals | control
             | {"top_unit": top_unit, "top_weight": top_weight, "n_iter": fit.n_iter, "converged": converged, "status": "ok"}
         )
         arrays[key] = fit.coef

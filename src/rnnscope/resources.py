@@ -71,3 +71,12 @@ def extract_mem_mb(model: dict, kinds: int, chunk_len: int, vocab: int = ASSUMED
     states = chunk_len * model["hidden"] * model["layers"] * kinds * 4 * 4
     logits = chunk_len * vocab * 4 * 3
     return math.ceil(BASE_MB + SAFETY * (states + logits) / 2**20)
+
+
+LABEL_BYTES_PER_CHAR = 110  # labels and intermediates: +139 MB peak (103 B/char) for the 1.35M-character Linux train split (code set)
+
+
+def label_mem_mb(characters: int) -> int:
+    """Labelling a whole split (``extract.sampling: spread``) holds every character's labels
+    before the kept rows are taken; a prefix needs far less."""
+    return math.ceil(BASE_MB + SAFETY * characters * LABEL_BYTES_PER_CHAR / 2**20)

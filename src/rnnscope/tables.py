@@ -6,11 +6,13 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from statistics import NormalDist
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
@@ -205,7 +207,8 @@ def probe_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict],
         table,
         csv_path,
         "Diagnostic classifiers: trained on states of the train split, scored on the held-out test "
-        "split (text = real: the corpus's splits; text = generated: the model's own independent samples "
+        "split, extract.max_tokens rows of each, spread over the split or its first ones per config "
+        "extract.sampling (text = real: the corpus's splits; text = generated: the model's own independent samples "
         "(config generate; seed 003: 500 characters at temperature 0.8, each from a dummy start "
         "character), split by sample, 95/5 by default as in the seed). states = trained: the trained model; untrained: the same "
         "shape at its initial weights (train.seed), a random-network baseline. Logistic regression "
@@ -213,7 +216,9 @@ def probe_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict],
         "continuous ones; top_unit = argmax |w|; majority_accuracy = always predicting the train "
         "majority class; control_* = the same probe on Hewitt & Liang's control task (each character "
         "type gets one random label drawn from the train label distribution); selectivity = accuracy - "
-        "control_accuracy (classifiers) or r2 - control_r2 (regressions). Source: "
+        "control_accuracy (classifiers) or r2 - control_r2 (regressions); <score>_ci_low/_ci_high = "
+        "95 % bootstrap percentile interval of the score over the probe's test rows (probe.bootstrap "
+        "resamples, predictions not refitted; empty when probe.bootstrap is 0). Source: "
         "results/probes/<model>[_untrained]/metrics.csv and results/probes/<model>/generated_metrics.csv.",
     )
     seed_table = probe_seed_table(table, models)
@@ -223,7 +228,7 @@ def probe_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict],
         "Probe scores over training seeds: models that differ only in train.seed (same dataset, "
         "model and other train settings) form one group, named after its member with the lowest "
         "seed; <score>_mean and <score>_std (sample std, ddof 1; empty for one seed) over the "
-        "group's models, n_seeds of them. Source: results/tables/probes.csv.",
+        "group's models, n_seeds of them. " + SEED_INTERVAL_NOTE + " Source: results/tables/probes.csv.",
     )
     return table
 
@@ -245,18 +250,55 @@ def seed_groups(models: Mapping[str, dict]) -> dict[str, str]:
     return groups
 
 
+Z = NormalDist().inv_cdf(0.975)  # 1.96: the probes' intervals are 95 % (rnnscope.probes.CONFIDENCE)
+INTERVAL_RULE = (
+    "for one seed, its 95 % bootstrap percentile interval over the test rows; for n seeds, the "
+    "normal interval of the mean, mean ± 1.96 sqrt(std²/n + mean of the seeds' bootstrap "
+    "variances), each variance read off its interval as ((high - low) / 3.92)²: every seed is "
+    "scored on the same test rows, so their test-row noise does not average out over seeds"
+)
+SEED_INTERVAL_NOTE = f"<score>_ci_low/_ci_high: {INTERVAL_RULE}."
+
+
 def probe_seed_table(table: pd.DataFrame, models: Mapping[str, dict]) -> pd.DataFrame:
-    """Mean, std and n_seeds of every score per probe over models differing only in seed."""
+    """Mean, std, n_seeds and 95 % interval (``SEED_INTERVAL_NOTE``) of every score per probe over
+    models differing only in seed."""
     ok = table[table["status"] == "ok"].assign(group=lambda frame: frame["model"].map(seed_groups(models)))
+    # The scores the probe CSVs give intervals for (read off the columns: tables does not import the probes).
+    interval_scores = [score for score in AGGREGATED_SCORES if f"{score}_ci_low" in ok.columns]
+    for score in interval_scores:  # per-seed bootstrap variance, from the width of its percentile interval
+        ok[f"{score}_variance"] = ((ok[f"{score}_ci_high"] - ok[f"{score}_ci_low"]) / (2 * Z)) ** 2
     grouped = ok.groupby(["group", *PROBE_GROUP_KEYS], sort=False, dropna=False)
-    scores = grouped[AGGREGATED_SCORES].agg(["mean", "std"])
+    scores = grouped[AGGREGATED_SCORES].agg(["mean", "std", "count"])
+    bounds = grouped[[f"{score}_{part}" for score in interval_scores for part in ("ci_low", "ci_high", "variance")]].mean()
+    for score in interval_scores:
+        n, mean = scores[(score, "count")], scores[(score, "mean")]
+        half = Z * np.sqrt(scores[(score, "std")] ** 2 / n + bounds[f"{score}_variance"])
+        # One seed: its own (possibly asymmetric) percentile interval; several: the mean's.
+        bounds[f"{score}_ci_low"] = bounds[f"{score}_ci_low"].where(n == 1, mean - half)
+        bounds[f"{score}_ci_high"] = bounds[f"{score}_ci_high"].where(n == 1, mean + half)
+    scores = scores.drop(columns="count", level=1)
     scores.columns = [f"{score}_{statistic}" for score, statistic in scores.columns]
     counts = grouped.agg(
         n_seeds=("model", "nunique"),
         models=("model", lambda names: ";".join(sorted(set(names)))),
         converged=("converged", lambda flags: bool(flags.astype(bool).all())),
     )
-    return counts.join(scores).reset_index().rename(columns={"group": "model"})
+    intervals = bounds[[f"{score}_ci_{bound}" for score in interval_scores for bound in ("low", "high")]]
+    return counts.join(scores).join(intervals).reset_index().rename(columns={"group": "model"})
+
+
+def interval_verdict(ours: tuple[float, float], other: tuple[float, float]) -> str:
+    """``"above"``/``"below"`` when our 95 % interval (low, high) lies wholly above/below the
+    other's: significant; ``"n.s."`` when they overlap; ``""`` when either is missing. Disjoint
+    95 % intervals is a conservative test (overlapping ones can still differ at the 5 % level)."""
+    if any(pd.isna(bound) for bound in (*ours, *other)):
+        return ""
+    if ours[0] > other[1]:
+        return "above"
+    if ours[1] < other[0]:
+        return "below"
+    return "n.s."
 
 
 COMPARISON_KIND = "h"
@@ -306,15 +348,18 @@ def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], generat
                 row |= {
                     f"{text}_mean": record.get(f"{metric}_mean"),
                     f"{text}_std": record.get(f"{metric}_std"),
+                    f"{text}_ci_low": record.get(f"{metric}_ci_low", np.nan),
+                    f"{text}_ci_high": record.get(f"{metric}_ci_high", np.nan),
                     f"{text}_n_seeds": record.get("n_seeds"),
                     f"{text}_converged": record.get("converged"),
                 }
             rows.append(row)
     columns = [
         *COMPARISON_KEYS, "seed_hypothesis", "metric", "generated_mean", "seed003", "real_mean",
-        *[f"{text}_{name}" for name in ("std", "n_seeds", "converged") for text in COMPARISON_TEXTS], "generated_probes",
+        *[f"{text}_{name}" for name in ("std", "ci_low", "ci_high", "n_seeds", "converged") for text in COMPARISON_TEXTS],
+        "generated_probes",
     ]
-    comparison = pd.DataFrame(rows, columns=columns)
+    comparison = with_untrained_verdicts(pd.DataFrame(rows, columns=columns))
     primer = json.dumps(generate["primer"])
     caption = (
         "Seed 003's Figures 3-6 (Linux LSTM/GRU, Tiny Shakespeare LSTM/GRU) beside ours: probes on "
@@ -331,7 +376,10 @@ def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], generat
         "- real (ours, not the seed's protocol): fitted on the corpus's train split, scored on its held-out "
         "test split, the first probe.warmup_tokens characters of each split left out.\n\n"
         "Each cell is plain/balanced logistic regression; ours are mean ± std over the models that "
-        "differ only in train.seed (n = seeds). Baselines: majority = always the train majority class; "
+        "differ only in train.seed (n = seeds), then the 95 % interval in brackets (" + INTERVAL_RULE + "). "
+        "'vs untrained (real)' = above/below when our real-text interval lies wholly above/below the "
+        "untrained model's (significant at the 5 % level, conservatively), n.s. when they overlap (not "
+        "significant). Baselines: majority = always the train majority class; "
         "control = accuracy on the control task; selectivity = accuracy - control accuracy (each on its "
         "text); untrained = the same probe on the untrained model's states (real text only). "
         "* = a probe (or its control fit) stopped at probe.max_iter without converging. A model without "
@@ -342,9 +390,26 @@ def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], generat
     return comparison
 
 
+def with_untrained_verdicts(comparison: pd.DataFrame) -> pd.DataFrame:
+    """``vs_untrained`` on each trained row: :func:`interval_verdict` of its real-text interval
+    against the untrained model's for the same probe and metric ("" where either has none; the
+    untrained model has no generated text)."""
+    if comparison.empty:
+        return comparison.assign(vs_untrained=pd.Series(dtype=object))
+    keys = ["model", "layer", "kind", "hypothesis", "weighting", "metric"]
+    untrained = comparison.loc[comparison["states"] == "untrained", [*keys, "real_ci_low", "real_ci_high"]]
+    paired = comparison.merge(untrained, on=keys, how="left", suffixes=("", "_untrained"))
+    verdicts = [
+        interval_verdict((row.real_ci_low, row.real_ci_high), (row.real_ci_low_untrained, row.real_ci_high_untrained))
+        if row.states == "trained" else ""
+        for row in paired.itertuples()
+    ]
+    return comparison.assign(vs_untrained=verdicts)
+
+
 def _cell(values: pd.DataFrame, text: str | None, metric: str) -> str:
-    """ "plain/balanced" for one metric, each "mean", "mean±std" (our ``text``) or the seed's
-    value (``text`` None); "-" where missing."""
+    """ "plain/balanced" for one metric, each "mean", "mean±std" then " [low, high]" where it has
+    an interval (our ``text``), or the seed's value (``text`` None); "-" where missing."""
     parts = []
     for weighting in COMPARISON_WEIGHTINGS:
         row = values[(values["metric"] == metric) & (values["weighting"] == weighting)]
@@ -356,6 +421,8 @@ def _cell(values: pd.DataFrame, text: str | None, metric: str) -> str:
         cell = f"{row[column]:.2f}"
         if text is not None and row[f"{text}_n_seeds"] > 1 and pd.notna(row[f"{text}_std"]):
             cell += f"±{row[f'{text}_std']:.2f}"
+        if text is not None and pd.notna(row[f"{text}_ci_low"]):
+            cell += f" [{row[f'{text}_ci_low']:.2f}, {row[f'{text}_ci_high']:.2f}]"
         if text is not None and not row[f"{text}_converged"]:
             cell += "*"
         parts.append(cell)
@@ -388,6 +455,9 @@ def comparison_markdown(comparison: pd.DataFrame) -> str:
                 row[f"Selectivity ({tag})"] = _cell(values, text, "selectivity")
             row["Untrained acc. (real)"] = _cell(untrained_values, "real", "accuracy")
             row["Untrained F1 (real)"] = _cell(untrained_values, "real", "f1")
+            for metric, label in (("accuracy", "Acc."), ("f1", "F1")):
+                verdicts = [values.loc[(values["metric"] == metric) & (values["weighting"] == weighting), "vs_untrained"] for weighting in COMPARISON_WEIGHTINGS]
+                row[f"{label} vs untrained (real)"] = "/".join((verdict.iloc[0] or "-") if len(verdict) else "-" for verdict in verdicts)
             lines.append(row)
         n_seeds = int(ours[[f"{text}_n_seeds" for text in COMPARISON_TEXTS]].max().max())
         title = f"### {model} ({first['dataset']}, {first['cell']}), layer {first['layer']} {first['kind']}, n = {n_seeds} seed(s)"

@@ -273,6 +273,31 @@ def prepare_runtime(wildcards, input):
     return estimate.prepare_runtime_minutes(input_bytes, compressed=spec["kind"] == "tarball")
 
 
+def spread_sampling():
+    """The spread extract/label rules' ``rows`` param: both stages pass it to sampled_positions."""
+    return {
+        "sampling": "spread",
+        "skip": config["probe"]["warmup_tokens"],  # sampled after the transients the probes leave out
+        "seed": config["extract"]["seed"],
+    }
+
+
+def label_spread_mem_mb(wildcards, input):
+    """The whole split is labelled: memory follows its size (bytes bound its characters)."""
+    return estimate.label_mem_mb(Path(input.text).stat().st_size)
+
+
+def probe_rows(wildcards):
+    """The states and labels files a model's probes read, per config extract.sampling."""
+    suffix = "_spread" if config["extract"]["sampling"] == "spread" else ""
+    dataset = dataset_of(wildcards.model)
+    return {
+        f"{split}_{kind}": f"results/{kind}/{folder}/{split}{suffix}.parquet"
+        for split in PROBE_SPLITS
+        for kind, folder in (("states", wildcards.model), ("labels", dataset))
+    }
+
+
 def counting_inputs(wildcards):
     dataset = dataset_of(wildcards.model)
     return {

@@ -12,6 +12,7 @@ rule extract:
     params:
         kinds=lambda w: extracted_kinds(w.model),
         max_tokens=lambda w: config["extract"]["max_tokens"].get(w.split, 0),
+        rows={"sampling": "prefix"},  # consecutive rows: expected responses and counting read these files
         chunk_len=config["extract"]["chunk_len"],
         device=config["extract"]["device"],
         segment_len=0,  # a real split is one stream
@@ -26,3 +27,15 @@ rule extract:
         gpu=int(config["extract"]["device"] == "cuda"),
     script:
         "../../scripts/extract.py"
+
+
+# The probes' rows under extract.sampling spread: positions spread over the whole split.
+use rule extract as extract_spread with:
+    output:
+        states="results/states/{model}/{split}_spread.parquet",
+    params:
+        rows=spread_sampling(),
+    log:
+        "logs/extract_spread/{model}_{split}.log",
+    benchmark:
+        "benchmarks/extract_spread/{model}_{split}.tsv"

@@ -11,6 +11,7 @@ rule label:
     params:
         hypothesis_set=lambda w: config["datasets"][w.dataset]["hypotheses"],
         max_tokens=lambda w: config["extract"]["max_tokens"].get(w.split, 0),
+        rows={"sampling": "prefix"},  # consecutive rows: the neuron heatmaps and counting read these files
         tagger_data=lambda w: TAGGER_DIR if tags_pos(w.dataset) else None,
     log:
         "logs/label/{dataset}_{split}.log",
@@ -22,3 +23,18 @@ rule label:
         runtime=20,
     script:
         "../../scripts/label.py"
+
+
+# Labels at the positions extract_spread keeps (the same sampled_positions call).
+use rule label as label_spread with:
+    output:
+        labels="results/labels/{dataset}/{split}_spread.parquet",
+    params:
+        rows=spread_sampling(),
+    log:
+        "logs/label_spread/{dataset}_{split}.log",
+    benchmark:
+        "benchmarks/label_spread/{dataset}_{split}.tsv"
+    resources:
+        mem_mb=label_spread_mem_mb,
+        runtime=20,

@@ -23,7 +23,7 @@ rule neurons:
         hypothesis=r"[A-Za-z0-9_]+",
     params:
         settings={key: value for key, value in config["neurons"].items() if key != "hypotheses"},
-        warmup_tokens=config["probe"]["warmup_tokens"],  # scored on the probes' rows
+        warmup_tokens=config["probe"]["warmup_tokens"],  # leaves out the transients the probes leave out
     log:
         "logs/neurons/{model}_{hypothesis}.log",
     benchmark:

@@ -3,10 +3,7 @@
 
 rule probe:
     input:
-        train_states="results/states/{model}/train.parquet",
-        test_states="results/states/{model}/test.parquet",
-        train_labels=lambda w: f"results/labels/{dataset_of(w.model)}/train.parquet",
-        test_labels=lambda w: f"results/labels/{dataset_of(w.model)}/test.parquet",
+        unpack(probe_rows),
         code=code("probes"),
     output:
         metrics="results/probes/{model}/metrics.csv",
