@@ -197,5 +197,7 @@ def test_seed_side_by_side_table_on_hand_made_views(trained: Path, tmp_path: Pat
         norms.append(np.linalg.norm(h[4] - h[3]))
         assert np.isclose(value[(sentence, "‖Δh‖ at 'though'")], norms[-1], atol=1e-6)
     assert np.isclose(value[("first vs second sentence", "‖Δh‖ at 'though': first / second")], norms[0] / norms[1], rtol=1e-5)
+    updated = value[[(sentence, "updated information at 'though' (glyph: sum over clusters of abs(Δα+ + Δα−))") for sentence in sentences]]
+    assert np.isclose(value[("first vs second sentence", "updated information at 'though': first / second")], updated.iloc[0] / updated.iloc[1])
     caption = (tmp_path / "sentiment_views.md").read_text()
     assert "two different word clouds" in table["seed"].iloc[0] and "more impactful in the former" in caption

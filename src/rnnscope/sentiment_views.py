@@ -110,7 +110,8 @@ def model_findings(
     glyphs = pd.read_csv(glyphs_csv, keep_default_na=False, na_values=[""], dtype={"token": str})
     sentences = glyphs.drop_duplicates("sentence_index").sort_values("sentence_index")["sentence"].tolist()
     top = f"l{model.config.layers - 1}_h"
-    impact = {}
+    impact: dict[str, list[float]] = {"updated information": [], "‖Δh‖": []}
+    pivoted = []
     for number, (sentence, (tokens, states)) in enumerate(zip(sentences, sentence_states(checkpoint, vocab_path, sentences, [top]))):
         if PIVOT not in sentence.split():
             continue
@@ -119,17 +120,20 @@ def model_findings(
         # P(positive) the decoder reads from the state after each prefix (h[0]: before any word).
         probability = torch.softmax(model.decoder(torch.from_numpy(h)), dim=-1)[:, LABEL_NAMES.index("positive")].numpy()
         updated = glyphs.loc[(glyphs["sentence_index"] == number) & (glyphs["step"] == step), "updated"].sum()
-        impact[sentence] = float(np.linalg.norm(h[step + 1] - h[step]))
+        pivoted.append(sentence)
+        impact["updated information"].append(float(updated))
+        impact["‖Δh‖"].append(float(np.linalg.norm(h[step + 1] - h[step])))
         read = f"read as {tokens[step]!r}" if tokens[step] != PIVOT else ""
-        row(though, SEED001_YELP_THOUGH, sentence, f"updated information at '{PIVOT}' (sum over clusters of |Δα+ + Δα−|)", float(updated), read)
-        row(though, SEED001_YELP_THOUGH, sentence, f"‖Δh‖ at '{PIVOT}'", impact[sentence])
+        # (no "|" in the text: it would split a Markdown table cell)
+        row(though, SEED001_YELP_THOUGH, sentence, f"updated information at '{PIVOT}' (glyph: sum over clusters of abs(Δα+ + Δα−))", float(updated), read)
+        row(though, SEED001_YELP_THOUGH, sentence, f"‖Δh‖ at '{PIVOT}'", impact["‖Δh‖"][-1])
         row(though, SEED001_YELP_THOUGH, sentence, f"P(positive) after '{PIVOT}'", float(probability[step + 1]),
             f"{probability[step]:.3f} before it")
         row(though, SEED001_YELP_THOUGH, sentence, "P(positive) after the sentence", float(probability[-1]))
-    if len(impact) >= 2:
-        (first, a), (second, b) = list(impact.items())[:2]
-        row(though, SEED001_YELP_THOUGH, "first vs second sentence", f"‖Δh‖ at '{PIVOT}': first / second", a / b if b else np.nan,
-            f"{'larger' if a > b else 'not larger'} in {first!r} than in {second!r}")
+    if len(pivoted) >= 2:
+        for measure, (a, b) in ((measure, values[:2]) for measure, values in impact.items()):
+            row(though, SEED001_YELP_THOUGH, "first vs second sentence", f"{measure} at '{PIVOT}': first / second", a / b if b else np.nan,
+                f"{'larger' if a > b else 'not larger'} in {pivoted[0]!r} than in {pivoted[1]!r}")
     return rows
 
 
@@ -153,6 +157,12 @@ def run_sentiment_views_table(
         frame = pd.DataFrame(model_findings(*paths, vocab_path, lexicon, threshold))
         parts.append(frame.assign(model=model)[["model", *frame.columns]])
     table = pd.concat(parts, ignore_index=True)
+    # Markdown: each seed quote once, above the rows that measure it.
+    sections = [
+        f"### {model}: {finding}\n\nSeed: \"{group['seed'].iloc[0]}\"\n\n"
+        + group[["item", "measure", "value", "detail"]].to_markdown(index=False, floatfmt=".3g")
+        for (model, finding), group in table.groupby(["model", "finding"], sort=False)
+    ]
     write_table(
         table, csv_path,
         "RNNVis's Yelp case study, seeds beside our run. seed: what seed 001 says about its Yelp sentiment GRU "
@@ -161,5 +171,6 @@ def run_sentiment_views_table(
         f"them is positive (against the base rate) is >= {threshold:g} / <= -{threshold:g}; word and unit clusters "
         "and edges from the co-clustering of expected responses (train split, each sentence from the zero state); "
         f"'{PIVOT}' rows from the glyph sentences run alone from the zero state.",
+        markdown="\n\n".join(sections),
     )
     return table
