@@ -1,10 +1,10 @@
 """Fetch NLTK's part-of-speech tagger files (config folder, mirror or upstream zips), sha256-checked."""
 from rnnscope.logs import configure_logging
-from rnnscope.tagger import fetch_tagger_data
+from rnnscope.tagger import TAGGER_FILES, fetch_tagger_data
 
 configure_logging(snakemake.log[0])
 fetch_tagger_data(
-    snakemake.params.out_dir,
+    snakemake.output[0].removesuffix(TAGGER_FILES[0].path),  # the folder the files go under
     nltk_data=snakemake.params.nltk_data,
     mirror=snakemake.params.mirror,
     retries=snakemake.params.network["retries"],

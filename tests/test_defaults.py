@@ -18,7 +18,7 @@ from rnnscope.train import TrainSettings
 # itself rather than from the config.
 SECTIONS = {
     TrainSettings: (("models", "*", "train"), set()),
-    ModelConfig: (("models", "*", "model"), {"vocab_size"}),
+    ModelConfig: (("models", "*", "model"), {"vocab_size", "classes"}),  # classes: set by rnnscope.sentiment
     ProbeSettings: (("probe",), set()),
     GenerateSettings: (("generate",), set()),
     NeuronSettings: (("neurons",), set()),

@@ -167,10 +167,10 @@ def test_max_tokens_kinds_and_readers(tmp_path: Path) -> None:
     assert (info.model, info.cell, info.layers, info.hidden, info.kinds) == ("lstm-2", "lstm", 2, 5, ("h", "c"))
     frame = pd.read_parquet(capped)
     assert list(frame.columns) == [
-        "position", "token_id", "token", "next_token_id", "logprob_next", "pred_id", "l0_h", "l0_c", "l1_h", "l1_c",
+        "position", "sequence", "token_id", "token", "next_token_id", "logprob_next", "pred_id", "l0_h", "l0_c", "l1_h", "l1_c",
     ]
     assert len(frame) == 10
-    assert frame["position"].tolist() == list(range(10))
+    assert frame["position"].tolist() == list(range(10)) and (frame["sequence"] == 0).all()  # one stream
     assert frame["next_token_id"].tolist() == setup.ids[1:11]  # the token past the cap is still the next token
     assert duckdb.sql(f"select count(*) from '{capped}'").fetchall()[0][0] == 10
     assert duckdb.sql(f"select max(position) from '{full}'").fetchall()[0][0] == TOKENS - 1

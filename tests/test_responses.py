@@ -19,8 +19,11 @@ from rnnscope.responses import (
 from rnnscope.states import StatesInfo, StatesWriter
 
 
-def write_states(path: Path, token_ids: np.ndarray, states: np.ndarray, row_group_size: int = 7) -> None:
-    """A states file with one ``l0_h`` column, written in two calls and small row groups."""
+def write_states(
+    path: Path, token_ids: np.ndarray, states: np.ndarray, row_group_size: int = 7, sequences: np.ndarray | None = None
+) -> None:
+    """A states file with one ``l0_h`` column, written in two calls and small row groups; one
+    stream unless ``sequences`` numbers each row's sequence."""
     info = StatesInfo("test", "lstm", 1, states.shape[1], ("h",))
     with StatesWriter(path, info, row_group_size=row_group_size) as writer:
         for part in np.array_split(np.arange(len(token_ids)), 2):
@@ -33,6 +36,8 @@ def write_states(path: Path, token_ids: np.ndarray, states: np.ndarray, row_grou
                 "logprob_next": np.zeros(len(part), np.float32),
                 "pred_id": np.zeros(len(part), np.int32),
             }
+            if sequences is not None:
+                tokens["sequence"] = sequences[part].astype(np.int32)
             writer.write(tokens, {"l0_h": states[part]})
 
 
@@ -44,6 +49,17 @@ def test_hand_computed_response_starts_from_zero_state(tmp_path: Path) -> None:
     assert frame.to_dict("list") == {"token": ["w0", "w1"], "token_id": [0, 1], "count": [2, 1]}
     np.testing.assert_allclose(response, [[0.0, 1.5], [2.0, 2.0]])
     assert response.dtype == np.float64
+
+
+@pytest.mark.parametrize("batch_rows", [1, 2, 5])
+def test_each_sequence_starts_from_the_zero_state(tmp_path: Path, batch_rows: int) -> None:
+    path = tmp_path / "states.parquet"
+    # sequences [w0 w1] [w0] [w1]: Δh = [1, 0], [2, 2] | [2, 5] | [4, 4] (each start against zero,
+    # not the previous sequence's last state: one stream would give w0 [0, 1.5], w1 [2, 0.5])
+    states = np.array([[1, 0], [3, 2], [2, 5], [4, 4]], np.float32)
+    write_states(path, np.array([0, 1, 0, 1]), states, row_group_size=3, sequences=np.array([0, 0, 1, 2]))
+    _, response = expected_response(path, "l0_h", min_count=1, batch_rows=batch_rows)
+    np.testing.assert_allclose(response, [[1.5, 2.5], [3.0, 3.0]])
 
 
 def naive_response(token_ids: np.ndarray, states: np.ndarray, min_count: int) -> pd.DataFrame:

@@ -191,7 +191,7 @@ def test_checkpoint_is_weights_only(baseline: tuple[Path, dict]) -> None:
     out, metrics = baseline
     payload = torch.load(out / "model.pt", map_location="cpu", weights_only=True)
     assert payload["model_config"] == {
-        "cell": "gru", "vocab_size": 5, "hidden": 8, "layers": 1, "embedding": 0, "dropout": 0.0, "init_range": None, "tie_weights": False,
+        "cell": "gru", "vocab_size": 5, "hidden": 8, "layers": 1, "embedding": 0, "dropout": 0.0, "init_range": None, "tie_weights": False, "classes": 0,
     }
     assert payload["train_settings"]["epochs"] == 2
     assert (payload["step"], payload["epoch"], payload["restart"]) == (12, 2, 0)

@@ -266,6 +266,28 @@ def test_sentiment_classifier(workdir: Path) -> None:
     assert len(pd.read_csv(workdir / "results/sentiment/yelp_gru/history.csv")) == 2
 
 
+def test_sentiment_views(workdir: Path) -> None:
+    """The Yelp GRU's RNNVis views: states of whole sentences each from the zero state, responses,
+    co-clusters, main/glyph/detail views of seed 002's two sentences, the seed side-by-side table."""
+    states = pd.read_parquet(workdir / "results/states/yelp_gru/train.parquet", columns=["sequence", "token", "next_token_id"])
+    assert len(states) == 1000 and states["sequence"].tolist() == np.repeat(np.arange(200), 5).tolist()  # 5-word sentences
+    assert (states.groupby("sequence")["next_token_id"].last() == -1).all() and set(states["token"]) >= {"great", "bad", "!"}
+    folder = workdir / "results/rnnvis/yelp_gru/l0_h"
+    for name in ("main_view.png", "glyphs.png", "detail.png"):
+        assert (folder / name).stat().st_size > 10_000, name
+    glyphs = pd.read_csv(folder / "glyphs.csv", keep_default_na=False, na_values=[""])
+    sentences = yaml.safe_load((ROOT / "config/config.yaml").read_text())["sentiment"]["views"]["sentences"]
+    assert glyphs["sentence"].unique().tolist() == sentences
+    assert glyphs.groupby("sentence_index")["step"].max().tolist() == [8, 8]  # 9 words each ('though' is <unk> here)
+    words = pd.read_csv(workdir / "results/cluster/yelp_gru/l0_h/word_clusters.csv")
+    assert {"great", "bad"} <= set(words["token"]) and len(words) <= 20
+    table = pd.read_csv(workdir / "results/tables/sentiment_views.csv")
+    assert table["model"].unique().tolist() == ["yelp_gru"]
+    assert set(table["finding"]) == {"word clouds of positive and negative words", "units respond with opposite signs", "impact of 'though'"}
+    assert table.loc[table["measure"] == "polarity purity", "value"].between(0.5, 1).all()
+    assert table.loc[table["measure"] == "‖Δh‖ at 'though'", "item"].tolist() == sentences
+
+
 def test_probe_table_covers_every_model_layer_and_hypothesis(workdir: Path) -> None:
     table = pd.read_csv(workdir / "results/tables/probes.csv")
     required = "model,dataset,cell,text,layer,kind,hypothesis,weighting,accuracy,precision,recall,f1,r2,top_unit,selectivity,n_train,n_test".split(",")
@@ -408,10 +430,12 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
     finally:
         module.write_text(original)
     # co-clustering and the RNNVis views write their tables with tables.write_table
-    rnnvis = {"cocluster": 10, "main_view": 10, "glyphs": 10, "detail_view": 10, "compare_models": 2}
+    # (10 language-model views and the Yelp GRU's l0_h)
+    rnnvis = {"cocluster": 11, "main_view": 11, "glyphs": 11, "detail_view": 11, "compare_models": 2}
     tables = {"perplexity_table": 1, "ptb_perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_comparison": 1, "probe_plot": 7}
     seed003 = {"probe_generated": 5, "generated_probe_table": 1, "neurons": 10, "ablation_table": 1}
-    assert jobs == {**tables, **rnnvis, **seed003, "sentiment_table": 1, "benchmark_summary": 1, "all": 1}
+    sentiment = {"sentiment_table": 1, "sentiment_views": 1}
+    assert jobs == {**tables, **rnnvis, **seed003, **sentiment, "benchmark_summary": 1, "all": 1}
 
 
 def test_config_typo_fails_before_any_job(workdir: Path) -> None:

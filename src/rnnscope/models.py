@@ -1,4 +1,5 @@
-"""One recurrent language model covering Elman SRN, tanh RNN, GRU and LSTM, any depth."""
+"""One recurrent model covering Elman SRN, tanh RNN, GRU and LSTM, any depth: a language model,
+or (``classes`` > 0) a sequence classifier reading the last state (the Yelp sentiment GRU)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ class ModelConfig:
     """Shape of a model. ``embedding`` 0 feeds one-hot inputs (Elman's SRN has no embedding).
 
     ``tie_weights`` shares the embedding matrix with the decoder (Press & Wolf 2017, Inan et al.
-    2017), which needs embedding == hidden.
+    2017), which needs embedding == hidden. ``classes`` > 0 makes a sequence classifier: the
+    decoder maps the top layer's state after a sequence's last token to ``classes`` logits
+    (``RNNModel.classify``); 0 is a language model whose decoder predicts the next token.
     """
 
     cell: str
@@ -38,6 +41,7 @@ class ModelConfig:
     dropout: float = 0.0
     init_range: float | None = None
     tie_weights: bool = False
+    classes: int = 0
 
     def __post_init__(self) -> None:
         if self.cell not in CELLS:
@@ -46,6 +50,8 @@ class ModelConfig:
             raise ValueError("an Elman SRN has one layer and one-hot inputs: set layers: 1 and embedding: 0, or use cell rnn_tanh")
         if min(self.vocab_size, self.hidden, self.layers) < 1:
             raise ValueError(f"vocab_size, hidden and layers must be >= 1, got {self.vocab_size}, {self.hidden}, {self.layers}")
+        if self.classes < 0 or (self.classes and self.tie_weights):
+            raise ValueError(f"classes must be >= 0 and a classifier (classes > 0) cannot tie weights, got classes {self.classes}")
         if self.tie_weights and self.embedding != self.hidden:
             raise ValueError(
                 f"tie_weights shares the embedding with the decoder, so embedding must equal hidden "
@@ -57,7 +63,8 @@ class ModelConfig:
 
 
 class RNNModel(nn.Module):
-    """Encoder (embedding or one-hot) → fused recurrent stack → linear decoder to next-token logits."""
+    """Encoder (embedding or one-hot) → fused recurrent stack → linear decoder to next-token logits
+    (or, for a classifier, to class logits)."""
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
@@ -73,7 +80,7 @@ class RNNModel(nn.Module):
             batch_first=True,
         )
         self.drop = nn.Dropout(config.dropout)
-        self.decoder = nn.Linear(config.hidden, config.vocab_size)
+        self.decoder = nn.Linear(config.hidden, config.classes or config.vocab_size)
         if config.tie_weights:
             self.decoder.weight = self.encoder.weight  # type: ignore[union-attr]
         if config.init_range is not None:
@@ -94,6 +101,20 @@ class RNNModel(nn.Module):
             inputs = self.drop(inputs)
         outputs, hidden = self.rnn(inputs, hidden)
         return self.decoder(self.drop(outputs)), hidden
+
+    def classify(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Padded tokens (batch, time) and true lengths (batch,) → class logits (batch, classes) from
+        the top layer's state after each sequence's last real token, every sequence from the zero state."""
+        if not self.config.classes:
+            raise ValueError("classify needs a classifier (ModelConfig.classes > 0); this is a language model")
+        inputs = self.embed(tokens)
+        if self.encoder is not None:
+            inputs = self.drop(inputs)
+        # Packed, so the padding after a sequence's end is never read.
+        packed = nn.utils.rnn.pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
+        _, hidden = self.rnn(packed)
+        last = hidden[0] if isinstance(hidden, tuple) else hidden
+        return self.decoder(self.drop(last[-1]))
 
     def init_hidden(self, batch: int) -> Hidden:
         weight = next(self.parameters())

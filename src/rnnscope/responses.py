@@ -5,11 +5,13 @@ For a token type x, s(x) = E[Δh_t | x_t = x] with Δh_t = h_t − h_{t−1}, es
 whatever the states file's ``token`` column holds: a character for char models, a word for word
 models.
 
-Sequence-boundary convention: extraction reads a split as ONE token stream from the zero initial
-state (no resets at line or sentence ends), so h_{−1} = 0 and the first step's Δ is h_0 itself;
-every later step's Δ is taken against the true previous state of the same stream. The first step
-is kept (not dropped): it is one occurrence among thousands, and dropping it would make s(x)
-depend on which token happens to open the split.
+Sequence-boundary convention: Δ at a sequence's first token is its state itself (h_{−1} = 0, the
+zero state the sequence was read from); every later step's Δ is taken against the true previous
+state of the same sequence. A language model's split is ONE stream (no resets at line or sentence
+ends); a sentiment classifier's states file holds each sentence as its own sequence (the states
+file's ``sequence`` column). First steps are kept (not dropped): a language model's is one
+occurrence among thousands, and dropping it would make s(x) depend on which token opens the split;
+a classifier's first words are what each sentence starts from.
 
 The spread for the detail view (25–75 and 9–91 percentile bands per token and unit) needs the
 distribution of Δh, not just its sum, so it is computed only for the tokens the detail view asks
@@ -86,14 +88,19 @@ def _count_tokens(parquet: pq.ParquetFile, batch_rows: int) -> tuple[np.ndarray,
 def _iter_deltas(
     parquet: pq.ParquetFile, column: str, hidden: int, batch_rows: int
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(token ids, Δh) per batch of the stream, with h_{−1} = 0 (see the module docstring)."""
-    previous = np.zeros(hidden, dtype=np.float32)  # h_{-1}: the zero initial state
-    for batch in _iter_stream_batches(parquet, [column, "token_id"], batch_rows):
+    """(token ids, Δh) per batch of the stream, with h_{−1} = 0 at each sequence's start (see the
+    module docstring)."""
+    previous = np.zeros(hidden, dtype=np.float32)  # the state before the batch's first row
+    previous_sequence = -1  # the first row starts a sequence
+    for batch in _iter_stream_batches(parquet, [column, "token_id", "sequence"], batch_rows):
         states = fixed_list_to_numpy(batch.column(column))
+        sequences = batch.column("sequence").to_numpy()
         deltas = np.empty_like(states)
         deltas[0] = states[0] - previous
         np.subtract(states[1:], states[:-1], out=deltas[1:])
-        previous = states[-1].copy()
+        starts = np.flatnonzero(np.diff(sequences, prepend=previous_sequence))
+        deltas[starts] = states[starts]
+        previous, previous_sequence = states[-1].copy(), sequences[-1]
         yield batch.column("token_id").to_numpy(), deltas
 
 

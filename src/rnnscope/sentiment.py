@@ -22,6 +22,8 @@ import torch
 from torch import nn
 
 from rnnscope.data import SPLITS, UNK, read_utf8
+from rnnscope.models import ModelConfig, RNNModel
+from rnnscope.train import initial_model, save_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -89,23 +91,6 @@ def read_split(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE, escapechar="\\", keep_default_na=False, dtype={"text": str})
 
 
-class SentenceClassifier(nn.Module):
-    """Embedding → recurrent layers → linear read-out of the last real step's state → class logits."""
-
-    def __init__(self, vocab_size: int, embedding: int, hidden: int, layers: int, cell: str, classes: int = 2) -> None:
-        super().__init__()
-        rnn_class = {"gru": nn.GRU, "lstm": nn.LSTM, "rnn_tanh": nn.RNN}[cell]
-        self.encoder = nn.Embedding(vocab_size, embedding, padding_idx=0)
-        self.rnn = rnn_class(embedding, hidden, num_layers=layers, batch_first=True)
-        self.decoder = nn.Linear(hidden, classes)
-
-    def forward(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        packed = nn.utils.rnn.pack_padded_sequence(self.encoder(tokens), lengths.cpu(), batch_first=True, enforce_sorted=False)
-        _, hidden = self.rnn(packed)
-        last = hidden[0] if isinstance(hidden, tuple) else hidden
-        return self.decoder(last[-1])
-
-
 def encode_sentences(texts: Sequence[str], vocab: Sequence[str]) -> tuple[list[torch.Tensor], torch.Tensor]:
     """Token ids per sentence (unknown words as ``<unk>``; an empty sentence as one ``<unk>``) and lengths."""
     index = {token: i for i, token in enumerate(vocab)}
@@ -122,12 +107,12 @@ def batches(encoded: list[torch.Tensor], lengths: torch.Tensor, labels: torch.Te
 
 
 @torch.no_grad()
-def accuracy(model: SentenceClassifier, encoded: list[torch.Tensor], lengths: torch.Tensor, labels: torch.Tensor, batch_size: int) -> tuple[float, float]:
+def accuracy(model: RNNModel, encoded: list[torch.Tensor], lengths: torch.Tensor, labels: torch.Tensor, batch_size: int) -> tuple[float, float]:
     """(accuracy, mean cross entropy in nats) over a split."""
     model.eval()
     correct, loss = 0, 0.0
     for tokens, batch_lengths, batch_labels in batches(encoded, lengths, labels, batch_size, np.arange(len(labels))):
-        logits = model(tokens, batch_lengths)
+        logits = model.classify(tokens, batch_lengths)
         correct += int((logits.argmax(-1) == batch_labels).sum())
         loss += nn.functional.cross_entropy(logits, batch_labels, reduction="sum").item()
     return correct / len(labels), loss / len(labels)
@@ -147,9 +132,10 @@ def train_sentiment(
         frame = read_split(data_dir / f"{split}.tsv")
         encoded, lengths = encode_sentences(frame["text"].tolist(), vocab)
         splits[split] = (encoded, lengths, torch.tensor(frame["label"].to_numpy(), dtype=torch.long))
-    torch.manual_seed(train_settings["seed"])
+    # The language models' class with a class decoder: checkpoints load through train.load_model.
+    config = ModelConfig(vocab_size=len(vocab), classes=len(LABEL_NAMES), **model_settings)
+    model = initial_model(config, train_settings["seed"])
     rng = np.random.default_rng(train_settings["seed"])
-    model = SentenceClassifier(len(vocab), **model_settings)
     optimizer = torch.optim.Adam(model.parameters(), lr=train_settings["lr"])
     batch_size = train_settings["batch_size"]
     history, best_state, best_valid = [], None, -1.0
@@ -159,7 +145,7 @@ def train_sentiment(
         encoded, lengths, labels = splits["train"]
         total, count = 0.0, 0
         for tokens, batch_lengths, batch_labels in batches(encoded, lengths, labels, batch_size, rng.permutation(len(labels))):
-            loss = nn.functional.cross_entropy(model(tokens, batch_lengths), batch_labels)
+            loss = nn.functional.cross_entropy(model.classify(tokens, batch_lengths), batch_labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -181,7 +167,8 @@ def train_sentiment(
             "accuracy": split_accuracy, "loss_nats": split_loss, "sentences": len(labels),
             "majority_accuracy": max(float(labels.float().mean()), 1 - float(labels.float().mean())),
         }
-    torch.save({"model_settings": model_settings, "vocab_size": len(vocab), "state_dict": model.state_dict()}, checkpoint_path)
+    steps_per_epoch = -(-len(splits["train"][2]) // batch_size)
+    save_checkpoint(Path(checkpoint_path), model, train_settings, step=best_epoch * steps_per_epoch, epoch=best_epoch)
     Path(metrics_path).write_text(json.dumps(metrics, indent=2))
     pd.DataFrame(history).to_csv(history_path, index=False)
     return metrics

@@ -3,10 +3,17 @@
 Schema (one row per token of the split's token stream, in order):
 
 - ``position`` int64: index of the token in the split's stream (0-based).
+- ``sequence`` int32: which sequence the row belongs to; each sequence is read from the zero
+  state. A language model reads its split as one stream (all 0); a sentiment classifier reads
+  each sentence alone (the sentence's index in its split).
 - ``token_id`` int32, ``token`` string: the input token at this step.
 - ``next_token_id`` int32: the token that follows (-1 after the last token).
 - ``logprob_next`` float32: log p(next token | prefix) in nats under the model (NaN at the end).
 - ``pred_id`` int32: the model's argmax prediction of the next token.
+
+For a classifier (``ModelConfig.classes`` > 0) ``next_token_id`` is the next word of the same
+sentence (-1 at its end), ``logprob_next`` is NaN (it predicts no tokens) and ``pred_id`` is the
+class its decoder reads from the state after this token.
 - ``l{layer}_{kind}`` fixed_size_list<float32>[hidden]: the state of layer ``layer`` (0-based)
   after reading the token. Kinds: ``h`` for every cell; ``c`` (cell state) and the gates
   ``i``, ``f``, ``g``, ``o`` for LSTM; the gates ``r``, ``z``, ``n`` for GRU.
@@ -25,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-TOKEN_COLUMNS = ("position", "token_id", "token", "next_token_id", "logprob_next", "pred_id")
+TOKEN_COLUMNS = ("position", "sequence", "token_id", "token", "next_token_id", "logprob_next", "pred_id")
 METADATA_KEY = b"rnnscope"
 
 
@@ -60,6 +67,7 @@ class StatesInfo:
 def states_schema(info: StatesInfo) -> pa.Schema:
     fields = [
         pa.field("position", pa.int64()),
+        pa.field("sequence", pa.int32()),
         pa.field("token_id", pa.int32()),
         pa.field("token", pa.string()),
         pa.field("next_token_id", pa.int32()),
@@ -146,9 +154,12 @@ class StatesWriter:
         )
 
     def write(self, tokens: dict[str, np.ndarray], states: dict[str, np.ndarray]) -> None:
+        """One batch of rows; ``tokens`` without ``sequence`` continues the one stream (sequence 0)."""
         arrays: list[pa.Array] = []
         for field in self.schema:
-            if field.name in tokens:
+            if field.name == "sequence" and field.name not in tokens:
+                arrays.append(pa.array(np.zeros(len(tokens["position"]), dtype=np.int32)))
+            elif field.name in tokens:
                 arrays.append(pa.array(tokens[field.name], type=field.type))
             else:
                 matrix = np.ascontiguousarray(states[field.name], dtype=np.float32)

@@ -177,11 +177,12 @@ def split_metrics(loss_nats: float) -> dict[str, float]:
     return {"loss_nats": loss_nats, "ppl": math.exp(loss_nats), "bpc": loss_nats / LN2}
 
 
-def save_checkpoint(path: Path, model: RNNModel, settings: TrainSettings, step: int, epoch: int, **extra: object) -> None:
-    """state_dict + configs + step, never a pickled module; written atomically."""
+def save_checkpoint(path: Path, model: RNNModel, settings: TrainSettings | dict, step: int, epoch: int, **extra: object) -> None:
+    """state_dict + configs + step, never a pickled module; written atomically. ``settings`` is a
+    language model's TrainSettings or a sentiment classifier's train settings (rnnscope.sentiment)."""
     payload = {
         "model_config": model.config.to_dict(),
-        "train_settings": asdict(settings),
+        "train_settings": asdict(settings) if isinstance(settings, TrainSettings) else dict(settings),
         "state_dict": model.state_dict(),
         "step": step,
         "epoch": epoch,

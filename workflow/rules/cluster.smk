@@ -17,7 +17,7 @@ rule responses:
             "column": w.column,
             "min_count": config["cluster"]["min_count"],
             "top_m": config["cluster"]["top_m"],
-            "band_tokens": config["rnnvis"]["detail_tokens"],
+            "band_tokens": view_settings(w.model)["detail_tokens"],
             "band_samples": config["rnnvis"]["band_samples"],
             "seed": config["cluster"]["seed"],
         },
@@ -51,8 +51,9 @@ rule cocluster:
         column=r"l\d+_[a-z]",
     params:
         settings=lambda w: {
-            **{k: config["cluster"][k] for k in ("n_clusters", "mode", "seed", "max_tokens")},
-            "title": f"{w.model} {w.column}: expected response, {config['cluster']['max_tokens']} most frequent tokens "
+            **{k: config["cluster"][k] for k in ("n_clusters", "mode", "seed")},
+            "max_tokens": view_settings(w.model)["max_tokens"],
+            "title": f"{w.model} {w.column}: expected response, {view_settings(w.model)['max_tokens']} most frequent tokens "
             f"(train split), {config['cluster']['mode']} mode",
         },
     log:

@@ -20,6 +20,8 @@ SENTIMENT_MODELS = list(config["sentiment"]["models"])
 # baseline "<model>_untrained" of each (its states come from the untrained checkpoint).
 PROBED_MODELS = [m for m in MODELS if config["datasets"].get(config["models"][m]["dataset"], {}).get("hypotheses") != "none"]
 PROBED_MODELS += [model + UNTRAINED_SUFFIX for model in PROBED_MODELS]
+# Names whose states the extract rule writes (the language models and their untrained baselines).
+LANGUAGE_MODELS = MODELS + [m for m in PROBED_MODELS if m not in MODELS]
 
 
 def check_config():
@@ -42,6 +44,11 @@ def check_config():
         missing = [key for key in needed if not nested_value(spec, key)]
         if missing:
             raise ValueError(f"datasets.{name} has kind {spec['kind']} but no {', '.join(missing)}")
+    clash = sorted(set(SENTIMENT_MODELS) & set(MODELS))
+    if clash:
+        raise ValueError(f"sentiment.models and models both name {clash}; results live under a model's name: rename one")
+    if SENTIMENT_MODELS and not ("h" in config["cluster"]["kinds"] and (config["extract"]["kinds"] == "all" or "h" in config["extract"]["kinds"])):
+        raise ValueError("sentiment.views reads the clusters of the hidden state h: keep h in cluster.kinds and extract.kinds")
     unknown = [model for model in config["cluster"]["models"] if model not in config["models"]]
     if unknown:
         raise ValueError(f"cluster.models names {unknown}, which are not in models (defined: {', '.join(MODELS)})")
@@ -68,7 +75,7 @@ check_config()
 
 
 wildcard_constraints:
-    model="|".join(MODELS + [m for m in PROBED_MODELS if m not in MODELS]) or "no-models",
+    model="|".join(LANGUAGE_MODELS + SENTIMENT_MODELS) or "no-models",
     dataset="|".join(DATASETS) or "no-datasets",
     split="|".join(SPLITS),
 
@@ -112,6 +119,8 @@ def trained_name(model):
 
 
 def checkpoint_of(model):
+    if model in SENTIMENT_MODELS:
+        return f"results/sentiment/{model}/model.pt"
     if model.endswith(UNTRAINED_SUFFIX):
         return f"results/untrained/{trained_name(model)}/model.pt"
     return f"results/train/{model}/model.pt"
@@ -119,6 +128,31 @@ def checkpoint_of(model):
 
 def dataset_of(model):
     return config["models"][trained_name(model)]["dataset"]
+
+
+def model_shape(model):
+    """Shape settings (cell, layers, hidden, ...) of a language model, its untrained baseline or a
+    sentiment classifier."""
+    if model in SENTIMENT_MODELS:
+        return config["sentiment"]["models"][model]["model"]
+    return config["models"][trained_name(model)]["model"]
+
+
+def vocab_of(model):
+    return "results/sentiment/data/vocab.json" if model in SENTIMENT_MODELS else data_files(dataset_of(model))["vocab"]
+
+
+def view_settings(model):
+    """What a model's RNNVis views show: glyph sentences, detail tokens and how many of the most
+    frequent tokens are co-clustered; a sentiment model has its own (sentiment.views)."""
+    if model in SENTIMENT_MODELS:
+        return config["sentiment"]["views"]
+    return {**{k: config["rnnvis"][k] for k in ("sentences", "detail_tokens")}, "max_tokens": config["cluster"]["max_tokens"]}
+
+
+def top_hidden_column(model):
+    """The top layer's hidden-state column, which sentiment_views.csv reads."""
+    return f"l{model_shape(model)['layers'] - 1}_h"
 
 
 TAGGER_DIR = "resources/nltk_data"
@@ -140,14 +174,14 @@ def data_files(dataset):
 
 
 def extracted_kinds(model):
-    cell = config["models"][trained_name(model)]["model"]["cell"]
+    cell = model_shape(model)["cell"]
     wanted = config["extract"]["kinds"]
     return [kind for kind in STATE_KINDS[cell] if wanted == "all" or kind in wanted]
 
 
 def cluster_columns(model):
     """State columns (``l{layer}_{kind}``) that get expected responses and co-clusters."""
-    layers = config["models"][model]["model"]["layers"]
+    layers = model_shape(model)["layers"]
     kinds = [k for k in extracted_kinds(model) if k in config["cluster"]["kinds"]]
     return [f"l{layer}_{kind}" for layer in range(layers) for kind in kinds]
 
@@ -184,9 +218,10 @@ def neuron_targets():
 
 
 def clustered_models():
-    """Text models that get expected responses, co-clusters and RNNVis views (config cluster.models)."""
+    """Models that get expected responses, co-clusters and RNNVis views: the text models of config
+    cluster.models and every sentiment model."""
     chosen = config["cluster"]["models"]
-    return [m for m in text_models() if not chosen or m in chosen]
+    return [m for m in text_models() if not chosen or m in chosen] + SENTIMENT_MODELS
 
 
 def cluster_outputs():
@@ -201,10 +236,11 @@ def cluster_title(model, column):
     """Which model, layer, state and cluster config a figure or table comes from."""
     layer, kind = column.removeprefix("l").split("_")
     settings = config["cluster"]
+    corpus = "Yelp sentences, each from the zero state" if model in SENTIMENT_MODELS else dataset_of(model)
     return (
-        f"{model} ({config['models'][model]['model']['cell']}, {dataset_of(model)}) layer {layer} "
+        f"{model} ({model_shape(model)['cell']}, {corpus}) layer {layer} "
         f"{'hidden state h' if kind == 'h' else 'cell state c'}; train split, tokens seen >= "
-        f"{settings['min_count']} times, {settings['max_tokens']} most frequent co-clustered into "
+        f"{settings['min_count']} times, {view_settings(model)['max_tokens']} most frequent co-clustered into "
         f"{settings['n_clusters']} clusters ({settings['mode']} mode, seed {settings['seed']})"
     )
 
@@ -251,7 +287,7 @@ def final_outputs():
     if reference_models():
         outputs += ["results/tables/ptb_perplexity.csv"]
     if SENTIMENT_MODELS:
-        outputs += ["results/tables/sentiment.csv"]
+        outputs += ["results/tables/sentiment.csv", "results/tables/sentiment_views.csv"]
     if counting_models():
         outputs += ["results/tables/srn_counting.csv"]
         outputs += [f"results/plots/activation_space_{m}.png" for m in counting_models()]

@@ -44,7 +44,6 @@ rule download_tagger_data:
     output:
         tagger_files(),
     params:
-        out_dir=TAGGER_DIR,
         nltk_data=config["nltk_data"],
         mirror=config["mirror"],
         network=config["download"],

@@ -9,6 +9,8 @@ rule extract:
         code=code("extract"),
     output:
         states="results/states/{model}/{split}.parquet",
+    wildcard_constraints:
+        model="|".join(LANGUAGE_MODELS) or "no-models",  # a sentiment model's states: rule sentiment_states
     params:
         kinds=lambda w: extracted_kinds(w.model),
         max_tokens=lambda w: config["extract"]["max_tokens"].get(w.split, 0),

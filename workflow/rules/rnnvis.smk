@@ -38,8 +38,8 @@ rule main_view:
 
 rule glyphs:
     input:
-        checkpoint="results/train/{model}/model.pt",
-        vocab=lambda w: data_files(dataset_of(w.model))["vocab"],
+        checkpoint=lambda w: checkpoint_of(w.model),
+        vocab=lambda w: vocab_of(w.model),
         units="results/cluster/{model}/{column}/unit_clusters.csv",
         code=code("glyphs"),
     output:
@@ -62,7 +62,7 @@ rule glyphs:
     params:
         settings=lambda w: {
             "column": w.column,
-            "sentences": config["rnnvis"]["sentences"],
+            "sentences": view_settings(w.model)["sentences"],
             "title": f"Sequence glyphs: {cluster_title(w.model, w.column)}",
         },
     log:
@@ -96,7 +96,7 @@ rule detail_view:
         column=COLUMN_PATTERN,
     params:
         settings=lambda w: {
-            "tokens": config["rnnvis"]["detail_tokens"],
+            "tokens": view_settings(w.model)["detail_tokens"],
             "tagger_data": TAGGER_DIR if config["rnnvis"]["pos_tags"] else None,
             "tag_pos": config["rnnvis"]["pos_tags"],
             "title": f"Detail view: {cluster_title(w.model, w.column)}; bands from at most "

@@ -88,3 +88,62 @@ rule sentiment_table:
         runtime=5,
     script:
         "../../scripts/sentiment_table.py"
+
+
+# RNNVis views of the sentiment models (seed 002's Yelp case study): states here, then the
+# cluster and rnnvis rules read them like a language model's (common.smk: clustered_models).
+rule sentiment_states:
+    input:
+        checkpoint="results/sentiment/{sentiment_model}/model.pt",
+        train="results/sentiment/data/train.tsv",
+        vocab="results/sentiment/data/vocab.json",
+        code=code("sentence_states"),
+    output:
+        states="results/states/{sentiment_model}/train.parquet",
+    wildcard_constraints:
+        sentiment_model="|".join(SENTIMENT_MODELS) or "no-models",
+    params:
+        kinds=lambda w: extracted_kinds(w.sentiment_model),
+        max_tokens=config["sentiment"]["views"]["max_states_tokens"],
+    log:
+        "logs/sentiment_states/{sentiment_model}.log",
+    benchmark:
+        "benchmarks/sentiment_states/{sentiment_model}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../../scripts/sentiment_states.py"
+
+
+rule sentiment_views:
+    input:
+        train="results/sentiment/data/train.tsv",
+        vocab="results/sentiment/data/vocab.json",
+        **{
+            key: [clustered(m, top_hidden_column(m))[key] for m in SENTIMENT_MODELS]
+            for key in ("responses", "words", "units", "edges")
+        },
+        glyphs=[f"results/rnnvis/{m}/{top_hidden_column(m)}/glyphs.csv" for m in SENTIMENT_MODELS],
+        checkpoints=[f"results/sentiment/{m}/model.pt" for m in SENTIMENT_MODELS],
+        code=code("sentiment_views"),
+    output:
+        table=report(
+            "results/tables/sentiment_views.csv",
+            caption="../report/sentiment_views.rst",
+            category="Sentiment (RNNVis Yelp)",
+        ),
+    params:
+        models=SENTIMENT_MODELS,
+        threshold=config["sentiment"]["views"]["lexicon_log_odds"],
+    log:
+        "logs/sentiment_views.log",
+    benchmark:
+        "benchmarks/sentiment_views.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    script:
+        "../../scripts/sentiment_views.py"
