@@ -309,6 +309,13 @@ def prepare_runtime(wildcards, input):
     return estimate.prepare_runtime_minutes(input_bytes, compressed=spec["kind"] == "tarball")
 
 
+def split_tokens(dataset, split):
+    """Tokens extracted (and labelled) of a dataset's split: the dataset's own max_tokens entry,
+    else extract.max_tokens (0 = the whole split)."""
+    own = config["datasets"][dataset].get("max_tokens") or {}
+    return own[split] if own.get(split) is not None else config["extract"]["max_tokens"].get(split, 0)
+
+
 def spread_sampling():
     """The spread extract/label rules' ``rows`` param: both stages pass it to sampled_positions."""
     return {

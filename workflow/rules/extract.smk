@@ -13,7 +13,7 @@ rule extract:
         model="|".join(LANGUAGE_MODELS) or "no-models",  # a sentiment model's states: rule sentiment_states
     params:
         kinds=lambda w: extracted_kinds(w.model),
-        max_tokens=lambda w: config["extract"]["max_tokens"].get(w.split, 0),
+        max_tokens=lambda w: split_tokens(dataset_of(w.model), w.split),
         rows={"sampling": "prefix"},  # consecutive rows: expected responses and counting read these files
         chunk_len=config["extract"]["chunk_len"],
         device=config["extract"]["device"],

@@ -10,7 +10,7 @@ rule label:
         labels="results/labels/{dataset}/{split}.parquet",
     params:
         hypothesis_set=lambda w: config["datasets"][w.dataset]["hypotheses"],
-        max_tokens=lambda w: config["extract"]["max_tokens"].get(w.split, 0),
+        max_tokens=lambda w: split_tokens(w.dataset, w.split),
         rows={"sampling": "prefix"},  # consecutive rows: the neuron heatmaps and counting read these files
         tagger_data=lambda w: TAGGER_DIR if tags_pos(w.dataset) else None,
     log:
