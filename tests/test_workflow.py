@@ -278,7 +278,8 @@ def test_sentiment_views(workdir: Path) -> None:
     glyphs = pd.read_csv(folder / "glyphs.csv", keep_default_na=False, na_values=[""])
     sentences = yaml.safe_load((ROOT / "config/config.yaml").read_text())["sentiment"]["views"]["sentences"]
     assert glyphs["sentence"].unique().tolist() == sentences
-    assert glyphs.groupby("sentence_index")["step"].max().tolist() == [8, 8]  # 9 words each ('though' is <unk> here)
+    # Seed 002's sentences: 9 words ("... though staff is not helpful") and 10 ('though' is <unk> here).
+    assert glyphs.groupby("sentence_index")["step"].max().tolist() == [8, 9]
     words = pd.read_csv(workdir / "results/cluster/yelp_gru/l0_h/word_clusters.csv")
     assert {"great", "bad"} <= set(words["token"]) and len(words) <= 20
     table = pd.read_csv(workdir / "results/tables/sentiment_views.csv")
@@ -394,8 +395,10 @@ def test_ablation_table_and_heatmaps(workdir: Path) -> None:
     ok = table[table["status"] == "ok"]
     # per layer (2 for Shakespeare, 1 for the tiny Linux models): kind h x k in {1, 3} x (top + 2 random draws)
     assert len(ok) % 6 == 0 and len(ok) > 0
-    # The whole extracted test split is used, so the probe's F1 before ablation is the probe table's.
-    assert np.allclose(ok["f1_before"], ok["f1_probe_table"])
+    # The probe table scores the probes' rows, spread over the test split (extract.sampling), the
+    # ablation the test split's first characters: the same probe on other rows, so close but not
+    # equal (equal on the same rows: tests/test_neurons.py).
+    assert ok["f1_before"].between(0, 1).all() and (ok["f1_before"] - ok["f1_probe_table"]).abs().max() < 0.15
     for model, hypothesis in pairs:
         assert (workdir / f"results/neurons/{model}/{hypothesis}/heatmap.png").stat().st_size > 5_000
 

@@ -439,6 +439,8 @@ def ablation_table(paths: Sequence[str | Path], csv_path: str | Path, settings: 
         "and on all characters (all); text = the held-out test split's first characters, run as "
         "`streams` equal segments each from a zero state (1 = one sequence), scored on n_chars of "
         "them after the first probe.warmup_tokens (the rows the probes leave out); "
-        f"f1_probe_table = the probe's F1 on the test split in results/probes. Config neurons: {settings}.",
+        "f1_probe_table = the probe's F1 in results/probes, on the probes' own test rows (spread over "
+        "the whole test split under extract.sampling spread, so it differs a little from f1_before, "
+        f"which scores the text above). Config neurons: {settings}.",
     )
     return table
