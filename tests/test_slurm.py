@@ -14,7 +14,8 @@ import pytest
 from test_workflow import CLEAN_ENV, copy_workflow, planned_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
-# Every stage from download to probes and the seed-000 analysis, on the tiny config (20 jobs).
+# Every stage from download to probes (on rows spread over the splits) and the seed-000 analysis,
+# on the tiny config (24 jobs).
 TARGETS = ["results/probes/srn_anbn/metrics.csv", "results/tables/srn_counting.csv", "results/states/shakespeare_gru/test.parquet"]
 
 pytestmark = pytest.mark.slurm
@@ -32,7 +33,7 @@ def test_dag_runs_through_slurm_and_a_second_run_does_nothing(tmp_path: Path, ca
     work = copy_workflow(tmp_path)
     command = [sys.executable, "-m", "snakemake", *TARGETS, "--profile", "profiles/slurm", "--configfile", "tiny.yaml", "source.yaml"]
     planned = sum(planned_jobs(subprocess.run([*command, "-n"], cwd=work, capture_output=True, text=True, env=CLEAN_ENV).stdout).values())
-    assert planned == 20
+    assert planned == 24
     first = subprocess.run(command, cwd=work, capture_output=True, text=True, env=CLEAN_ENV)
     output = first.stdout + first.stderr
     assert first.returncode == 0, output[-6000:]
