@@ -223,15 +223,16 @@ def test_states_and_labels_align_and_open_everywhere(workdir: Path) -> None:
     assert len(frame["l1_c"].iloc[0]) == 16
     assert "".join(frame["token"]) == (workdir / "results/data/tinyshakespeare/train.txt").read_text()[:3000]
     assert duckdb.sql(f"select count(*), max(position) from '{states}'").fetchall() == [(3000, 2999)]
-    # The probes' rows (extract.sampling spread, the default): spread over the test split, the
-    # same positions in the states and the labels.
-    spread = workdir / "results/states/shakespeare_lstm/test_spread.parquet"
+    # The probes' rows (extract.sampling spread, the default; the tiny config keeps Tiny
+    # Shakespeare on prefix): spread over the test split, the same positions in states and labels.
+    assert not (workdir / "results/states/shakespeare_lstm/test_spread.parquet").exists()
+    spread = workdir / "results/states/linux_lstm/test_spread.parquet"
     frame = pd.read_parquet(spread)
-    text = (workdir / "results/data/tinyshakespeare/test.txt").read_text()
+    text = (workdir / "results/data/linux/test.txt").read_text()
     positions = sampled_positions(len(text), 1500, "spread", skip=50, seed=0)  # tiny max_tokens.test, default warm-up and seed
-    assert frame["position"].tolist() == positions.tolist() and len(frame["l1_c"].iloc[0]) == 16
+    assert frame["position"].tolist() == positions.tolist() and len(positions) == min(1500, len(text) - 50)
     assert frame["token"].tolist() == [text[i] for i in positions]
-    labels = pd.read_parquet(workdir / "results/labels/tinyshakespeare/test_spread.parquet")
+    labels = pd.read_parquet(workdir / "results/labels/linux/test_spread.parquet")
     assert labels["position"].tolist() == frame["position"].tolist()
     newline_next = [i + 1 < len(text) and text[i + 1] == "\n" for i in positions]
     assert labels["next_is_newline"].tolist() == newline_next
@@ -395,9 +396,11 @@ def test_ablation_table_and_heatmaps(workdir: Path) -> None:
     ok = table[table["status"] == "ok"]
     # per layer (2 for Shakespeare, 1 for the tiny Linux models): kind h x k in {1, 3} x (top + 2 random draws)
     assert len(ok) % 6 == 0 and len(ok) > 0
-    # The probe table scores the probes' rows, spread over the test split (extract.sampling), the
-    # ablation the test split's first characters: the same probe on other rows, so close but not
-    # equal (equal on the same rows: tests/test_neurons.py).
+    # Tiny Shakespeare's probes read the test split's first characters (sampling prefix), as the
+    # ablation does, so the F1 before ablation is the probe table's. Linux's probe rows are spread
+    # over the split: the same probe on other rows, close but not equal.
+    prefix = ok["model"].str.startswith("shakespeare")
+    assert prefix.any() and np.allclose(ok.loc[prefix, "f1_before"], ok.loc[prefix, "f1_probe_table"])
     assert ok["f1_before"].between(0, 1).all() and (ok["f1_before"] - ok["f1_probe_table"]).abs().max() < 0.15
     for model, hypothesis in pairs:
         assert (workdir / f"results/neurons/{model}/{hypothesis}/heatmap.png").stat().st_size > 5_000

@@ -316,6 +316,11 @@ def split_tokens(dataset, split):
     return own[split] if own.get(split) is not None else config["extract"]["max_tokens"].get(split, 0)
 
 
+def sampling_of(dataset):
+    """Where a dataset's probe rows come from: its own sampling entry, else extract.sampling."""
+    return config["datasets"][dataset].get("sampling") or config["extract"]["sampling"]
+
+
 def spread_sampling():
     """The spread extract/label rules' ``rows`` param: both stages pass it to sampled_positions."""
     return {
@@ -331,9 +336,9 @@ def label_spread_mem_mb(wildcards, input):
 
 
 def probe_rows(wildcards):
-    """The states and labels files a model's probes read, per config extract.sampling."""
-    suffix = "_spread" if config["extract"]["sampling"] == "spread" else ""
+    """The states and labels files a model's probes read, per its dataset's sampling."""
     dataset = dataset_of(wildcards.model)
+    suffix = "_spread" if sampling_of(dataset) == "spread" else ""
     return {
         f"{split}_{kind}": f"results/{kind}/{folder}/{split}{suffix}.parquet"
         for split in PROBE_SPLITS
