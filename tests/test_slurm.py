@@ -15,8 +15,8 @@ from test_workflow import CLEAN_ENV, copy_workflow, planned_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 # Every stage from download to probes (on rows spread over the splits) and the seed-000 analysis,
-# on the tiny config (24 jobs).
-TARGETS = ["results/probes/srn_anbn/metrics.csv", "results/tables/srn_counting.csv", "results/states/shakespeare_gru/test.parquet"]
+# on the tiny config: 14 jobs (a Slurm job costs ~20 s here, so no more than covers each stage).
+TARGETS = ["results/probes/srn_anbn/metrics.csv", "results/counting/srn_anbn/per_n.csv", "results/data/tinyshakespeare/train.txt"]
 
 pytestmark = pytest.mark.slurm
 
@@ -33,7 +33,7 @@ def test_dag_runs_through_slurm_and_a_second_run_does_nothing(tmp_path: Path, ca
     work = copy_workflow(tmp_path)
     command = [sys.executable, "-m", "snakemake", *TARGETS, "--profile", "profiles/slurm", "--configfile", "tiny.yaml", "source.yaml"]
     planned = sum(planned_jobs(subprocess.run([*command, "-n"], cwd=work, capture_output=True, text=True, env=CLEAN_ENV).stdout).values())
-    assert planned == 24
+    assert planned == 14
     first = subprocess.run(command, cwd=work, capture_output=True, text=True, env=CLEAN_ENV)
     output = first.stdout + first.stderr
     assert first.returncode == 0, output[-6000:]
@@ -45,7 +45,7 @@ def test_dag_runs_through_slurm_and_a_second_run_does_nothing(tmp_path: Path, ca
     states = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i %T"], capture_output=True, text=True, check=True)
     known = {int(line.split()[0]): line.split()[1] for line in states.stdout.splitlines() if int(line.split()[0]) in slurm_ids}
     assert slurm_ids[-1] in known and set(known.values()) == {"COMPLETED"}, states.stdout
-    assert (work / "results/tables/srn_counting.csv").exists()
+    assert (work / "results/counting/srn_anbn/per_n.csv").exists() and (work / "results/data/tinyshakespeare/train.txt").exists()
     for slurm_id in slurm_ids[:3]:
         assert list((work / ".snakemake/slurm_logs").rglob(f"{slurm_id}.log")), f"no Slurm log for job {slurm_id}"
     with capsys.disabled():  # into the CI log, passed or not

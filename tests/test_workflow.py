@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from rnnscope.data import sha256_of
+from rnnscope.dependencies import rerun_table
 from rnnscope.sampling import sampled_positions
 from rnnscope.states import read_info
 
@@ -248,7 +249,7 @@ def test_word_models_end_to_end(workdir: Path) -> None:
     assert states["token"].tolist() == words[: len(states)] and len(states) == 3000
     responses = pd.read_csv(workdir / "results/cluster/ptb_lstm_small/l1_h/top_tokens.csv")
     assert set(responses["token"]) <= set(vocab["tokens"]) and responses["token"].nunique() > 5
-    clusters = pd.read_csv(workdir / "results/cluster/ptb_lstm_small/l0_c/word_clusters.csv")
+    clusters = pd.read_csv(workdir / "results/cluster/ptb_lstm_small/l0_h/word_clusters.csv")
     assert len(clusters) == 20 and "<eos>" in set(clusters["token"])
     table = pd.read_csv(workdir / "results/tables/ptb_perplexity.csv")
     assert table["model"].tolist() == ["ptb_lstm_small", "ptb_lstm_medium", "ptb_lstm_large", "ptb_rnn", "ptb_gru"]
@@ -356,7 +357,8 @@ def test_cluster_outputs(workdir: Path) -> None:
 
 
 def test_rnnvis_outputs(workdir: Path) -> None:
-    folder = workdir / "results/rnnvis/shakespeare_lstm/l0_c"
+    folder = workdir / "results/rnnvis/shakespeare_lstm/l0_h"
+    assert not (workdir / "results/rnnvis/shakespeare_lstm/l0_c").exists()  # tiny cluster.kinds: [h]
     for name in ("main_view.png", "glyphs.png", "detail.png"):
         assert (folder / name).stat().st_size > 10_000, name
     glyphs = pd.read_csv(folder / "glyphs.csv", keep_default_na=False, na_values=[""])
@@ -364,7 +366,7 @@ def test_rnnvis_outputs(workdir: Path) -> None:
     # a char model reads each sentence character by character; 3 hidden clusters per character
     assert len(glyphs) == 3 * sum(len(sentence) for sentence in sentences)
     assert glyphs["preserved"].dropna().between(0, 1).all()
-    bands = pd.read_parquet(workdir / "results/cluster/shakespeare_lstm/l0_c/bands.parquet")
+    bands = pd.read_parquet(workdir / "results/cluster/shakespeare_lstm/l0_h/bands.parquet")
     assert {"e", " "} <= set(bands["token"]) and (bands["p9"] <= bands["p91"]).all()
     pos = pd.read_csv(folder / "pos.csv", keep_default_na=False)
     assert len(pos) == 20
@@ -389,9 +391,8 @@ def test_generated_text_is_probed_like_real_text(workdir: Path) -> None:
 
 def test_ablation_table_and_heatmaps(workdir: Path) -> None:
     table = pd.read_csv(workdir / "results/tables/ablation.csv")
-    pairs = {(m, h) for m in ("shakespeare_lstm", "shakespeare_gru") for h in ("capitalized_word", "next_is_newline")}
-    pairs |= {("shakespeare_gru_s1", h) for h in ("capitalized_word", "next_is_newline")}
-    code_pairs = {(m, h) for m in ("linux_lstm", "linux_gru") for h in ("inside_comment", "inside_string")}
+    pairs = {(m, "capitalized_word") for m in ("shakespeare_lstm", "shakespeare_gru", "shakespeare_gru_s1")}
+    code_pairs = {(m, "inside_comment") for m in ("linux_lstm", "linux_gru")}
     assert set(zip(table["model"], table["hypothesis"])) == pairs | code_pairs
     ok = table[table["status"] == "ok"]
     # per layer (2 for Shakespeare, 1 for the tiny Linux models): kind h x k in {1, 3} x (top + 2 random draws)
@@ -420,10 +421,10 @@ def test_no_change_rerun_does_nothing(workdir: Path) -> None:
 def test_probe_parameter_change_reruns_only_probes_and_downstream(workdir: Path) -> None:
     (workdir / "probe_change.yaml").write_text("probe: {C: 0.5}\n")
     jobs = planned_jobs(snakemake(workdir, "-n", "--configfile", "tiny.yaml", "source.yaml", "probe_change.yaml").stdout)
-    # 7 models and their 7 untrained baselines; generated text for the 5 char models, neurons for 2 hypotheses of each.
+    # 7 models and their 7 untrained baselines; generated text for the 5 char models, neurons for 1 hypothesis of each.
     assert jobs == {
         "probe": 14, "probe_table": 1, "probe_comparison": 1, "probe_plot": 7, "probe_generated": 5,
-        "generated_probe_table": 1, "neurons": 10, "ablation_table": 1, "benchmark_summary": 1, "all": 1,
+        "generated_probe_table": 1, "neurons": 5, "ablation_table": 1, "benchmark_summary": 1, "all": 1,
     }
 
 
@@ -436,10 +437,10 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
     finally:
         module.write_text(original)
     # co-clustering and the RNNVis views write their tables with tables.write_table
-    # (10 language-model views and the Yelp GRU's l0_h)
-    rnnvis = {"cocluster": 11, "main_view": 11, "glyphs": 11, "detail_view": 11, "compare_models": 2}
+    # (6 language-model views, h of each layer of the 3 tiny cluster models, and the Yelp GRU's l0_h)
+    rnnvis = {"cocluster": 7, "main_view": 7, "glyphs": 7, "detail_view": 7, "compare_models": 2}
     tables = {"perplexity_table": 1, "ptb_perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_comparison": 1, "probe_plot": 7}
-    seed003 = {"probe_generated": 5, "generated_probe_table": 1, "neurons": 10, "ablation_table": 1}
+    seed003 = {"probe_generated": 5, "generated_probe_table": 1, "neurons": 5, "ablation_table": 1}
     sentiment = {"sentiment_table": 1, "sentiment_views": 1}
     assert jobs == {**tables, **rnnvis, **seed003, **sentiment, "benchmark_summary": 1, "all": 1}
 
@@ -468,6 +469,13 @@ def test_docs_show_the_current_rulegraph() -> None:
     block = page.split("```mermaid\n")[1].split("```")[0]
     # Snakemake prints the edges in hash order: compare the lines as sets.
     assert set(block.strip().splitlines()) == set(result.stdout.strip().splitlines()), "paste `snakemake --rulegraph mermaid-js` into docs/pipeline.md"
+
+
+def test_docs_say_which_rules_each_module_reruns() -> None:
+    result = subprocess.run([*SNAKEMAKE, "--filegraph"], cwd=ROOT, capture_output=True, text=True, check=True)
+    table = rerun_table(result.stdout)
+    assert "| `tagger` | " in table  # read from the graph, not empty
+    assert (ROOT / "docs" / "reruns.md").read_text() == table, "regenerate: snakemake --filegraph | python -m rnnscope.dependencies > docs/reruns.md"
 
 
 def test_training_killed_mid_run_resumes_on_rerun(tmp_path: Path) -> None:

@@ -7,6 +7,8 @@ rules list the closure of their entry module's ``rnnscope`` imports as inputs in
 from __future__ import annotations
 
 import ast
+import re
+import sys
 from pathlib import Path
 
 PACKAGE = "rnnscope"
@@ -42,3 +44,39 @@ def module_closure(package_dir: str | Path, *modules: str) -> list[str]:
         seen.add(name)
         pending.extend(direct_imports(path) - seen)
     return sorted(str(package_dir / f"{name}.py") for name in seen)
+
+
+# One node per rule in `snakemake --filegraph`: its name in a bold 18-point font, then its files.
+_NODE = re.compile(r'<b><font point-size="18">(\w+)</font></b>(.*?)(?=<b><font point-size="18">|\Z)', re.S)
+_MODULE = re.compile(rf"src/{PACKAGE}/(\w+)\.py")
+
+
+def rules_by_module(filegraph: str) -> dict[str, list[str]]:
+    """Package module -> the rules that list it as an input (so rerun when it is edited), read
+    from the text of ``snakemake --filegraph``."""
+    rules: dict[str, set[str]] = {}
+    for rule, files in _NODE.findall(filegraph):
+        for module in _MODULE.findall(files):
+            rules.setdefault(module, set()).add(rule)
+    return {module: sorted(rules[module]) for module in sorted(rules)}
+
+
+def rerun_table(filegraph: str) -> str:
+    """docs/reruns.md: each package module and the rules an edit to it reruns."""
+    lines = [
+        "# What an edit reruns",
+        "",
+        "Each rule lists the package modules its script runs, and what they import, as inputs",
+        "(`code(...)` in `workflow/rules/common.smk`), so editing a module reruns exactly these rules",
+        "of the default run and what depends on their outputs. Generated from",
+        "`snakemake --filegraph | python -m rnnscope.dependencies > docs/reruns.md`; a test checks it.",
+        "",
+        "| module | rules that rerun when it is edited |",
+        "| --- | --- |",
+    ]
+    lines += [f"| `{module}` | {', '.join(rules)} |" for module, rules in rules_by_module(filegraph).items()]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(rerun_table(sys.stdin.read()))
