@@ -292,7 +292,7 @@ def test_sentiment_views(workdir: Path) -> None:
 
 def test_probe_table_covers_every_model_layer_and_hypothesis(workdir: Path) -> None:
     table = pd.read_csv(workdir / "results/tables/probes.csv")
-    required = "model,dataset,cell,text,layer,kind,hypothesis,weighting,accuracy,precision,recall,f1,r2,top_unit,selectivity,n_train,n_test".split(",")
+    required = ["model", "dataset", "cell", "text", "layer", "kind", "hypothesis", "weighting", "accuracy", "precision", "recall", "f1", "r2", "top_unit", "selectivity", "n_train", "n_test"]
     assert set(required) <= set(table.columns)
     assert set(table["states"]) == {"trained", "untrained"} and set(table["text"]) == {"real", "generated"}
     generated = table[table["text"] == "generated"]
@@ -392,7 +392,7 @@ def test_ablation_table_and_heatmaps(workdir: Path) -> None:
     pairs = {(m, h) for m in ("shakespeare_lstm", "shakespeare_gru") for h in ("capitalized_word", "next_is_newline")}
     pairs |= {("shakespeare_gru_s1", h) for h in ("capitalized_word", "next_is_newline")}
     code_pairs = {(m, h) for m in ("linux_lstm", "linux_gru") for h in ("inside_comment", "inside_string")}
-    assert set(zip(table["model"], table["hypothesis"])) == pairs | code_pairs
+    assert set(zip(table["model"], table["hypothesis"], strict=True)) == pairs | code_pairs
     ok = table[table["status"] == "ok"]
     # per layer (2 for Shakespeare, 1 for the tiny Linux models): kind h x k in {1, 3} x (top + 2 random draws)
     assert len(ok) % 6 == 0 and len(ok) > 0

@@ -167,7 +167,7 @@ def plot_cocluster(
         row_ends = np.r_[row_starts[1:], len(row_order)]
         labels = [
             f"W{cluster}: " + ", ".join(token_values[row_order[start:min(end, start + per_cluster)]])
-            for cluster, start, end in zip(row_clusters, row_starts, row_ends)
+            for cluster, start, end in zip(row_clusters, row_starts, row_ends, strict=True)
         ]
         ax.set_yticks((row_starts + row_ends - 1) / 2, labels, fontsize=8)
     column_ends = np.r_[column_starts[1:], len(column_order)]
@@ -175,7 +175,7 @@ def plot_cocluster(
         (column_starts + column_ends - 1) / 2,
         [
             f"H{cluster}\n({end - start})"
-            for cluster, start, end in zip(column_clusters, column_starts, column_ends)
+            for cluster, start, end in zip(column_clusters, column_starts, column_ends, strict=True)
         ],
         fontsize=8,
     )

@@ -19,16 +19,18 @@ import logging
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LinearRegression
+from sklearn.metrics import r2_score
 
+from rnnscope.labels import read_labels
+from rnnscope.states import read_info, read_matrices, read_tokens, state_column
+
+# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
+# the backend even after pyplot is imported, so the imports above need not be split around it.
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.linear_model import LinearRegression  # noqa: E402
-from sklearn.metrics import r2_score  # noqa: E402
-
-from rnnscope.labels import read_labels  # noqa: E402
-from rnnscope.states import read_info, read_matrices, read_tokens, state_column  # noqa: E402
 
 log = logging.getLogger(__name__)
 SYMBOL_COLOURS = {"a": "tab:blue", "b": "tab:orange", "c": "tab:green"}

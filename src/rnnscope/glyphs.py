@@ -29,21 +29,22 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.axes import Axes
 
+from rnnscope.coclustering import display_token
+from rnnscope.data import load_vocab
+from rnnscope.extract import chunk_states, layer_modules, resolve_kinds
+from rnnscope.states import parse_state_column
+from rnnscope.tables import write_table
+from rnnscope.train import load_model
+
+# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
+# the backend even after pyplot is imported, so the imports above need not be split around it.
 matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-
-from rnnscope.coclustering import display_token  # noqa: E402
-from rnnscope.data import load_vocab  # noqa: E402
-from rnnscope.extract import chunk_states, layer_modules, resolve_kinds  # noqa: E402
-from rnnscope.states import parse_state_column  # noqa: E402
-from rnnscope.tables import write_table  # noqa: E402
-from rnnscope.train import load_model  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +148,7 @@ def sentence_glyphs(
     n_clusters = int(labels.max()) + 1
     parts = []
     for number, (sentence, (tokens, states)) in enumerate(
-        zip(sentences, sentence_states(checkpoint, vocab_path, sentences, [column]))
+        zip(sentences, sentence_states(checkpoint, vocab_path, sentences, [column]), strict=True)
     ):
         table = glyph_quantities(states[column], labels, n_clusters)
         table.insert(0, "token", np.asarray(tokens, dtype=object)[table["step"]])
@@ -213,7 +214,7 @@ def plot_glyphs(table: pd.DataFrame, png_path: str | Path, title: str) -> None:
         1, len(sentences), figsize=(3.2 * len(sentences), 0.9 + 0.28 * steps), squeeze=False
     )
     scale = glyph_scale(table)
-    for ax, sentence in zip(axes[0], sentences.itertuples()):
+    for ax, sentence in zip(axes[0], sentences.itertuples(), strict=True):
         draw_glyph_column(ax, table[table["sentence_index"] == sentence.sentence_index], scale, sentence.sentence)
     fig.suptitle(textwrap.fill(title, 45 * len(sentences)), fontsize=8)
     fig.tight_layout()

@@ -360,7 +360,7 @@ def indent_levels(text: str) -> np.ndarray:
     widths = [len(indent.group().expandtabs(8)) // 8 for indent in indents]
     line_lengths = np.diff(np.array([indent.start() for indent in indents], dtype=np.int64), append=len(text))
     levels = np.repeat(np.array(widths, dtype=np.int64), line_lengths)
-    for indent, width in zip(indents, widths):
+    for indent, width in zip(indents, widths, strict=True):
         if width:
             leading = indent.group()
             levels[indent.start() : indent.end()] = [len(leading[: end + 1].expandtabs(8)) // 8 for end in range(len(leading))]

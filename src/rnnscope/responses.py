@@ -81,7 +81,7 @@ def _count_tokens(parquet: pq.ParquetFile, batch_rows: int) -> tuple[np.ndarray,
         unique_ids, first_rows = np.unique(ids, return_index=True)
         unnamed = np.array([token_id not in names for token_id in unique_ids.tolist()], dtype=bool)
         texts = batch.column("token").take(pa.array(first_rows[unnamed])).to_pylist()
-        names.update(zip(unique_ids[unnamed].tolist(), texts))
+        names.update(zip(unique_ids[unnamed].tolist(), texts, strict=True))
     return counts, names
 
 
@@ -228,7 +228,7 @@ def response_bands(
             "samples": len(samples[index]),
             "response": sums[index] / seen[index],
         }
-        part.update((f"p{q}", values) for q, values in zip(BAND_PERCENTILES, percentiles))
+        part.update((f"p{q}", values) for q, values in zip(BAND_PERCENTILES, percentiles, strict=True))
         parts.append(pd.DataFrame(part))
     log.info(
         "response bands of %s for %d tokens (at most %d occurrences each); not in the file: %s",

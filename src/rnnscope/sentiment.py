@@ -62,7 +62,7 @@ def split_frame(frame: pd.DataFrame, fractions: Sequence[float], seed: int) -> d
         raise ValueError(f"split fractions must be three positive numbers summing to 1, got {list(fractions)}")
     order = np.random.default_rng(seed).permutation(len(frame))
     cuts = np.floor(np.cumsum(fractions)[:2] * len(frame)).astype(int)
-    parts = dict(zip(SPLITS, np.split(order, cuts)))
+    parts = dict(zip(SPLITS, np.split(order, cuts), strict=True))
     empty = [split for split, rows in parts.items() if len(rows) == 0]
     if empty:
         raise ValueError(f"split(s) {empty} came out empty from {len(frame)} sentences: too few sentences")

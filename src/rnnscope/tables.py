@@ -9,21 +9,23 @@ from pathlib import Path
 from statistics import NormalDist
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from rnnscope.models import UNTRAINED_SUFFIX  # noqa: E402
-from rnnscope.seed_values import (  # noqa: E402
+from rnnscope.models import UNTRAINED_SUFFIX
+from rnnscope.seed_values import (
     SEED003_HYPOTHESES,
     SEED003_METRICS,
     SEED003_PERPLEXITY,
     SEED003_PROBES,
     seed_probe_value,
 )
+
+# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
+# the backend even after pyplot is imported, so the imports above need not be split around it.
+matplotlib.use("Agg")
 
 
 def write_table(table: pd.DataFrame, csv_path: str | Path, caption: str, markdown: str | None = None) -> None:
