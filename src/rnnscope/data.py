@@ -22,11 +22,11 @@ import urllib.request
 import zlib
 from bisect import insort
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import numpy as np
 
@@ -272,7 +272,8 @@ class TextScan:
 
 def scan_text(path: str | Path) -> TextScan:
     """One streaming pass: character count, last newline and the sorted character vocabulary."""
-    characters, last_newline, seen = 0, -1, set()
+    characters, last_newline = 0, -1
+    seen: set[str] = set()
     for chunk in iter_utf8_chunks(path):
         newline = chunk.rfind("\n")
         if newline >= 0:
@@ -312,8 +313,8 @@ def route_splits(
         while split < 2:
             if searches[split] < split_start:
                 cut = split_start  # the previous cut's newline also ends this split: it is empty
-            elif fixed[split] is not None:
-                cut = fixed[split]
+            elif (fixed_cut := fixed[split]) is not None:
+                cut = fixed_cut
                 if cut > position + len(chunk):
                     break
             else:
@@ -483,7 +484,7 @@ class SpooledFile:
     replaced: bool
 
 
-COMPRESSIONS = {b"\xfd7zXZ\x00": lzma.open, b"\x1f\x8b": gzip.open, b"BZh": bz2.open}
+COMPRESSIONS: dict[bytes, Callable[..., Any]] = {b"\xfd7zXZ\x00": lzma.open, b"\x1f\x8b": gzip.open, b"BZh": bz2.open}
 
 
 def decompressed(path: str | Path) -> BinaryIO:
@@ -493,7 +494,7 @@ def decompressed(path: str | Path) -> BinaryIO:
         magic = handle.read(6)
     for prefix, opener in COMPRESSIONS.items():
         if magic.startswith(prefix):
-            return opener(path, "rb")  # type: ignore[return-value]
+            return opener(path, "rb")
     return open(path, "rb")
 
 

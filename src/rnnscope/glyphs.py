@@ -27,6 +27,7 @@ import logging
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -175,8 +176,8 @@ def draw_glyph_column(ax: Axes, table: pd.DataFrame, scale: float, title: str) -
     size = np.maximum(table["size"].to_numpy(), 1) * scale / half  # a cluster without units has α = 0
     pos, neg = table["alpha_pos"].to_numpy() / size, table["alpha_neg"].to_numpy() / size
     d_pos, d_neg = table["delta_alpha_pos"].to_numpy() / size, table["delta_alpha_neg"].to_numpy() / size
-    bar = dict(width=width * 0.8, linewidth=0)
-    outline = dict(width=width * 0.8, linewidth=0.6, fill=False)
+    bar: dict[str, Any] = dict(width=width * 0.8, linewidth=0)
+    outline: dict[str, Any] = dict(width=width * 0.8, linewidth=0.6, fill=False)
     ax.bar(x, pos, bottom=y0, color=GREY, **bar)
     ax.bar(x, neg, bottom=y0, color=GREY, **bar)
     grew, lost = d_pos > 0, d_pos < 0  # new positive information: the top part of the positive bar
@@ -214,8 +215,8 @@ def plot_glyphs(table: pd.DataFrame, png_path: str | Path, title: str) -> None:
         1, len(sentences), figsize=(3.2 * len(sentences), 0.9 + 0.28 * steps), squeeze=False
     )
     scale = glyph_scale(table)
-    for ax, sentence in zip(axes[0], sentences.itertuples(), strict=True):
-        draw_glyph_column(ax, table[table["sentence_index"] == sentence.sentence_index], scale, sentence.sentence)
+    for ax, sentence in zip(axes[0], sentences.to_dict("records"), strict=True):
+        draw_glyph_column(ax, table[table["sentence_index"] == sentence["sentence_index"]], scale, sentence["sentence"])
     fig.suptitle(textwrap.fill(title, 45 * len(sentences)), fontsize=8)
     fig.tight_layout()
     save_figure(fig, png_path)

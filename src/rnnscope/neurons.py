@@ -395,8 +395,8 @@ def analyse_neurons(
         plot_no_probe(reason, title, heatmap_png)
     else:
         probes = {
-            (int(row.layer), row.kind): Probe.load(weights_npz, f"{state_column(int(row.layer), row.kind)}/{hypothesis}/{settings.weighting}")
-            for row in fitted.itertuples()
+            (int(row["layer"]), row["kind"]): Probe.load(weights_npz, f"{state_column(int(row['layer']), row['kind'])}/{hypothesis}/{settings.weighting}")
+            for row in fitted.to_dict("records")
         }
         table = pd.DataFrame(ablation_rows(model, ids, labels, probes, settings, base, warmup_tokens), columns=ABLATION_COLUMNS)
         probe_f1 = fitted.set_index(["layer", "kind"])["f1"]

@@ -442,7 +442,8 @@ def _write_atomically(path: str | Path, write: Callable[[Path], object]) -> None
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     with path.open("wb") as handle:  # a handle, because np.savez appends ".npz" to a bare name
-        np.savez_compressed(handle, **arrays)
+        # numpy's stub lets **arrays reach its bool allow_pickle keyword; no array is named so.
+        np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
 
 
 def _probe_target(

@@ -37,7 +37,7 @@ def word_log_odds(frame: pd.DataFrame) -> pd.DataFrame:
     """Per word of labelled sentences (``text``, ``label`` 1 = positive): the sentences holding it per
     label and ``log_odds`` = log((positive + ½) / (negative + ½)) − log(P / N), P and N the
     positive and negative sentences: 0 for a word as common in both as sentences are."""
-    counts = {label: Counter() for label in (0, 1)}
+    counts: dict[int, Counter[str]] = {label: Counter() for label in (0, 1)}
     for text, label in zip(frame["text"], frame["label"], strict=True):
         counts[int(label)].update(set(text.split()))
     words = sorted(set(counts[0]) | set(counts[1]))
@@ -85,7 +85,7 @@ def model_findings(
         examples = {name: ", ".join(part.loc[part["polarity"] == name, "token"].head(5)) or "none" for name in shares}
         detail = (
             f"{len(part)} words; positive e.g. {examples['positive']}; negative e.g. {examples['negative']}; "
-            "edges e(W, H_j): " + ", ".join(f"H{j} {edges[cluster, j]:+.3g}" for j in range(n_clusters))
+            "edges e(W, H_j): " + ", ".join(f"H{j} {edges[cluster, j]:+.3g}" for j in range(n_clusters))  # type: ignore[index]  # cluster: an int group key, typed any scalar
         )
         row(clouds, SEED001_YELP_WORD_CLOUDS, f"W{cluster}", "share of positive words", shares["positive"], detail)
         row(clouds, SEED001_YELP_WORD_CLOUDS, f"W{cluster}", "share of negative words", shares["negative"])
@@ -158,7 +158,8 @@ def run_sentiment_views_table(
     lexicon = word_log_odds(read_split(train_tsv))
     parts = []
     for model, *paths in zip(models, responses, words, units, edges, glyphs, checkpoints, strict=True):
-        frame = pd.DataFrame(model_findings(*paths, vocab_path, lexicon, threshold))
+        # six paths by the zip above; mypy sees only a list of unknown length
+        frame = pd.DataFrame(model_findings(*paths, vocab_path, lexicon, threshold))  # type: ignore[call-arg]
         parts.append(frame.assign(model=model)[["model", *frame.columns]])
     table = pd.concat(parts, ignore_index=True)
     # Markdown: each seed quote once, above the rows that measure it.

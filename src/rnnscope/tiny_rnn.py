@@ -24,6 +24,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -204,7 +205,7 @@ def plot_trajectories(trajectories: Mapping[str, pd.DataFrame], png_path: str | 
 def reproduce(
     specs: list[str],
     eta: float,
-    alternating: Mapping[str, float],
+    alternating: Mapping[str, Any],
     weights_csv: str | Path,
     trajectories_csv: str | Path,
     alternating_csv: str | Path,
