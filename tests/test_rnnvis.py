@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import write_states
 from rnnscope.coclustering import run_coclustering
 from rnnscope.glyphs import glyph_quantities
 from rnnscope.responses import write_responses
@@ -16,7 +17,6 @@ from rnnscope.rnnvis import (
     run_main_view,
     word_cluster_overlap,
 )
-from test_responses import write_states
 
 WORDS = ["the", "he", "she", "food", "love", "a", "staff", "is", "not", "though"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import rnnscope.tagger
-from conftest import mirror_folder
+from helpers import mirror_folder
 from rnnscope.config_schema import reject_removed_keys
 from rnnscope.data import DownloadError, sha256_of
 from rnnscope.hypotheses import part_of_speech_labels
