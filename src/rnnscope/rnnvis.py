@@ -31,6 +31,7 @@ from sklearn.metrics.cluster import contingency_matrix
 from rnnscope.coclustering import display_token
 from rnnscope.glyphs import BLUE, ORANGE, draw_glyph_column, glyph_scale, save_figure
 from rnnscope.responses import RESPONSE_METADATA_COLUMNS
+from rnnscope.states import reading_parquet
 from rnnscope.tables import write_table
 from rnnscope.tagger import use_tagger_data
 
@@ -51,7 +52,8 @@ def read_clustered_responses(
     """The co-clustered words (token, count, cluster, in file order), their responses and unit labels."""
     words = pd.read_csv(word_clusters_csv, keep_default_na=False, dtype={"token": str})
     units = pd.read_csv(unit_clusters_csv).sort_values("unit")
-    table = pd.read_parquet(responses_parquet)
+    with reading_parquet(responses_parquet):
+        table = pd.read_parquet(responses_parquet)
     unit_columns = [name for name in table.columns if name not in RESPONSE_METADATA_COLUMNS]
     if len(unit_columns) != len(units):
         raise ValueError(f"{responses_parquet} has {len(unit_columns)} units but {unit_clusters_csv} lists {len(units)}")
@@ -219,7 +221,8 @@ def run_detail_view(
         "whitespace and <unk> as X) of the co-clustered tokens, with their train-split count and word cluster."
         + ("" if tag_pos else " POS tagging was off (rnnvis.pos_tags: false): the pos column is empty."),
     )
-    bands = pd.read_parquet(bands_parquet)
+    with reading_parquet(bands_parquet):
+        bands = pd.read_parquet(bands_parquet)
     shown = [token for token in dict.fromkeys(tokens) if token in set(bands["token"])]
     if len(shown) < len(tokens):
         log.info("detail tokens without bands (absent or below min_count): %s", [t for t in tokens if t not in shown])
