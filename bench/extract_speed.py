@@ -33,7 +33,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness import Figure, above, at_least, char_corpus, median, speed_ratio, timed_rounds, write_results
+from harness import (
+    Figure,
+    above,
+    at_least,
+    char_corpus,
+    median,
+    speed_ratio,
+    timed_rounds,
+    write_results,
+)
 from rnnscope.data import build_vocab, encode, write_splits
 from rnnscope.extract import extract_states
 from rnnscope.models import ModelConfig, RNNModel
@@ -97,7 +106,7 @@ def cell_loop(model: RNNModel, ids: torch.Tensor, with_gates: bool) -> dict[str,
             if with_gates:
                 pre = weights["weight_ih"] @ x + weights["bias_ih"] + weights["weight_hh"] @ h[0] + weights["bias_hh"]
                 i, f, g, o = pre.chunk(4)
-                for kind, value in zip(GATES, (i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid())):
+                for kind, value in zip(GATES, (i.sigmoid(), f.sigmoid(), g.tanh(), o.sigmoid()), strict=True):
                     rows[kind].append(value)
             h, c = cell(x[None], (h, c))
             rows["h"].append(h[0])

@@ -78,7 +78,7 @@ def median(values: list[float]) -> float:
 
 def speed_ratio(project: list[float], baseline: list[float], project_work: float = 1.0, baseline_work: float = 1.0) -> Ratio:
     """The project's throughput over the baseline's (work per second), round by round."""
-    ratios = [(project_work / p) / (baseline_work / b) for p, b in zip(project, baseline)]
+    ratios = [(project_work / p) / (baseline_work / b) for p, b in zip(project, baseline, strict=True)]
     return Ratio(median(ratios), min(ratios), max(ratios))
 
 

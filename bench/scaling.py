@@ -158,7 +158,7 @@ def main() -> None:
     smallest, largest = min(args.sizes), max(args.sizes)
     figures = []
     for stage in STAGES:
-        def at(size: int, key: str, pick=median) -> float:
+        def at(size: int, key: str, pick=median, stage: str = stage) -> float:
             return pick([row[key] for row in rows if row["stage"] == stage and row["size"] == size])
 
         seconds = {size: at(size, "seconds") for size in (smallest, largest)}

@@ -186,7 +186,7 @@ def measure(args: argparse.Namespace, shape: Shape, folder: Path) -> tuple[list[
     bare_rate = tokens / median(seconds["bare"])
     ratio = speed_ratio(trainer_seconds, seconds["bare"])
     call_ratio = speed_ratio(seconds["trainer"], seconds["bare"])
-    loss_difference = max(abs(run["loss"] - loss) for run, loss in zip(trainer_runs, bare_losses[1:]))
+    loss_difference = max(abs(run["loss"] - loss) for run, loss in zip(trainer_runs, bare_losses[1:], strict=True))
     figures = [
         Figure(f"train tokens/s, {shape}", trainer_rate, "tok/s", "bare fused torch loop", bare_rate, ratio, *at_least(ratio, 0.9)),
         Figure(f"{shape.level} {shape.layers}x{shape.hidden}: whole trainer call (load, final eval, files)", tokens / median(seconds["trainer"]), "tok/s", "bare fused torch loop", bare_rate, call_ratio),

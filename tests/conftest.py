@@ -1,23 +1,9 @@
-import os
-import sys
 from pathlib import Path
 
 import pytest
 
-# Lets test modules share helpers (tests/ is not a package).
-sys.path.insert(0, str(Path(__file__).parent))
-
-from rnnscope.tagger import fetch_tagger_data  # noqa: E402
-
-SHARED_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "mirror"
-
-
-def mirror_folder() -> Path | None:
-    """The dataset mirror: $RNNSCOPE_MIRROR, else ../shared/mirror beside the checkout, else None."""
-    configured = os.environ.get("RNNSCOPE_MIRROR")
-    if configured:
-        return Path(configured)
-    return SHARED_MIRROR if SHARED_MIRROR.is_dir() else None
+from helpers import mirror_folder
+from rnnscope.tagger import fetch_tagger_data
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,15 @@ import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import update_config, validate
 
-from rnnscope.config_schema import README, ROOT, SCHEMA, TABLE_START, iter_keys, load_schema, render_table
+from rnnscope.config_schema import (
+    README,
+    ROOT,
+    SCHEMA,
+    TABLE_START,
+    iter_keys,
+    load_schema,
+    render_table,
+)
 
 
 def test_every_key_has_description_and_default() -> None:

@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 
-from rnnscope.counting import counting_summary, counting_table
+from rnnscope.counting import counting_summary, counting_table, plot_activation_space
 from rnnscope.hypotheses import label_counting
 from rnnscope.labels import write_labels
 from rnnscope.states import StatesInfo, StatesWriter
@@ -92,3 +93,18 @@ def test_counting_summary_rejects_labels_that_do_not_cover_the_states(tmp_path: 
     metrics.write_text(json.dumps({"epochs": 1, "splits": {"test": {"loss_nats": 0.0}}}))
     with pytest.raises(ValueError, match="rerun the label rule"):
         counting_summary(train_states, short_labels, train_states, train_labels, metrics, "anbn", 2, 0.99, tmp_path / "s.json", tmp_path / "p.csv")
+
+
+def test_activation_space_annotates_each_symbol_and_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # "ab" "aabb" "aaabbb" with n <= 2 kept: a's are annotated with the count seen (1, 2), b's with
+    # the count still to come (0, 1).
+    states, labels = write_counting_split(tmp_path, "test", "ab" + "aabb" + "aaabbb", wrong=set(), readout_offsets={})
+    figures = []
+    monkeypatch.setattr("rnnscope.counting.plt.close", figures.append)
+    png = tmp_path / "space.png"
+    plot_activation_space(states, labels, 2, png)
+    assert png.is_file() and png.with_suffix(".svg").is_file()
+    (axes,) = figures[0].axes
+    assert sorted(text.get_text() for text in axes.texts) == ["a1", "a2", "b0", "b1"]
+    monkeypatch.undo()
+    plt.close(figures[0])

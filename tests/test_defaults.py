@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 
 from rnnscope.config_schema import load_schema
+from rnnscope.data import Source
 from rnnscope.generate import GenerateSettings
 from rnnscope.models import ModelConfig
 from rnnscope.neurons import NeuronSettings
@@ -22,6 +23,7 @@ SECTIONS = {
     ProbeSettings: (("probe",), set()),
     GenerateSettings: (("generate",), set()),
     NeuronSettings: (("neurons",), set()),
+    Source: (("datasets", "*"), set()),  # rule download passes url, sha256, mirror_path, mirror_sha256
 }
 
 

@@ -81,7 +81,7 @@ def reference_states(model: RNNModel, ids: list[int]) -> dict[str, np.ndarray]:
                 h_new, c_new = h_new[0], c_new[0]
                 torch.testing.assert_close(c_new, f * c + i * g)
                 torch.testing.assert_close(h_new, o * torch.tanh(c_new))
-                for kind, value in zip("ifgoc", (i, f, g, o, c_new)):
+                for kind, value in zip("ifgoc", (i, f, g, o, c_new), strict=True):
                     rows[kind].append(value)
                 c = c_new
             elif config.cell == "gru":
@@ -91,7 +91,7 @@ def reference_states(model: RNNModel, ids: list[int]) -> dict[str, np.ndarray]:
                 n = torch.tanh(x_n + r * h_n)
                 h_new = cell(x[None], h[None])[0]
                 torch.testing.assert_close(h_new, (1 - z) * n + z * h)
-                for kind, value in zip("rzn", (r, z, n)):
+                for kind, value in zip("rzn", (r, z, n), strict=True):
                     rows[kind].append(value)
             else:
                 h_new = cell(x[None], h[None])[0]

@@ -9,7 +9,13 @@ import pytest
 import torch
 
 from rnnscope.extract import extract_states
-from rnnscope.generate import GenerateSettings, generate_text, label_generated, sample_sequences, sequence_blocks
+from rnnscope.generate import (
+    GenerateSettings,
+    generate_text,
+    label_generated,
+    sample_sequences,
+    sequence_blocks,
+)
 from rnnscope.generated_probes import probe_generated_text, real_vs_generated_table
 from rnnscope.hypotheses import label_text
 from rnnscope.labels import read_labels

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rnnscope.data import TEXT_CHUNK_BYTES, line_prefix, read_utf8_prefix
 from rnnscope.hypotheses import (
     HYPOTHESIS_SETS,
     char_surface_labels,
@@ -14,7 +15,6 @@ from rnnscope.hypotheses import (
     label_text,
     part_of_speech_labels,
 )
-from rnnscope.data import TEXT_CHUNK_BYTES, line_prefix, read_utf8_prefix
 from rnnscope.labels import read_labels
 
 NA = None
@@ -324,7 +324,7 @@ def test_code_comments_strings_and_char_literals_line_by_line() -> None:
         assert column(frame, "inside_comment")[span] == pieces_mask(line, comments), line
         assert column(frame, "inside_string")[span] == string, line
         assert column(frame, "inside_char_literal")[span] == char_literal, line
-        assert column(frame, "inside_quotes")[span] == [s or c for s, c in zip(string, char_literal)], line
+        assert column(frame, "inside_quotes")[span] == [s or c for s, c in zip(string, char_literal, strict=True)], line
     # Block comment newlines are inside; a // comment's own newline is not, a spliced one is.
     inside_comment = column(frame, "inside_comment")
     newlines = [inside_comment[i] for i, char in enumerate(text) if char == "\n"]
@@ -395,7 +395,7 @@ def test_code_indent_levels_in_tab_stops() -> None:
     levels = [0, 0, 1, 2, 3, 4, 2, 1, 1, 2, 0, 0]
     text, frame = code_labels(lines)
     expected = []
-    for line, level in zip(lines, levels):
+    for line, level in zip(lines, levels, strict=True):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         expected += leading.get(indent, []) + [level] * (len(line) + 1 - len(indent))
     expected = expected[: len(text)]
@@ -509,7 +509,7 @@ def test_code_regions_on_real_kernel_snippets(snippet: tuple[str, list[tuple[str
         assert column(frame, "inside_comment")[span] == pieces_mask(line, comments), line
         assert column(frame, "inside_string")[span] == string, line
         assert column(frame, "inside_char_literal")[span] == char_literal, line
-        assert column(frame, "inside_quotes")[span] == [s or c for s, c in zip(string, char_literal)], line
+        assert column(frame, "inside_quotes")[span] == [s or c for s, c in zip(string, char_literal, strict=True)], line
 
 
 def test_real_kernel_snippets_are_verbatim_in_the_mirror() -> None:

@@ -12,7 +12,16 @@ from torch import nn
 from rnnscope.extract import extract_states
 from rnnscope.hypotheses import label_split
 from rnnscope.models import ModelConfig, RNNModel
-from rnnscope.neurons import ABLATION_COLUMNS, NeuronSettings, Probe, analyse_neurons, char_cells, mean_loss, run_states, silence_units
+from rnnscope.neurons import (
+    ABLATION_COLUMNS,
+    NeuronSettings,
+    Probe,
+    analyse_neurons,
+    char_cells,
+    mean_loss,
+    run_states,
+    silence_units,
+)
 from rnnscope.probes import ProbeSettings, fit_probes
 from rnnscope.states import read_matrices, read_tokens
 
@@ -95,7 +104,7 @@ def test_silencing_nothing_changes_nothing_and_matches_extraction(cell: str, tmp
     for column in states:
         assert np.array_equal(states[column], silenced_none[column])
     assert np.array_equal(log_prob, silenced_none_log_prob, equal_nan=True)
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), silence_units(model, 0, []).state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), silence_units(model, 0, []).state_dict().values(), strict=True))
     # The in-memory runner gives what extraction writes.
     checkpoint, vocab = tmp_path / "model.pt", tmp_path / "vocab.json"
     torch.save({"model_config": model.config.to_dict(), "state_dict": model.state_dict()}, checkpoint)

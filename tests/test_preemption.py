@@ -44,6 +44,15 @@ def start(data_dir: Path, out: Path, settings: dict = SETTINGS) -> subprocess.Po
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
+def finish(process: subprocess.Popen[str], timeout: float) -> int:
+    """Exit status, once the runner has ended and its output pipe is read and closed (a pipe left
+    open is a ResourceWarning, an error under the strict warning filter). The output is printed,
+    so pytest shows it when the test fails."""
+    output, _ = process.communicate(timeout=timeout)
+    print(output)
+    return process.returncode
+
+
 def wait_for_step(out: Path, process: subprocess.Popen[str], min_step: int) -> None:
     """Until resume.pt holds at least ``min_step`` steps (it is rewritten atomically every step)."""
     deadline = time.monotonic() + 60
@@ -67,7 +76,7 @@ def final_state(out: Path) -> tuple[dict, dict]:
 @pytest.fixture(scope="module")
 def uninterrupted(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
     out = tmp_path_factory.mktemp("uninterrupted")
-    assert start(data_dir, out).wait(timeout=120) == 0
+    assert finish(start(data_dir, out), 120) == 0
     return final_state(out)
 
 
@@ -83,11 +92,11 @@ def test_sigterm_checkpoints_exits_for_retry_and_resumes_identically(data_dir: P
     process = start(data_dir, tmp_path)
     wait_for_step(tmp_path, process, 5)
     process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=60) == PREEMPTED_EXIT_CODE
+    assert finish(process, 60) == PREEMPTED_EXIT_CODE
     resume = torch.load(tmp_path / "resume.pt", weights_only=False)
     assert resume["in_epoch"] is not None and not (tmp_path / "model.pt").exists()
     assert "received SIGTERM" in (tmp_path / "train.log").read_text()
-    assert start(data_dir, tmp_path).wait(timeout=120) == 0
+    assert finish(start(data_dir, tmp_path), 120) == 0
     assert "resuming m restart 0 from epoch" in (tmp_path / "train.log").read_text()
     assert_same_run(tmp_path, uninterrupted)
 
@@ -98,8 +107,8 @@ def test_kill_at_a_random_step_then_resume_equals_uninterrupted(data_dir: Path, 
     process = start(data_dir, tmp_path)
     wait_for_step(tmp_path, process, kill_after)
     process.kill()
-    process.wait(timeout=30)
-    assert start(data_dir, tmp_path).wait(timeout=120) == 0, f"resume after kill at step >= {kill_after} failed"
+    finish(process, 30)
+    assert finish(start(data_dir, tmp_path), 120) == 0, f"resume after kill at step >= {kill_after} failed"
     assert_same_run(tmp_path, uninterrupted)
 
 
@@ -107,10 +116,10 @@ def test_corrupt_resume_checkpoint_is_detected_and_training_starts_over(data_dir
     process = start(data_dir, tmp_path)
     wait_for_step(tmp_path, process, 3)
     process.kill()
-    process.wait(timeout=30)
+    finish(process, 30)
     resume = tmp_path / "resume.pt"
     resume.write_bytes(resume.read_bytes()[: resume.stat().st_size // 2])
-    assert start(data_dir, tmp_path).wait(timeout=120) == 0
+    assert finish(start(data_dir, tmp_path), 120) == 0
     assert "is corrupt or truncated" in (tmp_path / "train.log").read_text()
     assert_same_run(tmp_path, uninterrupted)
 

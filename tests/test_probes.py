@@ -8,10 +8,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
-from rnnscope.labels import write_labels
 from sklearn.metrics import precision_recall_fscore_support, r2_score
 
+from rnnscope.labels import write_labels
 from rnnscope.probes import (
     INTERVAL_COLUMNS,
     INTERVAL_SCORES,

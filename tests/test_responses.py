@@ -8,6 +8,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
+from helpers import write_states
 from rnnscope.responses import (
     BAND_COLUMNS,
     BAND_PERCENTILES,
@@ -17,28 +18,6 @@ from rnnscope.responses import (
     write_responses,
 )
 from rnnscope.states import StatesInfo, StatesWriter
-
-
-def write_states(
-    path: Path, token_ids: np.ndarray, states: np.ndarray, row_group_size: int = 7, sequences: np.ndarray | None = None
-) -> None:
-    """A states file with one ``l0_h`` column, written in two calls and small row groups; one
-    stream unless ``sequences`` numbers each row's sequence."""
-    info = StatesInfo("test", "lstm", 1, states.shape[1], ("h",))
-    with StatesWriter(path, info, row_group_size=row_group_size) as writer:
-        for part in np.array_split(np.arange(len(token_ids)), 2):
-            ids = token_ids[part].astype(np.int32)
-            tokens = {
-                "position": part.astype(np.int64),
-                "token_id": ids,
-                "token": np.array([f"w{token_id}" for token_id in ids]),
-                "next_token_id": np.zeros(len(part), np.int32),
-                "logprob_next": np.zeros(len(part), np.float32),
-                "pred_id": np.zeros(len(part), np.int32),
-            }
-            if sequences is not None:
-                tokens["sequence"] = sequences[part].astype(np.int32)
-            writer.write(tokens, {"l0_h": states[part]})
 
 
 def test_hand_computed_response_starts_from_zero_state(tmp_path: Path) -> None:

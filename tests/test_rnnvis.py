@@ -1,17 +1,22 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import write_states
 from rnnscope.coclustering import run_coclustering
 from rnnscope.glyphs import glyph_quantities
 from rnnscope.responses import write_responses
-from rnnscope.rnnvis import pos_tags, run_comparison, run_detail_view, run_main_view, word_cluster_overlap
-from test_responses import write_states
+from rnnscope.rnnvis import (
+    pos_tags,
+    run_comparison,
+    run_detail_view,
+    run_main_view,
+    word_cluster_overlap,
+)
 
 WORDS = ["the", "he", "she", "food", "love", "a", "staff", "is", "not", "though"]
 

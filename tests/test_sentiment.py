@@ -13,6 +13,7 @@ import torch
 from rnnscope.glyphs import sentence_glyphs
 from rnnscope.models import ModelConfig, RNNModel
 from rnnscope.responses import expected_response
+from rnnscope.sentence_states import extract_sentence_states
 from rnnscope.sentiment import (
     PAD,
     accuracy,
@@ -25,7 +26,6 @@ from rnnscope.sentiment import (
     split_frame,
     train_sentiment,
 )
-from rnnscope.sentence_states import extract_sentence_states
 from rnnscope.sentiment_views import polarity, run_sentiment_views_table, word_log_odds
 from rnnscope.states import read_info
 from rnnscope.tables import sentiment_table

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from test_workflow import CLEAN_ENV, copy_workflow, planned_jobs
+from helpers import CLEAN_ENV, copy_workflow, planned_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 # Every stage from download to probes (on rows spread over the splits) and the seed-000 analysis,

@@ -13,7 +13,15 @@ import pytest
 
 from rnnscope.probes import METRIC_COLUMNS
 from rnnscope.seed_values import SEED003_PERPLEXITY, SEED003_PROBES, seed_probe_value
-from rnnscope.tables import Z, interval_verdict, perplexity_table, probe_comparison, probe_seed_table, probe_table, seed_groups
+from rnnscope.tables import (
+    Z,
+    interval_verdict,
+    perplexity_table,
+    probe_comparison,
+    probe_seed_table,
+    probe_table,
+    seed_groups,
+)
 
 SHAPE = {"cell": "gru", "hidden": 8, "layers": 2}
 TRAIN = {"epochs": 1, "batch_size": 8, "seq_len": 32, "lr": 0.01}
@@ -234,7 +242,6 @@ def test_seed_table_interval_one_seed_own_several_the_means(tmp_path: Path) -> N
 
 
 def test_comparison_shows_intervals_and_says_significant_only_when_disjoint(tmp_path: Path) -> None:
-    paths = []
     # Trained 0.7 (layer 1: 0.8) ± 0.02; untrained 0.75 (layer 1: 0.85) ± 0.1 overlaps, 0.5 ± 0.02 does not.
     for untrained_accuracy, untrained_width in ((0.75, 0.1), (0.5, 0.02)):
         folder = tmp_path / f"u{untrained_accuracy}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
@@ -130,7 +131,7 @@ def test_run_alternating_alternates_sign() -> None:
     # x0 = 1: h = f(-1) = 2*sigmoid(-1) - 1, y = f(10*h).
     assert outputs[0] == pytest.approx(2 * sigmoid(10 * (2 * sigmoid(-1) - 1)) - 1, rel=1e-12)
     assert outputs[0] == pytest.approx(-0.9805, abs=1e-4)
-    assert all(a * b < 0 for a, b in zip(outputs, outputs[1:]))
+    assert all(a * b < 0 for a, b in pairwise(outputs))
     assert all(0.97 < abs(y) < 1 for y in outputs)
 
 

@@ -443,7 +443,7 @@ def test_sum_over_time_matches_a_summed_loss_reference(data_dir: Path, tmp_path:
     optimizer = torch.optim.SGD(reference.parameters(), lr=0.5)
     data = rnnscope.train.batchify(rnnscope.train.load_split_ids(data_dir, vocab, "train"), 4, 20, "train")
     hidden = None
-    for _, (inputs, targets) in zip(range(3), rnnscope.train.chunks(data, 20)):
+    for _, (inputs, targets) in zip(range(3), rnnscope.train.chunks(data, 20), strict=False):
         logits, hidden = reference(inputs, None if hidden is None else rnnscope.train.detach(hidden))
         loss = nn.functional.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="sum") / inputs.size(0)
         optimizer.zero_grad()

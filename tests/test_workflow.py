@@ -3,16 +3,11 @@ do exactly what changed (nothing when nothing changed)."""
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import os
 import re
-import shutil
 import subprocess
 import sys
-import tarfile
-import tempfile
 import time
 from pathlib import Path
 
@@ -22,15 +17,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from rnnscope.data import sha256_of
+from helpers import CLEAN_ENV, copy_workflow, planned_jobs, shakespeare_mirror
 from rnnscope.dependencies import rerun_table
 from rnnscope.sampling import sampled_positions
 from rnnscope.states import read_info
 
 ROOT = Path(__file__).resolve().parents[1]
-MIRROR = ROOT.parent / "shared" / "mirror"
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-WORKFLOW_PARTS = ["Snakefile", "workflow", "scripts", "src", "config", "profiles"]
 
 pytestmark = pytest.mark.integration
 
@@ -43,138 +36,12 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     return result
 
 
-def planned_jobs(output: str) -> dict[str, int]:
-    """Rule -> job count from a dry run's 'Job stats' table."""
-    if "Nothing to be done" in output:
-        return {}
-    stats = output.split("Job stats:")[1]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.MULTILINE) if m.group(1) != "total"}
-
-
-def mirror_folder() -> Path | None:
-    """$RNNSCOPE_MIRROR, else the shared mirror beside the checkout, if it holds Tiny Shakespeare."""
-    for folder in (os.environ.get("RNNSCOPE_MIRROR"), MIRROR):
-        if folder and (Path(folder) / "tinyshakespeare" / "input.txt").exists():
-            return Path(folder)
-    return None
-
-
-def shakespeare_source(tmp: Path) -> dict:
-    """Tiny Shakespeare from the mirror when there is one, else a generated stand-in via file://."""
-    mirror = mirror_folder()
-    if mirror:
-        return {"mirror": str(mirror)}
-    corpus = tmp / "corpus.txt"
-    lines = [f"{'First' if i % 3 == 0 else 'Second'} Citizen:\nWe are (all) resolved, \"rather\" to die than to famish.\n" for i in range(2000)]
-    corpus.write_text("".join(lines))
-    return {"datasets": {"tinyshakespeare": {"url": corpus.as_uri(), "sha256": sha256_of(corpus)}}}
-
-
-LINUX_FILE = """// SPDX-License-Identifier: GPL-2.0
-/*
- * {name}.c - a "tiny" kernel-like file (it's generated).
- */
-#include <linux/{name}.h>
-
-static const char *{name}_msg = "/* not a comment */ %d\\n";
-
-static int {name}_count(const char *s, int n)
-{{
-	int i, total = 0;
-
-	for (i = 0; i < n; i++) {{
-		if (s[i] == '\\'' || s[i] == '"') {{
-			switch (s[i]) {{
-			case '"':
-				total += (n - i) * {number};
-				break;
-			}}
-		}}
-	}}
-	return total; // done
-}}
-"""
-
-
-def linux_source(tmp: Path) -> dict:
-    """A tiny kernel-like tarball (members out of path order, non-C files, a folder outside
-    include_dirs), fetched via file:// so the tarball kind runs the same with or without a mirror."""
-    tarball = tmp / "linux-tiny.tar.xz"
-    names = [f"kernel/f{i:03d}" for i in range(200, 0, -1)] + [f"fs/ext4/e{i}" for i in range(3)]
-    with tarfile.open(tarball, "w:xz") as archive:
-        members = [(f"{name}.c", LINUX_FILE.format(name=name.split("/")[-1], number=i)) for i, name in enumerate(names)]
-        members += [("Makefile", "obj-y += kernel/\n"), ("drivers/skip.c", "int skipped;\n")]
-        for path, text in members:
-            info = tarfile.TarInfo(f"linux-6.1/{path}")
-            info.size = len(text.encode())
-            archive.addfile(info, io.BytesIO(text.encode()))
-    return {"linux": {"url": tarball.as_uri(), "sha256": sha256_of(tarball), "mirror_path": None, "mirror_sha256": None}}
-
-
-def ptb_source(tmp: Path) -> dict:
-    """Generated PTB-like word files (sentences of a small grammar, <unk> included), via file://.
-
-    Always generated: the real PTB would make the tiny DAG slow. No mirror_path, so a mirror
-    configured for Tiny Shakespeare is not tried for these files.
-    """
-    rng = np.random.default_rng(0)
-    nouns = ["cat", "dog", "market", "company", "stock", "price", "share", "bank", "<unk>"]
-    verbs = ["rose", "fell", "said", "bought", "sold", "held"]
-    others = ["the", "a", "of", "in", "N", "and", "to", "'s"]
-    files = {}
-    for split, lines in (("train", 400), ("valid", 60), ("test", 60)):
-        text = "".join(
-            " " + " ".join([*rng.choice(others, 2), rng.choice(nouns), rng.choice(verbs), *rng.choice(others, 2), rng.choice(nouns)]) + " \n"
-            for _ in range(lines)
-        )
-        path = tmp / f"ptb.{split}.txt"
-        path.write_text(text)
-        files[split] = {"url": path.as_uri(), "sha256": sha256_of(path), "mirror_path": None}
-    return {"datasets": {"ptb": {"files": files}}}
-
-
-def polarity_source(tmp: Path) -> dict:
-    """Generated Yelp-like polarity files (sentiment words decide the label), via file://."""
-    rng = np.random.default_rng(1)
-    files = {}
-    for name in ("sentiment.dev.0", "sentiment.dev.1", "sentiment.test.0", "sentiment.test.1"):
-        words = ["bad", "rude", "cold", "slow"] if name.endswith(".0") else ["great", "friendly", "fresh", "fast"]
-        text = "".join(f"the {rng.choice(['food', 'staff', 'service'])} was {rng.choice(words)} !\n" for _ in range(100))
-        path = tmp / name
-        path.write_text(text)
-        files[name] = {"url": path.as_uri(), "sha256": sha256_of(path), "mirror_path": None}
-    return {"sentiment": {"files": files}}
-
-
-# The source is chosen in source.yaml: the environment must not override it. As for a newcomer,
-# nothing NLTK may have left on this machine is visible: no $NLTK_DATA and an empty home folder.
-CLEAN_ENV = {key: value for key, value in os.environ.items() if key not in ("RNNSCOPE_MIRROR", "NLTK_DATA")} | {
-    "PYTHONHASHSEED": "0",
-    "HOME": tempfile.mkdtemp(prefix="empty-home-"),
-}
-
-
-def copy_workflow(work: Path) -> Path:
-    """A copy of the workflow (so edits to its package modules stay local) with the tiny config."""
-    for part in WORKFLOW_PARTS:
-        source = ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, work / part, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-        else:
-            shutil.copy(source, work / part)
-    shutil.copy(ROOT / "tests" / "tiny_config.yaml", work / "tiny.yaml")
-    source = shakespeare_source(work)
-    source.setdefault("datasets", {}).update(linux_source(work))
-    source["datasets"].update(ptb_source(work)["datasets"])
-    source.update(polarity_source(work))
-    (work / "source.yaml").write_text(yaml.safe_dump(source))
-    return work
 
 
 def skip_without_tagger_data() -> None:
     """char_text labels need NLTK's tagger, which rule download_tagger_data takes from the mirror
     (tests never use the network)."""
-    mirror = mirror_folder()
+    mirror = shakespeare_mirror()
     if mirror is None or not (mirror / "nltk_data" / "taggers" / "universal_tagset" / "en-ptb.map").is_file():
         pytest.skip("the tiny DAG labels nouns and verbs with NLTK's tagger: set RNNSCOPE_MIRROR to a mirror holding nltk_data/taggers")
 
@@ -293,7 +160,7 @@ def test_sentiment_views(workdir: Path) -> None:
 
 def test_probe_table_covers_every_model_layer_and_hypothesis(workdir: Path) -> None:
     table = pd.read_csv(workdir / "results/tables/probes.csv")
-    required = "model,dataset,cell,text,layer,kind,hypothesis,weighting,accuracy,precision,recall,f1,r2,top_unit,selectivity,n_train,n_test".split(",")
+    required = ["model", "dataset", "cell", "text", "layer", "kind", "hypothesis", "weighting", "accuracy", "precision", "recall", "f1", "r2", "top_unit", "selectivity", "n_train", "n_test"]
     assert set(required) <= set(table.columns)
     assert set(table["states"]) == {"trained", "untrained"} and set(table["text"]) == {"real", "generated"}
     generated = table[table["text"] == "generated"]
@@ -393,7 +260,7 @@ def test_ablation_table_and_heatmaps(workdir: Path) -> None:
     table = pd.read_csv(workdir / "results/tables/ablation.csv")
     pairs = {(m, "capitalized_word") for m in ("shakespeare_lstm", "shakespeare_gru", "shakespeare_gru_s1")}
     code_pairs = {(m, "inside_comment") for m in ("linux_lstm", "linux_gru")}
-    assert set(zip(table["model"], table["hypothesis"])) == pairs | code_pairs
+    assert set(zip(table["model"], table["hypothesis"], strict=True)) == pairs | code_pairs
     ok = table[table["status"] == "ok"]
     # per layer (2 for Shakespeare, 1 for the tiny Linux models): kind h x k in {1, 3} x (top + 2 random draws)
     assert len(ok) % 6 == 0 and len(ok) > 0
@@ -493,7 +360,7 @@ def test_training_killed_mid_run_resumes_on_rerun(tmp_path: Path) -> None:
     assert resume.exists(), "training never wrote resume.pt"
     killed = subprocess.run(["pkill", "-KILL", "-f", f"{work}/.snakemake/scripts/.*train.py"])
     assert killed.returncode == 0, "no training process to kill"
-    first.wait(timeout=60)
+    first.communicate(timeout=60)  # reads and closes the pipe: no ResourceWarning, no full-pipe stall
     assert first.returncode != 0
     assert resume.exists() and not (work / "results/train/srn_anbn/metrics.json").exists()
     subprocess.run(command, cwd=work, capture_output=True, check=True, env=CLEAN_ENV)

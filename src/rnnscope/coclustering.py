@@ -21,11 +21,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 from matplotlib.colors import TwoSlopeNorm
 from sklearn.cluster import SpectralCoclustering
 
 from rnnscope.responses import RESPONSE_METADATA_COLUMNS
+from rnnscope.states import read_table
 from rnnscope.tables import write_table
 
 log = logging.getLogger(__name__)
@@ -167,7 +167,7 @@ def plot_cocluster(
         row_ends = np.r_[row_starts[1:], len(row_order)]
         labels = [
             f"W{cluster}: " + ", ".join(token_values[row_order[start:min(end, start + per_cluster)]])
-            for cluster, start, end in zip(row_clusters, row_starts, row_ends)
+            for cluster, start, end in zip(row_clusters, row_starts, row_ends, strict=True)
         ]
         ax.set_yticks((row_starts + row_ends - 1) / 2, labels, fontsize=8)
     column_ends = np.r_[column_starts[1:], len(column_order)]
@@ -175,7 +175,7 @@ def plot_cocluster(
         (column_starts + column_ends - 1) / 2,
         [
             f"H{cluster}\n({end - start})"
-            for cluster, start, end in zip(column_clusters, column_starts, column_ends)
+            for cluster, start, end in zip(column_clusters, column_starts, column_ends, strict=True)
         ],
         fontsize=8,
     )
@@ -197,7 +197,7 @@ def _read_top_responses(
     """The ``max_tokens`` most frequent tokens (the file is sorted by count) and their responses."""
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
-    table = pq.read_table(responses_parquet).slice(0, max_tokens)
+    table = read_table(responses_parquet).slice(0, max_tokens)
     frame = table.select(list(RESPONSE_METADATA_COLUMNS)).to_pandas()
     units = [name for name in table.column_names if name not in RESPONSE_METADATA_COLUMNS]
     response = np.column_stack([table.column(name).to_numpy() for name in units])

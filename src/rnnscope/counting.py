@@ -17,18 +17,21 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import LinearRegression
+from sklearn.metrics import r2_score
 
+from rnnscope.labels import read_labels
+from rnnscope.states import read_info, read_matrices, read_tokens, state_column
+
+# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
+# the backend even after pyplot is imported, so the imports above need not be split around it.
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from sklearn.linear_model import LinearRegression  # noqa: E402
-from sklearn.metrics import r2_score  # noqa: E402
-
-from rnnscope.labels import read_labels  # noqa: E402
-from rnnscope.states import read_info, read_matrices, read_tokens, state_column  # noqa: E402
 
 log = logging.getLogger(__name__)
 SYMBOL_COLOURS = {"a": "tab:blue", "b": "tab:orange", "c": "tab:green"}
@@ -58,7 +61,7 @@ def per_n_table(frame: pd.DataFrame, hidden: np.ndarray, readout: LinearRegressi
         truth = group["count_remaining"].to_numpy(dtype=float)
         rows.append(
             {
-                "n": int(n),
+                "n": int(n),  # type: ignore[arg-type]  # the stubs type a group key as any scalar; n is an int
                 "det_positions": len(group),
                 "det_accuracy": float(group["correct"].mean()),
                 "count_mae": float(np.mean(np.abs(predicted[index] - truth))),
@@ -132,15 +135,15 @@ def plot_activation_space(states_path: str | Path, labels_path: str | Path, n_ma
     frame, hidden = frame[keep].reset_index(drop=True), hidden[keep]
     dims = min(hidden.shape[1], 3)
     figure = plt.figure(figsize=(7, 6))
-    axes = figure.add_subplot(projection="3d" if dims == 3 else None)
+    axes: Any = figure.add_subplot(projection="3d" if dims == 3 else None)  # Axes3D or Axes
     for symbol, group in frame.groupby("symbol"):
         points = hidden[group.index.to_numpy(), :dims]
-        axes.scatter(*points.T, s=12, alpha=0.5, color=SYMBOL_COLOURS.get(symbol, "grey"), label=f"input {symbol}")
+        axes.scatter(*points.T, s=12, alpha=0.5, color=SYMBOL_COLOURS.get(str(symbol), "grey"), label=f"input {symbol}")
     # Annotate counts: for a the count seen so far, for b/c the count still to come.
     frame["annotation"] = np.where(frame["symbol"] == "a", frame["count_seen"], frame["count_remaining"])
-    for (symbol, count), group in frame.groupby(["symbol", "annotation"]):
+    for (annotated, count), group in frame.groupby(["symbol", "annotation"]):
         centre = hidden[group.index.to_numpy(), :dims].mean(axis=0)
-        axes.text(*centre, f"{symbol}{int(count)}", fontsize=8)
+        axes.text(*centre, f"{annotated}{count:.0f}", fontsize=8)
     axes.set_xlabel("unit 0")
     axes.set_ylabel("unit 1")
     if dims == 3:

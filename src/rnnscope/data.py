@@ -22,10 +22,11 @@ import urllib.request
 import zlib
 from bisect import insort
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import numpy as np
 
@@ -74,7 +75,7 @@ def counting_splits(
     test = [n for n in range(n_min, n_test_max + 1) for _ in range(eval_repeats)]
     rng.shuffle(valid)
     rng.shuffle(test)
-    return {name: generate_counting(symbols, ns) for name, ns in zip(SPLITS, (train, valid, test))}
+    return {name: generate_counting(symbols, ns) for name, ns in zip(SPLITS, (train, valid, test), strict=True)}
 
 
 # ---------------------------------------------------------------- downloads
@@ -271,7 +272,8 @@ class TextScan:
 
 def scan_text(path: str | Path) -> TextScan:
     """One streaming pass: character count, last newline and the sorted character vocabulary."""
-    characters, last_newline, seen = 0, -1, set()
+    characters, last_newline = 0, -1
+    seen: set[str] = set()
     for chunk in iter_utf8_chunks(path):
         newline = chunk.rfind("\n")
         if newline >= 0:
@@ -303,7 +305,7 @@ def route_splits(
     targets = split_cut_targets(characters, fractions)
     searches = [max(target - 1, 0) for target in targets]
     # With no newline at or after the search start, the cut stays at its target.
-    fixed = [target if search > last_newline else None for target, search in zip(targets, searches)]
+    fixed = [target if search > last_newline else None for target, search in zip(targets, searches, strict=True)]
     sizes = [0, 0, 0]
     split, split_start, position = 0, 0, 0  # current split, where it began, index of chunk[0]
     for chunk in chunks:
@@ -311,8 +313,8 @@ def route_splits(
         while split < 2:
             if searches[split] < split_start:
                 cut = split_start  # the previous cut's newline also ends this split: it is empty
-            elif fixed[split] is not None:
-                cut = fixed[split]
+            elif (fixed_cut := fixed[split]) is not None:
+                cut = fixed_cut
                 if cut > position + len(chunk):
                     break
             else:
@@ -326,7 +328,7 @@ def route_splits(
         writers[split].write(chunk[done:])
         sizes[split] += len(chunk) - done
         position += len(chunk)
-    empty = [name for name, size in zip(SPLITS, sizes) if not size]
+    empty = [name for name, size in zip(SPLITS, sizes, strict=True) if not size]
     if empty:
         raise ValueError(f"split(s) {empty} came out empty from {characters} characters: the corpus is too short.")
 
@@ -336,7 +338,7 @@ def split_text(text: str, fractions: Sequence[float]) -> dict[str, str]:
     next line start so no line is broken across splits (see :func:`route_splits`)."""
     writers = [io.StringIO() for _ in SPLITS]
     route_splits([text], len(text), text.rfind("\n"), fractions, writers)
-    return {name: writer.getvalue() for name, writer in zip(SPLITS, writers)}
+    return {name: writer.getvalue() for name, writer in zip(SPLITS, writers, strict=True)}
 
 
 def build_vocab(text: str) -> list[str]:
@@ -482,7 +484,7 @@ class SpooledFile:
     replaced: bool
 
 
-COMPRESSIONS = {b"\xfd7zXZ\x00": lzma.open, b"\x1f\x8b": gzip.open, b"BZh": bz2.open}
+COMPRESSIONS: dict[bytes, Callable[..., Any]] = {b"\xfd7zXZ\x00": lzma.open, b"\x1f\x8b": gzip.open, b"BZh": bz2.open}
 
 
 def decompressed(path: str | Path) -> BinaryIO:
@@ -492,7 +494,7 @@ def decompressed(path: str | Path) -> BinaryIO:
         magic = handle.read(6)
     for prefix, opener in COMPRESSIONS.items():
         if magic.startswith(prefix):
-            return opener(path, "rb")  # type: ignore[return-value]
+            return opener(path, "rb")
     return open(path, "rb")
 
 
@@ -568,7 +570,7 @@ def spool_members(tarball: str | Path, spool_path: Path, include_dirs: Sequence[
 def write_spooled(index: SpoolIndex, spool_path: Path, out: Path) -> None:
     """Write the kept members in path order to ``out`` (atomically, via ``.partial``)."""
     kept = index.kept
-    if all(a.offset < b.offset for a, b in zip(kept, kept[1:])) and kept[-1].offset + kept[-1].size == index.kept_bytes:
+    if all(a.offset < b.offset for a, b in pairwise(kept)) and kept[-1].offset + kept[-1].size == index.kept_bytes:
         # The tar was already sorted and nothing inside the prefix was dropped (the usual
         # case): the spool's start is the corpus.
         os.truncate(spool_path, index.kept_bytes)
@@ -689,7 +691,7 @@ def prepare_word_files(split_paths: Sequence[str], out_dir: str | Path) -> None:
     vocabulary of the train split (PTB: 10000 types, ``<unk>`` and ``<eos>`` included)."""
     if len(split_paths) != len(SPLITS):
         raise ValueError(f"a word_files dataset needs one file per split {SPLITS}, got {list(split_paths)}")
-    parts = {split: read_utf8(path) for split, path in zip(SPLITS, split_paths)}
+    parts = {split: read_utf8(path) for split, path in zip(SPLITS, split_paths, strict=True)}
     write_splits(parts, build_word_vocab(parts["train"]), out_dir, level="word")
 
 

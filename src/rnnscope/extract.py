@@ -11,6 +11,7 @@ state from an elementwise scan run in blocks.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import logging
 import math
@@ -40,10 +41,8 @@ def pin_mmap_threshold(threshold: int = 1 << 16) -> None:
     come from the heap, which fragments and makes peak RSS creep up with corpus length (measured:
     +1 MB per 4k-token chunk for a 2x128 LSTM). A fixed threshold keeps it flat. No-op off glibc.
     """
-    try:
+    with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, threshold)
-    except (OSError, AttributeError):
-        pass
 
 
 def layer_modules(model: RNNModel) -> list[nn.Module]:
@@ -89,24 +88,34 @@ def scan_cell_states(forget: torch.Tensor, update: torch.Tensor, c0: torch.Tenso
     return torch.addcmul(local, decay, starts).view(-1, hidden)[:steps]
 
 
+def _layer_weights(module: nn.Module) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(weight_ih, weight_hh, bias_ih, bias_hh) of a single-layer fused RNN module."""
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    weight_ih, weight_hh, bias_ih, bias_hh = (module.get_parameter(name) for name in names)
+    return weight_ih, weight_hh, bias_ih, bias_hh
+
+
 def lstm_internals(
-    module: nn.LSTM, inputs: torch.Tensor, outputs: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor
+    module: nn.Module, inputs: torch.Tensor, outputs: torch.Tensor, h0: torch.Tensor, c0: torch.Tensor
 ) -> dict[str, torch.Tensor]:
-    """Gates i, f, g, o and cell state c for every step, from inputs (T, in) and outputs h (T, H)."""
+    """Gates i, f, g, o and cell state c for every step, from inputs (T, in) and outputs h (T, H)
+    of a single-layer ``nn.LSTM``."""
+    weight_ih, weight_hh, bias_ih, bias_hh = _layer_weights(module)
     h_prev = torch.cat([h0[None], outputs[:-1]])
-    pre = torch.addmm(module.bias_ih_l0 + module.bias_hh_l0, inputs, module.weight_ih_l0.T)
-    pre.addmm_(h_prev, module.weight_hh_l0.T)
+    pre = torch.addmm(bias_ih + bias_hh, inputs, weight_ih.T)
+    pre.addmm_(h_prev, weight_hh.T)
     i, f, g, o = pre.chunk(4, dim=1)
     # In place on views of ``pre``: four fewer (T, H) buffers to allocate and write.
     i.sigmoid_(), f.sigmoid_(), g.tanh_(), o.sigmoid_()
     return {"i": i, "f": f, "g": g, "o": o, "c": scan_cell_states(f, i * g, c0)}
 
 
-def gru_internals(module: nn.GRU, inputs: torch.Tensor, outputs: torch.Tensor, h0: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Gates r, z and candidate n for every step (PyTorch's GRU equations)."""
+def gru_internals(module: nn.Module, inputs: torch.Tensor, outputs: torch.Tensor, h0: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Gates r, z and candidate n for every step (PyTorch's GRU equations) of a single-layer ``nn.GRU``."""
+    weight_ih, weight_hh, bias_ih, bias_hh = _layer_weights(module)
     h_prev = torch.cat([h0[None], outputs[:-1]])
-    x_part = inputs @ module.weight_ih_l0.T + module.bias_ih_l0
-    h_part = h_prev @ module.weight_hh_l0.T + module.bias_hh_l0
+    x_part = inputs @ weight_ih.T + bias_ih
+    h_part = h_prev @ weight_hh.T + bias_hh
     x_r, x_z, x_n = x_part.chunk(3, dim=1)
     h_r, h_z, h_n = h_part.chunk(3, dim=1)
     r = (x_r + h_r).sigmoid()
@@ -241,7 +250,7 @@ def extract_states(
             else:
                 first, last = np.searchsorted(kept, [total, total + len(chunk)])
                 rows = kept[first:last] - total
-            following_id = following[:1] if following is not None and not segment_len else []
+            following_id = following[:1] if following is not None and not segment_len else np.empty(0, dtype=np.int64)
             next_ids = np.concatenate([chunk[1:], following_id]).astype(np.int64)
             if len(rows):
                 writer.write(_token_columns(model, top, chunk, next_ids, rows, total, token_names), {name: values[rows] for name, values in columns.items()})

@@ -27,23 +27,25 @@ import logging
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.axes import Axes
 
+from rnnscope.coclustering import display_token
+from rnnscope.data import load_vocab
+from rnnscope.extract import chunk_states, layer_modules, resolve_kinds
+from rnnscope.states import parse_state_column
+from rnnscope.tables import write_table
+from rnnscope.train import load_model
+
+# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
+# the backend even after pyplot is imported, so the imports above need not be split around it.
 matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-
-from rnnscope.coclustering import display_token  # noqa: E402
-from rnnscope.data import load_vocab  # noqa: E402
-from rnnscope.extract import chunk_states, layer_modules, resolve_kinds  # noqa: E402
-from rnnscope.states import parse_state_column  # noqa: E402
-from rnnscope.tables import write_table  # noqa: E402
-from rnnscope.train import load_model  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +149,7 @@ def sentence_glyphs(
     n_clusters = int(labels.max()) + 1
     parts = []
     for number, (sentence, (tokens, states)) in enumerate(
-        zip(sentences, sentence_states(checkpoint, vocab_path, sentences, [column]))
+        zip(sentences, sentence_states(checkpoint, vocab_path, sentences, [column]), strict=True)
     ):
         table = glyph_quantities(states[column], labels, n_clusters)
         table.insert(0, "token", np.asarray(tokens, dtype=object)[table["step"]])
@@ -174,8 +176,8 @@ def draw_glyph_column(ax: Axes, table: pd.DataFrame, scale: float, title: str) -
     size = np.maximum(table["size"].to_numpy(), 1) * scale / half  # a cluster without units has α = 0
     pos, neg = table["alpha_pos"].to_numpy() / size, table["alpha_neg"].to_numpy() / size
     d_pos, d_neg = table["delta_alpha_pos"].to_numpy() / size, table["delta_alpha_neg"].to_numpy() / size
-    bar = dict(width=width * 0.8, linewidth=0)
-    outline = dict(width=width * 0.8, linewidth=0.6, fill=False)
+    bar: dict[str, Any] = dict(width=width * 0.8, linewidth=0)
+    outline: dict[str, Any] = dict(width=width * 0.8, linewidth=0.6, fill=False)
     ax.bar(x, pos, bottom=y0, color=GREY, **bar)
     ax.bar(x, neg, bottom=y0, color=GREY, **bar)
     grew, lost = d_pos > 0, d_pos < 0  # new positive information: the top part of the positive bar
@@ -213,8 +215,8 @@ def plot_glyphs(table: pd.DataFrame, png_path: str | Path, title: str) -> None:
         1, len(sentences), figsize=(3.2 * len(sentences), 0.9 + 0.28 * steps), squeeze=False
     )
     scale = glyph_scale(table)
-    for ax, sentence in zip(axes[0], sentences.itertuples()):
-        draw_glyph_column(ax, table[table["sentence_index"] == sentence.sentence_index], scale, sentence.sentence)
+    for ax, sentence in zip(axes[0], sentences.to_dict("records"), strict=True):
+        draw_glyph_column(ax, table[table["sentence_index"] == sentence["sentence_index"]], scale, sentence["sentence"])
     fig.suptitle(textwrap.fill(title, 45 * len(sentences)), fontsize=8)
     fig.tight_layout()
     save_figure(fig, png_path)

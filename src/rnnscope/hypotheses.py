@@ -334,7 +334,9 @@ def c_regions(text: str) -> np.ndarray:
             newline = C_LINE_COMMENT_END.search(text, start + 2)
             end, region = (len(text) if newline is None else newline.start()), COMMENT
         else:
-            body_end = C_LITERAL_BODY[token].match(text, start + 1).end()
+            body = C_LITERAL_BODY[token].match(text, start + 1)
+            assert body is not None  # the body pattern also matches the empty string
+            body_end = body.end()
             end = body_end + 1 if text.startswith(token, body_end) else body_end
             region = STRING if token == '"' else CHAR_LITERAL
         starts.append(start)
@@ -358,9 +360,9 @@ def indent_levels(text: str) -> np.ndarray:
     """
     indents = list(re.finditer(r"^[ \t]*", text, re.MULTILINE))
     widths = [len(indent.group().expandtabs(8)) // 8 for indent in indents]
-    line_lengths = np.diff(np.array([indent.start() for indent in indents], dtype=np.int64), append=len(text))
+    line_lengths: np.ndarray = np.diff(np.array([indent.start() for indent in indents], dtype=np.int64), append=len(text))
     levels = np.repeat(np.array(widths, dtype=np.int64), line_lengths)
-    for indent, width in zip(indents, widths):
+    for indent, width in zip(indents, widths, strict=True):
         if width:
             leading = indent.group()
             levels[indent.start() : indent.end()] = [len(leading[: end + 1].expandtabs(8)) // 8 for end in range(len(leading))]

@@ -17,6 +17,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rnnscope.states import read_schema, read_table
+
 HypothesisKind = Literal["binary", "categorical", "continuous"]
 METADATA_KEY = b"rnnscope_hypotheses"
 ARROW_TYPES: dict[str, pa.DataType] = {
@@ -43,9 +45,9 @@ def write_labels(frame: pd.DataFrame, kinds: dict[str, HypothesisKind], path: st
 
 
 def read_kinds(path: str | Path) -> dict[str, HypothesisKind]:
-    return json.loads(pq.read_schema(path).metadata[METADATA_KEY])
+    return json.loads(read_schema(path).metadata[METADATA_KEY])
 
 
 def read_labels(path: str | Path) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
     """The labels as a DataFrame (nullable dtypes) and each hypothesis's kind."""
-    return pq.read_table(path).to_pandas(), read_kinds(path)
+    return read_table(path).to_pandas(), read_kinds(path)

@@ -27,23 +27,25 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+from matplotlib.collections import PatchCollection
+from matplotlib.patches import Rectangle
+from sklearn.metrics import f1_score
 
+from rnnscope.data import encode, load_vocab, read_utf8
+from rnnscope.extract import gru_internals, layer_modules, lstm_internals
+from rnnscope.labels import read_labels
+from rnnscope.models import RNNModel
+from rnnscope.states import state_column
+from rnnscope.tables import write_table
+from rnnscope.train import load_model
+
+# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
+# the backend even after pyplot is imported, so the imports above need not be split around it.
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import torch  # noqa: E402
-from matplotlib.collections import PatchCollection  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-from sklearn.metrics import f1_score  # noqa: E402
-
-from rnnscope.data import encode, load_vocab, read_utf8  # noqa: E402
-from rnnscope.extract import gru_internals, layer_modules, lstm_internals  # noqa: E402
-from rnnscope.labels import read_labels  # noqa: E402
-from rnnscope.models import RNNModel  # noqa: E402
-from rnnscope.states import state_column  # noqa: E402
-from rnnscope.tables import write_table  # noqa: E402
-from rnnscope.train import load_model  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -285,9 +287,9 @@ def draw_coloured_text(axes: plt.Axes, text: str, values: np.ndarray, cmap: str,
     """One panel: each character on a cell coloured by its value."""
     rows, cols = char_cells(text, width)
     colours = plt.get_cmap(cmap)(np.clip((values - vmin) / (vmax - vmin), 0, 1))
-    cells = [Rectangle((col, -row - 1), 1, 1) for row, col in zip(rows, cols)]
+    cells = [Rectangle((col, -row - 1), 1, 1) for row, col in zip(rows, cols, strict=True)]
     axes.add_collection(PatchCollection(cells, facecolors=colours, edgecolors="none"))
-    for char, row, col in zip(text, rows, cols):
+    for char, row, col in zip(text, rows, cols, strict=True):
         shown = "↵" if char == "\n" else char
         if shown.strip():
             axes.text(col + 0.5, -row - 0.5, shown, ha="center", va="center", family="monospace", fontsize=7)
@@ -393,12 +395,12 @@ def analyse_neurons(
         plot_no_probe(reason, title, heatmap_png)
     else:
         probes = {
-            (int(row.layer), row.kind): Probe.load(weights_npz, f"{state_column(int(row.layer), row.kind)}/{hypothesis}/{settings.weighting}")
-            for row in fitted.itertuples()
+            (int(row["layer"]), row["kind"]): Probe.load(weights_npz, f"{state_column(int(row['layer']), row['kind'])}/{hypothesis}/{settings.weighting}")
+            for row in fitted.to_dict("records")
         }
         table = pd.DataFrame(ablation_rows(model, ids, labels, probes, settings, base, warmup_tokens), columns=ABLATION_COLUMNS)
         probe_f1 = fitted.set_index(["layer", "kind"])["f1"]
-        table["f1_probe_table"] = [probe_f1.get((layer, kind), np.nan) for layer, kind in zip(table["layer"], table["kind"])]
+        table["f1_probe_table"] = [probe_f1.get((layer, kind), np.nan) for layer, kind in zip(table["layer"], table["kind"], strict=True)]
         best = fitted.sort_values(["f1", "layer"], ascending=[False, True]).iloc[0]
         layer, kind = int(best["layer"]), best["kind"]
         probe = probes[(layer, kind)]

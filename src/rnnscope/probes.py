@@ -30,7 +30,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -40,7 +39,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from rnnscope.labels import HypothesisKind, read_kinds
-from rnnscope.states import parse_state_column, read_info, read_matrix_rows
+from rnnscope.states import parse_state_column, read_info, read_matrix_rows, read_table
 
 logger = logging.getLogger(__name__)
 
@@ -255,7 +254,7 @@ def bootstrap_intervals(
 
 
 def _check_positions(states_path: str | Path, labels_path: str | Path, labels_positions: np.ndarray) -> None:
-    states_positions = pq.read_table(states_path, columns=["position"]).column("position").to_numpy()
+    states_positions = read_table(states_path, columns=["position"]).column("position").to_numpy()
     if np.array_equal(states_positions, labels_positions):
         return
     common = min(len(states_positions), len(labels_positions))
@@ -273,7 +272,7 @@ def _check_positions(states_path: str | Path, labels_path: str | Path, labels_po
 
 
 def _token_ids(states_path: str | Path) -> np.ndarray:
-    return pq.read_table(states_path, columns=["token_id"]).column("token_id").to_numpy()
+    return read_table(states_path, columns=["token_id"]).column("token_id").to_numpy()
 
 
 def _labelled_rows(
@@ -308,7 +307,7 @@ def _read_targets(
         )
 
     def label_column(path: str | Path, name: str) -> pa.ChunkedArray:
-        return pq.read_table(path, columns=[name]).column(name)
+        return read_table(path, columns=[name]).column(name)
 
     train_positions = label_column(train_labels, "position").to_numpy()
     test_positions = label_column(test_labels, "position").to_numpy()
@@ -442,7 +441,8 @@ def _write_atomically(path: str | Path, write: Callable[[Path], object]) -> None
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     with path.open("wb") as handle:  # a handle, because np.savez appends ".npz" to a bare name
-        np.savez_compressed(handle, **arrays)
+        # numpy's stub lets **arrays reach its bool allow_pickle keyword; no array is named so.
+        np.savez_compressed(handle, **arrays)  # type: ignore[arg-type]
 
 
 def _probe_target(

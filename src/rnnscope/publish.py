@@ -55,7 +55,7 @@ def publish(results: str | Path, out_dir: str | Path, configs: Sequence[str], ro
     ]
     benchmarks = tables / "benchmarks.csv"
     if benchmarks.exists():
-        total = pd.read_csv(benchmarks).set_index("rule").loc["total"]
+        total = pd.read_csv(benchmarks).set_index("rule").loc["total"].to_dict()
         lines.append(f"- jobs: {int(total['jobs'])}, summed job wall time {total['wall_s'] / 60:.1f} min (Snakemake benchmarks)")
     lines += ["", "Tables (each `.md` holds the caption saying where its numbers come from):", ""]
     lines += [f"- [{path.name}]({path.name})" for path in copied]

@@ -34,7 +34,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
-from rnnscope.states import StatesInfo, fixed_list_to_numpy, read_info
+from rnnscope.states import (
+    StatesInfo,
+    fixed_list_to_numpy,
+    open_parquet,
+    read_info,
+    reading_parquet,
+)
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +53,7 @@ def unit_column(unit: int) -> str:
 
 
 def _iter_stream_batches(
-    parquet: pq.ParquetFile, columns: list[str], batch_rows: int
+    parquet: pq.ParquetFile, columns: list[str], batch_rows: int, path: str | Path
 ) -> Iterator[pa.RecordBatch]:
     """The file's rows in order, in batches of at most ``batch_rows`` that never span row groups.
 
@@ -56,15 +62,16 @@ def _iter_stream_batches(
     800k rows × 200 units, outside Arrow's memory pool), while per-row-group readers stay flat.
     """
     for row_group in range(parquet.num_row_groups):
-        yield from parquet.iter_batches(batch_size=batch_rows, row_groups=[row_group], columns=columns)
+        with reading_parquet(path):  # ``path`` is the file ``parquet`` reads, named in the error
+            yield from parquet.iter_batches(batch_size=batch_rows, row_groups=[row_group], columns=columns)
 
 
-def _count_tokens(parquet: pq.ParquetFile, batch_rows: int) -> tuple[np.ndarray, dict[int, str]]:
+def _count_tokens(parquet: pq.ParquetFile, batch_rows: int, path: str | Path) -> tuple[np.ndarray, dict[int, str]]:
     """Occurrences per token id and each id's text, checking the rows form one stream in order."""
     counts = np.zeros(0, dtype=np.int64)
     names: dict[int, str] = {}
     expected_position = 0
-    for batch in _iter_stream_batches(parquet, ["position", "token_id", "token"], batch_rows):
+    for batch in _iter_stream_batches(parquet, ["position", "token_id", "token"], batch_rows, path):
         positions = batch.column("position").to_numpy()
         if positions[0] != expected_position or np.any(np.diff(positions) != 1):
             raise ValueError(
@@ -81,18 +88,18 @@ def _count_tokens(parquet: pq.ParquetFile, batch_rows: int) -> tuple[np.ndarray,
         unique_ids, first_rows = np.unique(ids, return_index=True)
         unnamed = np.array([token_id not in names for token_id in unique_ids.tolist()], dtype=bool)
         texts = batch.column("token").take(pa.array(first_rows[unnamed])).to_pylist()
-        names.update(zip(unique_ids[unnamed].tolist(), texts))
+        names.update(zip(unique_ids[unnamed].tolist(), texts, strict=True))
     return counts, names
 
 
 def _iter_deltas(
-    parquet: pq.ParquetFile, column: str, hidden: int, batch_rows: int
+    parquet: pq.ParquetFile, column: str, hidden: int, batch_rows: int, path: str | Path
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """(token ids, Δh) per batch of the stream, with h_{−1} = 0 at each sequence's start (see the
     module docstring)."""
     previous = np.zeros(hidden, dtype=np.float32)  # the state before the batch's first row
     previous_sequence = -1  # the first row starts a sequence
-    for batch in _iter_stream_batches(parquet, [column, "token_id", "sequence"], batch_rows):
+    for batch in _iter_stream_batches(parquet, [column, "token_id", "sequence"], batch_rows, path):
         states = fixed_list_to_numpy(batch.column(column))
         sequences = batch.column("sequence").to_numpy()
         deltas = np.empty_like(states)
@@ -108,7 +115,7 @@ def _open_states(states_path: str | Path, column: str) -> tuple[StatesInfo, pq.P
     info = read_info(states_path)
     if column not in info.columns:
         raise ValueError(f"state column {column!r} not in {states_path}; available: {info.columns}")
-    parquet = pq.ParquetFile(states_path)
+    parquet = open_parquet(states_path)
     if parquet.metadata.num_rows == 0:
         raise ValueError(f"{states_path} holds no rows; extract states before computing responses")
     return info, parquet
@@ -127,7 +134,7 @@ def expected_response(
         raise ValueError(f"min_count must be >= 1, got {min_count}")
     info, parquet = _open_states(states_path, column)
     started = time.perf_counter()
-    counts, names = _count_tokens(parquet, batch_rows)
+    counts, names = _count_tokens(parquet, batch_rows, states_path)
 
     kept_ids = np.flatnonzero(counts >= min_count)
     if len(kept_ids) == 0:
@@ -147,7 +154,7 @@ def expected_response(
     row_of_id[frame["token_id"].to_numpy()] = np.arange(len(frame))
 
     sums = np.zeros((len(frame), info.hidden), dtype=np.float64)
-    for token_ids, deltas in _iter_deltas(parquet, column, info.hidden, batch_rows):
+    for token_ids, deltas in _iter_deltas(parquet, column, info.hidden, batch_rows, states_path):
         rows = row_of_id[token_ids]
         steps = np.flatnonzero(rows >= 0)
         # A float32 sparse indicator matmul: 0.06 s per 65536 × 1500 batch against 2.8 s in float64
@@ -188,7 +195,7 @@ def response_bands(
     if max_samples < 1:
         raise ValueError(f"max_samples (occurrences per token for the bands) must be >= 1, got {max_samples}")
     info, parquet = _open_states(states_path, column)
-    counts, names = _count_tokens(parquet, batch_rows)
+    counts, names = _count_tokens(parquet, batch_rows, states_path)
     id_of_name = {name: token_id for token_id, name in names.items()}
     wanted = list(dict.fromkeys(tokens))
     missing = [token for token in wanted if token not in id_of_name]
@@ -208,7 +215,7 @@ def response_bands(
     sums = np.zeros((len(ids), info.hidden), dtype=np.float64)
     seen = np.zeros(len(ids), dtype=np.int64)
     filled = np.zeros(len(ids), dtype=np.int64)
-    for token_ids, deltas in _iter_deltas(parquet, column, info.hidden, batch_rows):
+    for token_ids, deltas in _iter_deltas(parquet, column, info.hidden, batch_rows, states_path):
         for index, token_id in enumerate(ids.tolist()):
             rows = np.flatnonzero(token_ids == token_id)
             if len(rows) == 0:
@@ -228,7 +235,7 @@ def response_bands(
             "samples": len(samples[index]),
             "response": sums[index] / seen[index],
         }
-        part.update((f"p{q}", values) for q, values in zip(BAND_PERCENTILES, percentiles))
+        part.update((f"p{q}", values) for q, values in zip(BAND_PERCENTILES, percentiles, strict=True))
         parts.append(pd.DataFrame(part))
     log.info(
         "response bands of %s for %d tokens (at most %d occurrences each); not in the file: %s",

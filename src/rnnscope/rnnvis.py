@@ -18,24 +18,26 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.collections import PatchCollection
+from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm
+from matplotlib.patches import Rectangle
+from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
+from sklearn.metrics.cluster import contingency_matrix
 
+from rnnscope.coclustering import display_token
+from rnnscope.glyphs import BLUE, ORANGE, draw_glyph_column, glyph_scale, save_figure
+from rnnscope.responses import RESPONSE_METADATA_COLUMNS
+from rnnscope.states import reading_parquet
+from rnnscope.tables import write_table
+from rnnscope.tagger import use_tagger_data
+
+# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
+# the backend even after pyplot is imported, so the imports above need not be split around it.
 matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.collections import PatchCollection  # noqa: E402
-from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm  # noqa: E402
-from matplotlib.patches import Rectangle  # noqa: E402
-from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score  # noqa: E402
-from sklearn.metrics.cluster import contingency_matrix  # noqa: E402
-
-from rnnscope.coclustering import display_token  # noqa: E402
-from rnnscope.glyphs import BLUE, ORANGE, draw_glyph_column, glyph_scale, save_figure  # noqa: E402
-from rnnscope.responses import RESPONSE_METADATA_COLUMNS  # noqa: E402
-from rnnscope.tables import write_table  # noqa: E402
-from rnnscope.tagger import use_tagger_data  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +52,8 @@ def read_clustered_responses(
     """The co-clustered words (token, count, cluster, in file order), their responses and unit labels."""
     words = pd.read_csv(word_clusters_csv, keep_default_na=False, dtype={"token": str})
     units = pd.read_csv(unit_clusters_csv).sort_values("unit")
-    table = pd.read_parquet(responses_parquet)
+    with reading_parquet(responses_parquet):
+        table = pd.read_parquet(responses_parquet)
     unit_columns = [name for name in table.columns if name not in RESPONSE_METADATA_COLUMNS]
     if len(unit_columns) != len(units):
         raise ValueError(f"{responses_parquet} has {len(unit_columns)} units but {unit_clusters_csv} lists {len(units)}")
@@ -173,7 +176,7 @@ def pos_tags(tokens: Sequence[str], tagger_data: str | Path | None) -> list[str]
 
     use_tagger_data(tagger_data)
     taggable = [token.strip() != "" and token != "<unk>" for token in tokens]
-    tagged = iter(nltk.pos_tag_sents([[token] for token, ok in zip(tokens, taggable) if ok], tagset="universal"))
+    tagged = iter(nltk.pos_tag_sents([[token] for token, ok in zip(tokens, taggable, strict=True) if ok], tagset="universal"))
     return [next(tagged)[0][1] if ok else OTHER_TAG for ok in taggable]
 
 
@@ -218,7 +221,8 @@ def run_detail_view(
         "whitespace and <unk> as X) of the co-clustered tokens, with their train-split count and word cluster."
         + ("" if tag_pos else " POS tagging was off (rnnvis.pos_tags: false): the pos column is empty."),
     )
-    bands = pd.read_parquet(bands_parquet)
+    with reading_parquet(bands_parquet):
+        bands = pd.read_parquet(bands_parquet)
     shown = [token for token in dict.fromkeys(tokens) if token in set(bands["token"])]
     if len(shown) < len(tokens):
         log.info("detail tokens without bands (absent or below min_count): %s", [t for t in tokens if t not in shown])
@@ -232,7 +236,7 @@ def run_detail_view(
     rows = math.ceil(panels / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.0 * rows), squeeze=False)
     flat = axes.ravel()
-    for ax, token in zip(flat, shown):
+    for ax, token in zip(flat, shown, strict=False):
         draw_detail(ax, bands, token)
     if shown:
         flat[0].legend(fontsize=6, loc="upper left")

@@ -13,8 +13,9 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -62,7 +63,7 @@ def split_frame(frame: pd.DataFrame, fractions: Sequence[float], seed: int) -> d
         raise ValueError(f"split fractions must be three positive numbers summing to 1, got {list(fractions)}")
     order = np.random.default_rng(seed).permutation(len(frame))
     cuts = np.floor(np.cumsum(fractions)[:2] * len(frame)).astype(int)
-    parts = dict(zip(SPLITS, np.split(order, cuts)))
+    parts = dict(zip(SPLITS, np.split(order, cuts), strict=True))
     empty = [split for split, rows in parts.items() if len(rows) == 0]
     if empty:
         raise ValueError(f"split(s) {empty} came out empty from {len(frame)} sentences: too few sentences")
@@ -99,7 +100,10 @@ def encode_sentences(texts: Sequence[str], vocab: Sequence[str]) -> tuple[list[t
     return encoded, torch.tensor([len(ids) for ids in encoded])
 
 
-def batches(encoded: list[torch.Tensor], lengths: torch.Tensor, labels: torch.Tensor, batch_size: int, order: np.ndarray):
+def batches(
+    encoded: list[torch.Tensor], lengths: torch.Tensor, labels: torch.Tensor, batch_size: int, order: np.ndarray
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+    """(padded tokens, lengths, labels) per batch of ``batch_size`` rows taken in ``order``."""
     for start in range(0, len(order), batch_size):
         rows = order[start : start + batch_size]
         tokens = nn.utils.rnn.pad_sequence([encoded[row] for row in rows], batch_first=True)
@@ -138,7 +142,9 @@ def train_sentiment(
     rng = np.random.default_rng(train_settings["seed"])
     optimizer = torch.optim.Adam(model.parameters(), lr=train_settings["lr"])
     batch_size = train_settings["batch_size"]
-    history, best_state, best_valid = [], None, -1.0
+    history: list[dict[str, Any]] = []
+    best_state: dict[str, torch.Tensor] | None = None
+    best_valid = -1.0
     started = time.perf_counter()
     for epoch in range(1, train_settings["epochs"] + 1):
         model.train()
@@ -157,9 +163,10 @@ def train_sentiment(
         if valid_accuracy > best_valid:
             best_valid, best_state = valid_accuracy, {name: tensor.clone() for name, tensor in model.state_dict().items()}
     elapsed = time.perf_counter() - started
+    assert best_state is not None, "no epoch ran"  # the first epoch's accuracy beats -1
     model.load_state_dict(best_state)
     best_epoch = max(history, key=lambda row: row["valid_accuracy"])["epoch"]
-    metrics = {"model": model_name, "epoch": best_epoch, "train_seconds": elapsed, "parameters": sum(p.numel() for p in model.parameters()), "splits": {}}
+    metrics: dict[str, Any] = {"model": model_name, "epoch": best_epoch, "train_seconds": elapsed, "parameters": sum(p.numel() for p in model.parameters()), "splits": {}}
     for split in SPLITS:
         split_accuracy, split_loss = accuracy(model, *splits[split], batch_size)
         labels = splits[split][2]

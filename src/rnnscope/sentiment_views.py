@@ -19,7 +19,11 @@ import torch
 
 from rnnscope.glyphs import sentence_states
 from rnnscope.rnnvis import edge_matrix, read_clustered_responses
-from rnnscope.seed_values import SEED001_YELP_THOUGH, SEED001_YELP_WORD_CLOUDS, SEED002_YELP_SENTENCES
+from rnnscope.seed_values import (
+    SEED001_YELP_THOUGH,
+    SEED001_YELP_WORD_CLOUDS,
+    SEED002_YELP_SENTENCES,
+)
 from rnnscope.sentiment import LABEL_NAMES, read_split
 from rnnscope.tables import write_table
 from rnnscope.train import load_model
@@ -33,8 +37,8 @@ def word_log_odds(frame: pd.DataFrame) -> pd.DataFrame:
     """Per word of labelled sentences (``text``, ``label`` 1 = positive): the sentences holding it per
     label and ``log_odds`` = log((positive + ½) / (negative + ½)) − log(P / N), P and N the
     positive and negative sentences: 0 for a word as common in both as sentences are."""
-    counts = {label: Counter() for label in (0, 1)}
-    for text, label in zip(frame["text"], frame["label"]):
+    counts: dict[int, Counter[str]] = {label: Counter() for label in (0, 1)}
+    for text, label in zip(frame["text"], frame["label"], strict=True):
         counts[int(label)].update(set(text.split()))
     words = sorted(set(counts[0]) | set(counts[1]))
     positive = np.array([counts[1][word] for word in words], dtype=float)
@@ -81,7 +85,7 @@ def model_findings(
         examples = {name: ", ".join(part.loc[part["polarity"] == name, "token"].head(5)) or "none" for name in shares}
         detail = (
             f"{len(part)} words; positive e.g. {examples['positive']}; negative e.g. {examples['negative']}; "
-            "edges e(W, H_j): " + ", ".join(f"H{j} {edges[cluster, j]:+.3g}" for j in range(n_clusters))
+            "edges e(W, H_j): " + ", ".join(f"H{j} {edges[cluster, j]:+.3g}" for j in range(n_clusters))  # type: ignore[index]  # cluster: an int group key, typed any scalar
         )
         row(clouds, SEED001_YELP_WORD_CLOUDS, f"W{cluster}", "share of positive words", shares["positive"], detail)
         row(clouds, SEED001_YELP_WORD_CLOUDS, f"W{cluster}", "share of negative words", shares["negative"])
@@ -112,7 +116,7 @@ def model_findings(
     top = f"l{model.config.layers - 1}_h"
     impact: dict[str, list[float]] = {"updated information": [], "‖Δh‖": []}
     pivoted = []
-    for number, (sentence, (tokens, states)) in enumerate(zip(sentences, sentence_states(checkpoint, vocab_path, sentences, [top]))):
+    for number, (sentence, (tokens, states)) in enumerate(zip(sentences, sentence_states(checkpoint, vocab_path, sentences, [top]), strict=True)):
         if PIVOT not in sentence.split():
             continue
         step = sentence.split().index(PIVOT)
@@ -153,8 +157,9 @@ def run_sentiment_views_table(
     """results/tables/sentiment_views.csv: per sentiment model, seeds 001/002's Yelp findings beside ours."""
     lexicon = word_log_odds(read_split(train_tsv))
     parts = []
-    for model, *paths in zip(models, responses, words, units, edges, glyphs, checkpoints):
-        frame = pd.DataFrame(model_findings(*paths, vocab_path, lexicon, threshold))
+    for model, *paths in zip(models, responses, words, units, edges, glyphs, checkpoints, strict=True):
+        # six paths by the zip above; mypy sees only a list of unknown length
+        frame = pd.DataFrame(model_findings(*paths, vocab_path, lexicon, threshold))  # type: ignore[call-arg]
         parts.append(frame.assign(model=model)[["model", *frame.columns]])
     table = pd.concat(parts, ignore_index=True)
     # Markdown: each seed quote once, above the rows that measure it.

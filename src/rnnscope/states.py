@@ -19,12 +19,18 @@ class its decoder reads from the state after this token.
   ``i``, ``f``, ``g``, ``o`` for LSTM; the gates ``r``, ``z``, ``n`` for GRU.
 
 The file's key-value metadata ``rnnscope`` holds JSON with model, cell, layers, hidden and kinds.
+
+Every Parquet file the pipeline writes (states, labels, responses, bands) is read back through
+``open_parquet``, ``read_table`` or ``read_schema`` here, or inside ``reading_parquet``: a file cut
+short or overwritten raises ``DamagedParquetError`` naming the file and the command that
+recreates it, instead of pyarrow's bare "Parquet magic bytes not found in footer".
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +40,50 @@ import pyarrow.parquet as pq
 
 TOKEN_COLUMNS = ("position", "sequence", "token_id", "token", "next_token_id", "logprob_next", "pred_id")
 METADATA_KEY = b"rnnscope"
+
+
+class DamagedParquetError(ValueError):
+    """A Parquet file of the pipeline's own cannot be read: cut short, overwritten, or not Parquet."""
+
+
+@contextmanager
+def reading_parquet(path: str | Path) -> Iterator[None]:
+    """Inside, pyarrow's errors about the bytes of ``path`` become a ``DamagedParquetError`` that
+    names the file and how to recreate it. A missing or unreadable file is not damage: its
+    FileNotFoundError or PermissionError passes through. Keep the block to reading ``path``."""
+    try:
+        yield
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except (pa.ArrowException, OSError) as error:
+        raise DamagedParquetError(
+            f"{path} is damaged ({error}): recreate it with `snakemake -f {path}`"
+        ) from error
+
+
+def open_parquet(path: str | Path) -> pq.ParquetFile:
+    """``pq.ParquetFile(path)``, with a damaged file reported as ``DamagedParquetError``. Wrap
+    later reads of its row groups in ``reading_parquet(path)``."""
+    with reading_parquet(path):
+        return pq.ParquetFile(path)
+
+
+def read_schema(path: str | Path) -> pa.Schema:
+    """The Arrow schema (with key-value metadata) of ``path``; damage reported as in ``open_parquet``."""
+    with reading_parquet(path):
+        return pq.read_schema(path)
+
+
+def read_table(path: str | Path, columns: Sequence[str] | None = None) -> pa.Table:
+    """``columns`` (all when None) of ``path`` as a table; a column the file lacks is a KeyError
+    naming the file and its columns, damage a ``DamagedParquetError``."""
+    if columns is not None:
+        names = read_schema(path).names
+        missing = [name for name in columns if name not in names]
+        if missing:
+            raise KeyError(f"{path} has no column {missing}; its columns: {names}")
+    with reading_parquet(path):
+        return pq.read_table(path, columns=None if columns is None else list(columns))
 
 
 def state_column(layer: int, kind: str) -> str:
@@ -86,7 +136,7 @@ def states_schema(info: StatesInfo) -> pa.Schema:
 
 
 def read_info(path: str | Path) -> StatesInfo:
-    meta = json.loads(pq.read_schema(path).metadata[METADATA_KEY])
+    meta = json.loads(read_schema(path).metadata[METADATA_KEY])
     return StatesInfo(meta["model"], meta["cell"], meta["layers"], meta["hidden"], tuple(meta["kinds"]))
 
 
@@ -100,7 +150,7 @@ def fixed_list_to_numpy(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
 
 def read_matrices(path: str | Path, columns: Sequence[str]) -> dict[str, np.ndarray]:
     """Read state columns of a file as (rows, hidden) float32 matrices."""
-    table = pq.read_table(path, columns=list(columns))
+    table = read_table(path, columns=list(columns))
     return {name: fixed_list_to_numpy(table.column(name)) for name in columns}
 
 
@@ -109,7 +159,7 @@ def read_matrix_rows(path: str | Path, column: str, rows: np.ndarray) -> np.ndar
     matrix, read one row group at a time and only the row groups holding wanted rows: memory
     follows ``len(rows)`` and the row-group size, not the file's size. (``iter_batches`` was
     measured holding ~0.9 KB per file row of a 128-wide column: 386 MB more on a 400k-row file.)"""
-    parquet = pq.ParquetFile(path)
+    parquet = open_parquet(path)
     width = parquet.schema_arrow.field(column).type.list_size
     matrix = np.empty((len(rows), width), dtype=np.float32)
     filled, start = 0, 0
@@ -117,7 +167,8 @@ def read_matrix_rows(path: str | Path, column: str, rows: np.ndarray) -> np.ndar
         end = start + parquet.metadata.row_group(group).num_rows
         stop = int(np.searchsorted(rows, end))
         if stop > filled:
-            values = fixed_list_to_numpy(parquet.read_row_group(group, columns=[column]).column(0))
+            with reading_parquet(path):
+                values = fixed_list_to_numpy(parquet.read_row_group(group, columns=[column]).column(0))
             matrix[filled:stop] = values[rows[filled:stop] - start]
             filled = stop
         start = end
@@ -130,7 +181,7 @@ def read_matrix_rows(path: str | Path, column: str, rows: np.ndarray) -> np.ndar
 
 def read_tokens(path: str | Path) -> pa.Table:
     """The per-token columns (no states) of a states file."""
-    return pq.read_table(path, columns=list(TOKEN_COLUMNS))
+    return read_table(path, columns=list(TOKEN_COLUMNS))
 
 
 class StatesWriter:

@@ -7,23 +7,26 @@ import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from statistics import NormalDist
+from typing import Any
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from rnnscope.models import UNTRAINED_SUFFIX  # noqa: E402
-from rnnscope.seed_values import (  # noqa: E402
+from rnnscope.models import UNTRAINED_SUFFIX
+from rnnscope.seed_values import (
     SEED003_HYPOTHESES,
     SEED003_METRICS,
     SEED003_PERPLEXITY,
     SEED003_PROBES,
     seed_probe_value,
 )
+
+# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
+# the backend even after pyplot is imported, so the imports above need not be split around it.
+matplotlib.use("Agg")
 
 
 def write_table(table: pd.DataFrame, csv_path: str | Path, caption: str, markdown: str | None = None) -> None:
@@ -166,11 +169,11 @@ def seed_perplexity_note(table: pd.DataFrame) -> str:
             f"({math.log2(reported) / math.log(2):.3f} bpc, true ppl {math.exp(math.log2(reported)):.2f})."
         )
         ours = table[(table["split"] == "test") & (table["dataset"] == dataset) & (table["cell"] == cell)]
-        for row in ours.itertuples():
-            closer = "2^L" if abs(math.log(row.pow2_nats / reported)) < abs(math.log(row.ppl / reported)) else "e^L"
+        for row in ours.to_dict("records"):
+            closer = "2^L" if abs(math.log(row["pow2_nats"] / reported)) < abs(math.log(row["ppl"] / reported)) else "e^L"
             lines.append(
-                f"Ours {row.model} test: L = {row.loss_nats:.3f} nats, e^L = {row.ppl:.3f}, "
-                f"2^L = {row.pow2_nats:.3f}; {closer} is nearer the seed's {reported}."
+                f"Ours {row['model']} test: L = {row['loss_nats']:.3f} nats, e^L = {row['ppl']:.3f}, "
+                f"2^L = {row['pow2_nats']:.3f}; {closer} is nearer the seed's {reported}."
             )
     return "\n".join(f"- {line}" for line in lines)
 
@@ -278,7 +281,8 @@ def probe_seed_table(table: pd.DataFrame, models: Mapping[str, dict]) -> pd.Data
         bounds[f"{score}_ci_low"] = bounds[f"{score}_ci_low"].where(n == 1, mean - half)
         bounds[f"{score}_ci_high"] = bounds[f"{score}_ci_high"].where(n == 1, mean + half)
     scores = scores.drop(columns="count", level=1)
-    scores.columns = [f"{score}_{statistic}" for score, statistic in scores.columns]
+    # A MultiIndex: each label is a (score, statistic) tuple, not the str the stubs declare.
+    scores.columns = [f"{score}_{statistic}" for score, statistic in scores.columns]  # type: ignore[str-unpack]
     counts = grouped.agg(
         n_seeds=("model", "nunique"),
         models=("model", lambda names: ";".join(sorted(set(names)))),
@@ -333,7 +337,7 @@ def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], generat
     has_generated = shown.groupby(["model", "states"])["text"].agg(lambda texts: "generated" in set(texts))
     rows = []
     for key, probes in shown.groupby(COMPARISON_KEYS, sort=False):
-        ours = dict(zip(COMPARISON_KEYS, key, strict=True))
+        ours: dict[str, Any] = dict(zip(COMPARISON_KEYS, key, strict=True))
         by_text = {record["text"]: record for record in probes.to_dict("records")}
         for metric in (*SEED003_METRICS, "majority_accuracy", "control_accuracy", "selectivity"):
             seed_value = seed_probe_value(ours["dataset"], ours["cell"], ours["hypothesis"], metric) if metric in SEED003_METRICS else None
@@ -400,9 +404,9 @@ def with_untrained_verdicts(comparison: pd.DataFrame) -> pd.DataFrame:
     untrained = comparison.loc[comparison["states"] == "untrained", [*keys, "real_ci_low", "real_ci_high"]]
     paired = comparison.merge(untrained, on=keys, how="left", suffixes=("", "_untrained"))
     verdicts = [
-        interval_verdict((row.real_ci_low, row.real_ci_high), (row.real_ci_low_untrained, row.real_ci_high_untrained))
-        if row.states == "trained" else ""
-        for row in paired.itertuples()
+        interval_verdict((row["real_ci_low"], row["real_ci_high"]), (row["real_ci_low_untrained"], row["real_ci_high_untrained"]))
+        if row["states"] == "trained" else ""
+        for row in paired.to_dict("records")
     ]
     return comparison.assign(vs_untrained=verdicts)
 
@@ -412,12 +416,12 @@ def _cell(values: pd.DataFrame, text: str | None, metric: str) -> str:
     an interval (our ``text``), or the seed's value (``text`` None); "-" where missing."""
     parts = []
     for weighting in COMPARISON_WEIGHTINGS:
-        row = values[(values["metric"] == metric) & (values["weighting"] == weighting)]
+        rows = values[(values["metric"] == metric) & (values["weighting"] == weighting)]
         column = "seed003" if text is None else f"{text}_mean"
-        if row.empty or pd.isna(row[column].iloc[0]):
+        if rows.empty or pd.isna(rows[column].iloc[0]):
             parts.append("-")
             continue
-        row = row.iloc[0]
+        row = rows.iloc[0]
         cell = f"{row[column]:.2f}"
         if text is not None and row[f"{text}_n_seeds"] > 1 and pd.notna(row[f"{text}_std"]):
             cell += f"±{row[f'{text}_std']:.2f}"
@@ -442,7 +446,7 @@ def comparison_markdown(comparison: pd.DataFrame) -> str:
         lines = []
         for hypothesis, values in ours.groupby("hypothesis", sort=False):
             seed_name = values["seed_hypothesis"].dropna()
-            row = {"Hypothesis": hypothesis + (f" ({seed_name.iloc[0]})" if len(seed_name) else "")}
+            row = {"Hypothesis": str(hypothesis) + (f" ({seed_name.iloc[0]})" if len(seed_name) else "")}
             for metric in SEED003_METRICS:
                 label = metric.capitalize() if metric != "f1" else "F1"
                 row[f"{label} (gen.)"] = _cell(values, "generated", metric)

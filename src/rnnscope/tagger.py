@@ -84,7 +84,8 @@ def fetch_tagger_data(
     out_dir = Path(out_dir)
     mirror = mirror or os.environ.get(MIRROR_ENV) or None
     folders = [Path(nltk_data)] if nltk_data else ([Path(mirror) / "nltk_data"] if mirror else [])
-    written, errors = [], []
+    written: list[Path] = []
+    errors: list[str] = []
     with tempfile.TemporaryDirectory(dir=out_dir.parent if out_dir.parent.exists() else None) as scratch:
         zips: dict[str, Path] = {}
         for file in TAGGER_FILES:

@@ -24,14 +24,17 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
+# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
+# the backend even after pyplot is imported, so the imports above need not be split around it.
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +133,7 @@ def sign_pattern(values: Iterable[float]) -> str:
         raise ValueError(f"need at least 2 values to describe a movement, got {series.size}")
     tokens: list[str] = []
     last_sign = np.sign(series[0])
-    for move, value in zip(np.sign(np.diff(series)), series[1:]):
+    for move, value in zip(np.sign(np.diff(series)), series[1:], strict=True):
         sign = np.sign(value)
         if sign != 0 and last_sign != 0 and sign != last_sign:
             tokens.append(",")
@@ -173,7 +176,7 @@ def plot_trajectories(trajectories: Mapping[str, pd.DataFrame], png_path: str | 
     columns = min(2, len(trajectories))
     rows = math.ceil(len(trajectories) / columns)
     fig, axes = plt.subplots(rows, columns, figsize=(6.5 * columns, 4.8 * rows), squeeze=False, sharey=True)
-    for ax, (spec, trajectory) in zip(axes.flat, trajectories.items()):
+    for ax, (spec, trajectory) in zip(axes.flat, trajectories.items(), strict=False):
         patterns = trajectory_sign_patterns(trajectory)
         steps = [0, *trajectory["step"]]
         for weight in WEIGHTS:
@@ -202,7 +205,7 @@ def plot_trajectories(trajectories: Mapping[str, pd.DataFrame], png_path: str | 
 def reproduce(
     specs: list[str],
     eta: float,
-    alternating: Mapping[str, float],
+    alternating: Mapping[str, Any],
     weights_csv: str | Path,
     trajectories_csv: str | Path,
     alternating_csv: str | Path,

@@ -10,6 +10,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -152,7 +153,7 @@ def batchify(ids: torch.Tensor, batch: int, seq_len: int, name: str) -> torch.Te
     return ids[: length * batch].view(batch, length)
 
 
-def chunks(data: torch.Tensor, seq_len: int):
+def chunks(data: torch.Tensor, seq_len: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """(input, target) windows of at most ``seq_len`` steps over a batchified stream."""
     for start in range(0, data.size(1) - 1, seq_len):
         end = min(start + seq_len, data.size(1) - 1)
