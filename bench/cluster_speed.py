@@ -44,7 +44,9 @@ def write_states(path: Path, rows: int, words: int, units: int, seed: int = 0) -
         raise ValueError(f"--rows ({rows}) must be >= --words ({words}) so every word occurs")
     rng = np.random.default_rng(seed)
     frequency = 1.0 / np.arange(1, words + 1)
-    token_ids = np.concatenate([rng.permutation(words), rng.choice(words, size=rows - words, p=frequency / frequency.sum())])
+    token_ids = np.concatenate(
+        [rng.permutation(words), rng.choice(words, size=rows - words, p=frequency / frequency.sum())]
+    )
     names = np.array([f"w{word}" for word in range(words)], dtype=object)
     with StatesWriter(path, StatesInfo("bench", "lstm", 1, units, ("h",))) as writer:
         for start in range(0, rows, WRITE_ROWS):
@@ -90,7 +92,9 @@ def measure(args: argparse.Namespace, folder: Path) -> tuple[list[Figure], dict]
         results["cocluster"] = cocluster(results["response"], args.clusters, "absolute", seed=0)
 
     def sklearn_cocluster() -> None:
-        results["sklearn"] = SpectralCoclustering(n_clusters=args.clusters, random_state=0).fit(np.abs(results["response"]))
+        results["sklearn"] = SpectralCoclustering(n_clusters=args.clusters, random_state=0).fit(
+            np.abs(results["response"])
+        )
 
     # the band tokens: the most frequent words (w0, w1, ... by construction of the Zipf draw)
     band_ids = list(range(args.band_tokens))
@@ -114,29 +118,65 @@ def measure(args: argparse.Namespace, folder: Path) -> tuple[list[Figure], dict]
     bands = results["bands"]
     exact = bool((bands["samples"] == bands["count"]).all())
     band_difference = max(
-        float(np.abs(bands[bands["token"] == f"w{token_id}"].sort_values("unit")[[f"p{q}" for q in BAND_PERCENTILES]].to_numpy().T - expected).max())
+        float(
+            np.abs(
+                bands[bands["token"] == f"w{token_id}"]
+                .sort_values("unit")[[f"p{q}" for q in BAND_PERCENTILES]]
+                .to_numpy()
+                .T
+                - expected
+            ).max()
+        )
         for token_id, expected in results["numpy_bands"].items()
     )
     baseline = results["pandas"].loc[frame["token_id"].to_numpy()].to_numpy()
     difference = float(np.abs(response - baseline).max())
-    same_labels = float(np.mean(np.r_[results["cocluster"].row_labels == results["sklearn"].row_labels_,
-                                      results["cocluster"].column_labels == results["sklearn"].column_labels_]))
+    same_labels = float(
+        np.mean(
+            np.r_[
+                results["cocluster"].row_labels == results["sklearn"].row_labels_,
+                results["cocluster"].column_labels == results["sklearn"].column_labels_,
+            ]
+        )
+    )
     responses_ratio = speed_ratio(seconds["responses"], seconds["pandas"])
     cocluster_ratio = speed_ratio(seconds["cocluster"], seconds["sklearn"])
     size = f"{len(frame)} words x {args.units} units"
     figures = [
-        Figure(f"expected response, {size}, {args.rows} rows", median(seconds["responses"]), "s", "pandas group-by in memory", median(seconds["pandas"]), responses_ratio),
+        Figure(
+            f"expected response, {size}, {args.rows} rows",
+            median(seconds["responses"]),
+            "s",
+            "pandas group-by in memory",
+            median(seconds["pandas"]),
+            responses_ratio,
+        ),
         Figure("expected response max |project - pandas|", difference, "", target="<= 1e-5", met=difference <= 1e-5),
-        Figure(f"co-clustering {size}, {args.clusters} clusters", median(seconds["cocluster"]), "s", "sklearn SpectralCoclustering.fit alone", median(seconds["sklearn"]), cocluster_ratio),
-        Figure("co-cluster labels equal to sklearn's (fraction)", same_labels, "", target="== 1", met=same_labels == 1.0),
+        Figure(
+            f"co-clustering {size}, {args.clusters} clusters",
+            median(seconds["cocluster"]),
+            "s",
+            "sklearn SpectralCoclustering.fit alone",
+            median(seconds["sklearn"]),
+            cocluster_ratio,
+        ),
+        Figure(
+            "co-cluster labels equal to sklearn's (fraction)", same_labels, "", target="== 1", met=same_labels == 1.0
+        ),
         Figure(
             f"percentile bands, {args.band_tokens} most frequent words x {args.units} units (<= {args.band_samples} occurrences each)",
-            median(seconds["bands"]), "s", "np.percentile over every occurrence in memory", median(seconds["numpy_bands"]),
+            median(seconds["bands"]),
+            "s",
+            "np.percentile over every occurrence in memory",
+            median(seconds["numpy_bands"]),
             speed_ratio(seconds["bands"], seconds["numpy_bands"]),
         ),
         Figure(
-            "bands max |project - numpy|" + ("" if exact else " (project subsampled: not comparable)"), band_difference, "",
-            target="<= 1e-6" if exact else "", met=band_difference <= 1e-6 if exact else None,
+            "bands max |project - numpy|" + ("" if exact else " (project subsampled: not comparable)"),
+            band_difference,
+            "",
+            target="<= 1e-6" if exact else "",
+            met=band_difference <= 1e-6 if exact else None,
         ),
     ]
     return figures, {"seconds": seconds, "parquet_mb": path.stat().st_size / 1e6}
@@ -148,8 +188,12 @@ def main() -> None:
     parser.add_argument("--words", type=int, default=10_000)
     parser.add_argument("--units", type=int, default=1500)
     parser.add_argument("--clusters", type=int, default=8)
-    parser.add_argument("--band-tokens", type=int, default=5, help="most frequent words whose percentile bands are timed")
-    parser.add_argument("--band-samples", type=int, default=2000, help="occurrences per word behind the bands (as rnnvis.band_samples)")
+    parser.add_argument(
+        "--band-tokens", type=int, default=5, help="most frequent words whose percentile bands are timed"
+    )
+    parser.add_argument(
+        "--band-samples", type=int, default=2000, help="occurrences per word behind the bands (as rnnvis.band_samples)"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--out", default=None, help="JSON path (default results/bench/cluster_speed.json)")
     args = parser.parse_args()

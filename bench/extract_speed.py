@@ -97,7 +97,9 @@ def cell_loop(model: RNNModel, ids: torch.Tensor, with_gates: bool) -> dict[str,
     inputs = model.embed(ids)
     states: dict[str, np.ndarray] = {}
     for layer in range(config.layers):
-        weights = {name: getattr(model.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        weights = {
+            name: getattr(model.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        }
         cell = nn.LSTMCell(inputs.shape[1], config.hidden)
         cell.load_state_dict(weights)
         h, c = torch.zeros(1, config.hidden), torch.zeros(1, config.hidden)
@@ -122,20 +124,31 @@ def make_inputs(folder: Path, args: argparse.Namespace) -> tuple[Path, Path, Pat
     vocab = build_vocab(text)
     write_splits({"test": text}, vocab, folder)
     torch.manual_seed(0)
-    config = ModelConfig(cell="lstm", vocab_size=len(vocab), hidden=args.hidden, layers=args.layers, embedding=args.embedding)
+    config = ModelConfig(
+        cell="lstm", vocab_size=len(vocab), hidden=args.hidden, layers=args.layers, embedding=args.embedding
+    )
     model = RNNModel(config).eval()
     checkpoint = folder / "model.pt"
     save_checkpoint(checkpoint, model, TrainSettings(epochs=1, batch_size=1, seq_len=1, lr=1.0), step=0, epoch=0)
     return checkpoint, folder / "test.txt", folder / "vocab.json", model, torch.tensor(encode(text, vocab))
 
 
-def timed_extraction(checkpoint: Path, text: Path, vocab: Path, out: Path, kinds: str, max_tokens: int, chunk_len: int, threads: int) -> dict[str, float]:
+def timed_extraction(
+    checkpoint: Path, text: Path, vocab: Path, out: Path, kinds: str, max_tokens: int, chunk_len: int, threads: int
+) -> dict[str, float]:
     """Run ``extract_states`` (kinds ``h`` or ``all``); its seconds, those spent writing, and the state bytes."""
     with WriteTimer() as timer:
         started = time.perf_counter()
         extract_states(
-            checkpoint, text, vocab, out, "bench", kinds=[kinds] if kinds == "h" else kinds,
-            max_tokens=max_tokens, chunk_len=chunk_len, threads=threads,
+            checkpoint,
+            text,
+            vocab,
+            out,
+            "bench",
+            kinds=[kinds] if kinds == "h" else kinds,
+            max_tokens=max_tokens,
+            chunk_len=chunk_len,
+            threads=threads,
         )
         seconds = time.perf_counter() - started
     return {"seconds": seconds, "write_seconds": timer.seconds, "bytes": timer.bytes}
@@ -175,7 +188,9 @@ def measure(args: argparse.Namespace, folder: Path) -> tuple[list[Figure], dict]
     timed = {kinds: kind_runs[1:] for kinds, kind_runs in runs.items()}  # without the warm-up
     for kinds, kind_runs in timed.items():  # the worker's own clock: no inter-process overhead
         seconds[f"extract_{kinds}"] = [run["seconds"] for run in kind_runs]
-    compute = {kinds: [run["seconds"] - run["write_seconds"] for run in kind_runs] for kinds, kind_runs in timed.items()}
+    compute = {
+        kinds: [run["seconds"] - run["write_seconds"] for run in kind_runs] for kinds, kind_runs in timed.items()
+    }
     reference = cell_loop(model, reference_ids, with_gates=True)
     extracted = read_matrices(outputs["all"], list(reference))
     difference = max(float(np.abs(extracted[name][: len(reference_ids)] - reference[name]).max()) for name in reference)
@@ -193,14 +208,62 @@ def measure(args: argparse.Namespace, folder: Path) -> tuple[list[Figure], dict]
     write_rate = median([run["bytes"] / run["write_seconds"] / 1e6 for run in timed["all"]])
     shape = f"{args.layers}x{args.hidden} LSTM, {tokens} tokens"
     figures = [
-        Figure(f"every layer's h, compute ({shape})", tokens / median(compute["h"]), "tok/s", fused, rate["fused"], ratio_h, *at_least(ratio_h, 0.9)),
-        Figure("every layer's h, incl. Parquet write", rate["extract_h"], "tok/s", fused, rate["fused"], ratio_h_written),
-        Figure("full state (h, c, gates), compute", tokens / median(compute["all"]), "tok/s", fused, rate["fused"], ratio_all, *at_least(ratio_all, 0.5)),
-        Figure("full state, incl. Parquet write", rate["extract_all"], "tok/s", fused, rate["fused"], ratio_all_written),
-        Figure("full state vs step loop with gates", tokens / median(compute["all"]), "tok/s", "LSTMCell loop, h c gates", rate["cell_loop_all"], ratio_vs_full_loop, *above(ratio_vs_full_loop, 1)),
-        Figure("full state vs step loop h, c only", tokens / median(compute["all"]), "tok/s", "LSTMCell loop, h c", rate["cell_loop_hc"], ratio_vs_hc_loop, *above(ratio_vs_hc_loop, 1)),
-        Figure(f"full state max |extract - LSTMCell loop| ({reference_tokens} tokens)", difference, "", target="<= 1e-5", met=difference <= 1e-5),
-        Figure("Parquet write, full state (float32 bytes in)", write_rate, "MB/s", target=">= 200 MB/s", met=write_rate >= 200),
+        Figure(
+            f"every layer's h, compute ({shape})",
+            tokens / median(compute["h"]),
+            "tok/s",
+            fused,
+            rate["fused"],
+            ratio_h,
+            *at_least(ratio_h, 0.9),
+        ),
+        Figure(
+            "every layer's h, incl. Parquet write", rate["extract_h"], "tok/s", fused, rate["fused"], ratio_h_written
+        ),
+        Figure(
+            "full state (h, c, gates), compute",
+            tokens / median(compute["all"]),
+            "tok/s",
+            fused,
+            rate["fused"],
+            ratio_all,
+            *at_least(ratio_all, 0.5),
+        ),
+        Figure(
+            "full state, incl. Parquet write", rate["extract_all"], "tok/s", fused, rate["fused"], ratio_all_written
+        ),
+        Figure(
+            "full state vs step loop with gates",
+            tokens / median(compute["all"]),
+            "tok/s",
+            "LSTMCell loop, h c gates",
+            rate["cell_loop_all"],
+            ratio_vs_full_loop,
+            *above(ratio_vs_full_loop, 1),
+        ),
+        Figure(
+            "full state vs step loop h, c only",
+            tokens / median(compute["all"]),
+            "tok/s",
+            "LSTMCell loop, h c",
+            rate["cell_loop_hc"],
+            ratio_vs_hc_loop,
+            *above(ratio_vs_hc_loop, 1),
+        ),
+        Figure(
+            f"full state max |extract - LSTMCell loop| ({reference_tokens} tokens)",
+            difference,
+            "",
+            target="<= 1e-5",
+            met=difference <= 1e-5,
+        ),
+        Figure(
+            "Parquet write, full state (float32 bytes in)",
+            write_rate,
+            "MB/s",
+            target=">= 200 MB/s",
+            met=write_rate >= 200,
+        ),
     ]
     details = {"seconds": seconds, "compute_seconds": compute, "parquet_mb": outputs["all"].stat().st_size / 1e6}
     return figures, details

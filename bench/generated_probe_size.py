@@ -70,7 +70,15 @@ def run_stages(checkpoint: Path, vocab: Path, n: int, folder: Path, mirror: Path
     seconds["generate"] = time.perf_counter() - started
     started = time.perf_counter()
     for split, path in paths.items():
-        extract_states(checkpoint, path, vocab, folder / f"states_{split}.parquet", "m", kinds=["h", "c"], segment_len=len(PRIMER) + LENGTH)
+        extract_states(
+            checkpoint,
+            path,
+            vocab,
+            folder / f"states_{split}.parquet",
+            "m",
+            kinds=["h", "c"],
+            segment_len=len(PRIMER) + LENGTH,
+        )
     seconds["extract"] = time.perf_counter() - started
     started = time.perf_counter()
     for split, path in paths.items():
@@ -78,7 +86,13 @@ def run_stages(checkpoint: Path, vocab: Path, n: int, folder: Path, mirror: Path
     seconds["label"] = time.perf_counter() - started
     settings = ProbeSettings(20000, 20000, 300, 1.0, 0, ("plain", "balanced"), True, 1, warmup_tokens=0)
     started = time.perf_counter()
-    fit_probes(*(folder / f"states_{split}.parquet" for split in paths), *(folder / f"labels_{split}.parquet" for split in paths), settings, folder / "metrics.csv", folder / "weights.npz")
+    fit_probes(
+        *(folder / f"states_{split}.parquet" for split in paths),
+        *(folder / f"labels_{split}.parquet" for split in paths),
+        settings,
+        folder / "metrics.csv",
+        folder / "weights.npz",
+    )
     seconds["probe"] = time.perf_counter() - started
     seconds["train_states_mb"] = (folder / "states_train.parquet").stat().st_size / 1e6
     return seconds
@@ -87,7 +101,9 @@ def run_stages(checkpoint: Path, vocab: Path, n: int, folder: Path, mirror: Path
 def test_noise(folder: Path, samples: int) -> dict[str, dict]:
     """F1 mean and std over disjoint groups of held-out samples, per binary hypothesis and weighting."""
     block = len(PRIMER) + LENGTH
-    states = read_matrices(folder / "states_train.parquet", ["l1_h"])["l1_h"].reshape(samples, block, -1)[:, len(PRIMER) :]
+    states = read_matrices(folder / "states_train.parquet", ["l1_h"])["l1_h"].reshape(samples, block, -1)[
+        :, len(PRIMER) :
+    ]
     labels = pq.read_table(folder / "labels_train.parquet").to_pandas()
     fit, held_out = samples // 2, samples - samples // 2
     rows = np.random.default_rng(0).choice(fit * LENGTH, 20000, replace=False)
@@ -106,10 +122,16 @@ def test_noise(folder: Path, samples: int) -> dict[str, dict]:
             row: dict = {"positive_rate": round(float(y_held.mean()), 4)}
             for size in GROUPS:
                 scores = [
-                    f1_score(y_held[start : start + size].ravel(), predicted[start : start + size].ravel(), zero_division=0)
+                    f1_score(
+                        y_held[start : start + size].ravel(), predicted[start : start + size].ravel(), zero_division=0
+                    )
                     for start in range(0, held_out - size + 1, size)
                 ]
-                row[f"groups_of_{size}"] = {"groups": len(scores), "f1_mean": round(float(np.mean(scores)), 3), "f1_std": round(float(np.std(scores, ddof=1)), 3)}
+                row[f"groups_of_{size}"] = {
+                    "groups": len(scores),
+                    "f1_mean": round(float(np.mean(scores)), 3),
+                    "f1_std": round(float(np.std(scores, ddof=1)), 3),
+                }
             results[f"{hypothesis}/{weighting}"] = row
     return results
 
@@ -124,14 +146,26 @@ def main() -> None:
     mirror = Path(os.environ["RNNSCOPE_MIRROR"])
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    checkpoint, vocab, loss = train_model((mirror / "tinyshakespeare/input.txt").read_text(encoding="utf-8"), args.steps, args.out)
-    report: dict = {"train": {"steps": args.steps, "seconds": round(time.perf_counter() - started, 1), "last_batch_loss_nats": round(loss, 3)}}
+    checkpoint, vocab, loss = train_model(
+        (mirror / "tinyshakespeare/input.txt").read_text(encoding="utf-8"), args.steps, args.out
+    )
+    report: dict = {
+        "train": {
+            "steps": args.steps,
+            "seconds": round(time.perf_counter() - started, 1),
+            "last_batch_loss_nats": round(loss, 3),
+        }
+    }
     report["load_average_at_start"] = os.getloadavg()
     for n in args.sizes:
-        report[f"n{n}"] = {key: round(value, 1) for key, value in run_stages(checkpoint, vocab, n, args.out / f"n{n}", mirror).items()}
+        report[f"n{n}"] = {
+            key: round(value, 1) for key, value in run_stages(checkpoint, vocab, n, args.out / f"n{n}", mirror).items()
+        }
         print(n, report[f"n{n}"], flush=True)
     largest = max(args.sizes)
-    report["test_noise"] = test_noise(args.out / f"n{largest}", GenerateSettings(largest, LENGTH, 0.8, 0).split_sizes()["train"])
+    report["test_noise"] = test_noise(
+        args.out / f"n{largest}", GenerateSettings(largest, LENGTH, 0.8, 0).split_sizes()["train"]
+    )
     print(json.dumps(report, indent=1))
     (args.out / "report.json").write_text(json.dumps(report, indent=1))
 

@@ -76,7 +76,9 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def speed_ratio(project: list[float], baseline: list[float], project_work: float = 1.0, baseline_work: float = 1.0) -> Ratio:
+def speed_ratio(
+    project: list[float], baseline: list[float], project_work: float = 1.0, baseline_work: float = 1.0
+) -> Ratio:
     """The project's throughput over the baseline's (work per second), round by round."""
     ratios = [(project_work / p) / (baseline_work / b) for p, b in zip(project, baseline, strict=True)]
     return Ratio(median(ratios), min(ratios), max(ratios))
@@ -121,5 +123,19 @@ def table(payloads: list[dict]) -> str:
             if figure["ratio"] is not None:
                 middle, low, high = figure["ratio"]
                 ratio = f"{middle:.2f}x ({low:.2f}-{high:.2f})"
-            rows.append([payload["benchmark"], figure["name"], _number(figure["value"], figure["unit"]), baseline, ratio, figure["target"], met])
-    return tabulate(rows, headers=["bench", "figure", "value", "baseline", "ratio (per-round range)", "target", "met?"], tablefmt="github")
+            rows.append(
+                [
+                    payload["benchmark"],
+                    figure["name"],
+                    _number(figure["value"], figure["unit"]),
+                    baseline,
+                    ratio,
+                    figure["target"],
+                    met,
+                ]
+            )
+    return tabulate(
+        rows,
+        headers=["bench", "figure", "value", "baseline", "ratio (per-round range)", "target", "met?"],
+        tablefmt="github",
+    )

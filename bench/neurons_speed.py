@@ -29,7 +29,9 @@ def measure(args: argparse.Namespace) -> tuple[list[Figure], dict]:
     vocab = build_vocab(text)
     ids = np.asarray(encode(text, vocab))
     torch.manual_seed(0)
-    model = RNNModel(ModelConfig(cell=args.cell, vocab_size=len(vocab), hidden=args.hidden, layers=args.layers, init_range=0.08)).eval()
+    model = RNNModel(
+        ModelConfig(cell=args.cell, vocab_size=len(vocab), hidden=args.hidden, layers=args.layers, init_range=0.08)
+    ).eval()
     silenced = (args.layers // 2, [3, 17])
     results: dict[str, tuple[dict[str, np.ndarray], np.ndarray]] = {}
 
@@ -41,10 +43,15 @@ def measure(args: argparse.Namespace) -> tuple[list[Figure], dict]:
 
     seconds = timed_rounds({"streamed": streamed, "one": one_sequence}, args.runs)
     length = len(ids) // args.streams
-    segments = [run_states(model, ids[s * length : (s + 1) * length], ["h"], silenced=silenced) for s in range(args.streams)]
+    segments = [
+        run_states(model, ids[s * length : (s + 1) * length], ["h"], silenced=silenced) for s in range(args.streams)
+    ]
     states, log_prob = results["streamed"]
     difference = max(
-        max(float(np.abs(states[column] - np.concatenate([segment[0][column] for segment in segments])).max()) for column in states),
+        max(
+            float(np.abs(states[column] - np.concatenate([segment[0][column] for segment in segments])).max())
+            for column in states
+        ),
         float(np.nanmax(np.abs(log_prob - np.concatenate([segment[1] for segment in segments])))),
     )
     ratio = speed_ratio(seconds["streamed"], seconds["one"])
@@ -52,9 +59,19 @@ def measure(args: argparse.Namespace) -> tuple[list[Figure], dict]:
     figures = [
         Figure(
             f"one ablation run, {shape}, {len(ids)} chars as {args.streams} streams",
-            len(ids) / median(seconds["streamed"]), "tok/s", "one batch-1 sequence", len(ids) / median(seconds["one"]), ratio,
+            len(ids) / median(seconds["streamed"]),
+            "tok/s",
+            "one batch-1 sequence",
+            len(ids) / median(seconds["one"]),
+            ratio,
         ),
-        Figure(f"{args.streams} streams max |batched - each segment alone|", difference, "", target="<= 1e-5", met=difference <= 1e-5),
+        Figure(
+            f"{args.streams} streams max |batched - each segment alone|",
+            difference,
+            "",
+            target="<= 1e-5",
+            met=difference <= 1e-5,
+        ),
     ]
     return figures, {"seconds": seconds}
 

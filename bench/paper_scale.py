@@ -86,11 +86,18 @@ def model_spec(name: str, entry: dict, config: dict, args: argparse.Namespace) -
     vocab = WORD_VOCAB if model.get("embedding") else CHAR_VOCAB[dataset]
     fraction = config["datasets"][dataset].get("split", [0.9, 0.05, 0.05])[0]
     return {
-        "name": name, "dataset": dataset, "train_tokens": int(CORPUS_TOKENS[dataset] * fraction),
-        "train": entry["train"], "threads": args.threads, "steps": args.steps, "warmup_steps": args.warmup_steps,
+        "name": name,
+        "dataset": dataset,
+        "train_tokens": int(CORPUS_TOKENS[dataset] * fraction),
+        "train": entry["train"],
+        "threads": args.threads,
+        "steps": args.steps,
+        "warmup_steps": args.warmup_steps,
         "optimizer": entry["train"].get("optimizer", "adam"),
-        "batch_size": entry["train"]["batch_size"], "seq_len": entry["train"]["seq_len"],
-        "model": {key: model[key] for key in ("cell", "hidden", "layers", "embedding", "dropout") if key in model} | {"vocab_size": vocab},
+        "batch_size": entry["train"]["batch_size"],
+        "seq_len": entry["train"]["seq_len"],
+        "model": {key: model[key] for key in ("cell", "hidden", "layers", "embedding", "dropout") if key in model}
+        | {"vocab_size": vocab},
     }
 
 
@@ -108,7 +115,9 @@ def main() -> None:
         spec = model_spec(name, entry, config, args)
         if spec is None:
             continue
-        result = subprocess.run([sys.executable, "-c", CHILD, json.dumps(spec)], capture_output=True, text=True, check=True)
+        result = subprocess.run(
+            [sys.executable, "-c", CHILD, json.dumps(spec)], capture_output=True, text=True, check=True
+        )
         measured = json.loads(result.stdout)
         train = spec["train"]
         run_tokens = spec["train_tokens"] * train["epochs"] * train.get("restarts", 1)
@@ -116,14 +125,34 @@ def main() -> None:
         model = spec["model"]
         request_mb = train_mem_mb(model, train, spec["train_tokens"])
         request_min = train_runtime_minutes(model, train, spec["train_tokens"])
-        payload.append(spec | measured | {"train_hours": hours, "request_mem_mb": request_mb, "request_runtime_min": request_min})
-        rows.append([
-            name, f"{model['cell']} {model['layers']}x{model['hidden']}", f"{spec['batch_size']}x{spec['seq_len']}",
-            f"{measured['tokens_per_second']:,.0f}", f"{measured['peak_rss_mb']:,.0f}", request_mb,
-            f"{spec['train_tokens']:,} x {train['epochs']}", f"{hours:,.1f}", request_min,
-        ])
+        payload.append(
+            spec | measured | {"train_hours": hours, "request_mem_mb": request_mb, "request_runtime_min": request_min}
+        )
+        rows.append(
+            [
+                name,
+                f"{model['cell']} {model['layers']}x{model['hidden']}",
+                f"{spec['batch_size']}x{spec['seq_len']}",
+                f"{measured['tokens_per_second']:,.0f}",
+                f"{measured['peak_rss_mb']:,.0f}",
+                request_mb,
+                f"{spec['train_tokens']:,} x {train['epochs']}",
+                f"{hours:,.1f}",
+                request_min,
+            ]
+        )
         print(f"measured {name}", file=sys.stderr, flush=True)
-    headers = ["model", "shape", "batch x seq", "train tok/s", "peak RSS MB", "mem_mb request", "train tokens x epochs", "est. hours", "runtime request min"]
+    headers = [
+        "model",
+        "shape",
+        "batch x seq",
+        "train tok/s",
+        "peak RSS MB",
+        "mem_mb request",
+        "train tokens x epochs",
+        "est. hours",
+        "runtime request min",
+    ]
     print(tabulate(rows, headers=headers, tablefmt="github"))
     total = sum(item["train_hours"] for item in payload)
     print(f"total estimated training: {total:,.1f} hours on {args.threads} CPU threads")

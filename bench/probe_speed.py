@@ -46,7 +46,9 @@ def make_inputs(folder: Path, args: argparse.Namespace) -> dict[str, Path]:
     vocab = build_vocab(text)
     write_splits({"train": text[: args.train_tokens], "test": text[args.train_tokens :]}, vocab, folder)
     torch.manual_seed(0)
-    model = RNNModel(ModelConfig(cell="lstm", vocab_size=len(vocab), hidden=args.hidden, layers=args.layers, init_range=0.08))
+    model = RNNModel(
+        ModelConfig(cell="lstm", vocab_size=len(vocab), hidden=args.hidden, layers=args.layers, init_range=0.08)
+    )
     checkpoint = folder / "model.pt"
     save_checkpoint(checkpoint, model, TrainSettings(epochs=1, batch_size=1, seq_len=1, lr=1.0), step=0, epoch=0)
     # NLTK's tagger files for the noun/verb labels, fetched as rule download_tagger_data does.
@@ -57,8 +59,13 @@ def make_inputs(folder: Path, args: argparse.Namespace) -> dict[str, Path]:
         paths[f"{split}_states"] = folder / f"states_{split}.parquet"
         paths[f"{split}_labels"] = folder / f"labels_{split}.parquet"
         extract_states(
-            checkpoint, folder / f"{split}.txt", folder / "vocab.json", paths[f"{split}_states"], "bench",
-            kinds="all" if args.kinds == ["all"] else args.kinds, threads=args.threads,
+            checkpoint,
+            folder / f"{split}.txt",
+            folder / "vocab.json",
+            paths[f"{split}_states"],
+            "bench",
+            kinds="all" if args.kinds == ["all"] else args.kinds,
+            threads=args.threads,
         )
         label_split(folder / f"{split}.txt", "char_text", paths[f"{split}_labels"], tagger_data=tagger_data)
     return paths
@@ -85,7 +92,9 @@ def naive_probes(paths: dict[str, Path], settings: ProbeSettings) -> pd.DataFram
                     if kind == "continuous":
                         estimator = LinearRegression()
                     else:
-                        estimator = LogisticRegression(C=settings.C, class_weight=CLASS_WEIGHTS[weighting], max_iter=settings.max_iter)
+                        estimator = LogisticRegression(
+                            C=settings.C, class_weight=CLASS_WEIGHTS[weighting], max_iter=settings.max_iter
+                        )
                     predicted = make_pipeline(StandardScaler(), estimator).fit(x_train, y_train).predict(x_test)
                     score = r2_score(y_test, predicted) if kind == "continuous" else accuracy_score(y_test, predicted)
                     rows.append({"column": column, "hypothesis": hypothesis, "weighting": weighting, "score": score})
@@ -98,24 +107,44 @@ def measure(args: argparse.Namespace, folder: Path) -> tuple[list[Figure], dict]
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
         paths = pool.submit(make_inputs, folder, args).result()
     settings = ProbeSettings(
-        max_train_rows=args.train_tokens, max_test_rows=args.test_tokens, max_iter=300, C=1.0, seed=0,
-        weightings=("plain", "balanced"), standardize=True, n_jobs=1,
+        max_train_rows=args.train_tokens,
+        max_test_rows=args.test_tokens,
+        max_iter=300,
+        C=1.0,
+        seed=0,
+        weightings=("plain", "balanced"),
+        standardize=True,
+        n_jobs=1,
         control=False,  # the naive loop fits no control task: the same work on both sides
     )
     tables: list[pd.DataFrame] = []
     naive_tables: list[pd.DataFrame] = []
 
     def project() -> None:
-        tables.append(fit_probes(
-            paths["train_states"], paths["test_states"], paths["train_labels"], paths["test_labels"],
-            settings, folder / "metrics.csv", folder / "weights.npz", model="bench",
-        ))
+        tables.append(
+            fit_probes(
+                paths["train_states"],
+                paths["test_states"],
+                paths["train_labels"],
+                paths["test_labels"],
+                settings,
+                folder / "metrics.csv",
+                folder / "weights.npz",
+                model="bench",
+            )
+        )
 
     def warm_up() -> None:
         small = ProbeSettings(**vars(settings) | {"max_train_rows": 1000, "max_test_rows": 1000})
         fit_probes(
-            paths["train_states"], paths["test_states"], paths["train_labels"], paths["test_labels"],
-            small, folder / "metrics.csv", folder / "weights.npz", model="bench",
+            paths["train_states"],
+            paths["test_states"],
+            paths["train_labels"],
+            paths["test_labels"],
+            small,
+            folder / "metrics.csv",
+            folder / "weights.npz",
+            model="bench",
         )
 
     seconds = timed_rounds(
@@ -136,7 +165,14 @@ def measure(args: argparse.Namespace, folder: Path) -> tuple[list[Figure], dict]
     shape = f"{args.layers}x{args.hidden} LSTM, kinds {','.join(args.kinds)}, {probes} probes"
     figures = [
         Figure(f"probing total ({shape})", project_s, "s", "naive loop, re-reads states per probe", naive_s, ratio),
-        Figure(f"probing per probe ({args.train_tokens} train / {args.test_tokens} test rows)", 1000 * project_s / probes, "ms", "naive loop", 1000 * naive_s / probes, ratio),
+        Figure(
+            f"probing per probe ({args.train_tokens} train / {args.test_tokens} test rows)",
+            1000 * project_s / probes,
+            "ms",
+            "naive loop",
+            1000 * naive_s / probes,
+            ratio,
+        ),
         Figure("scores max |project - naive loop|", difference, "", target="<= 1e-12", met=difference <= 1e-12),
     ]
     return figures, {"seconds": seconds, "probes": probes, "hypotheses": sorted(table["hypothesis"].unique())}

@@ -25,7 +25,9 @@ BENCHMARKS = ("train_speed", "extract_speed", "probe_speed", "cluster_speed", "n
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"any of {', '.join(BENCHMARKS)} (default: all)")
-    parser.add_argument("--runs", type=int, default=None, help="timed rounds per benchmark (default: each script's own)")
+    parser.add_argument(
+        "--runs", type=int, default=None, help="timed rounds per benchmark (default: each script's own)"
+    )
     args = parser.parse_args()
     unknown = sorted(set(args.names) - set(BENCHMARKS))
     if unknown:
@@ -47,7 +49,12 @@ def main() -> None:
             continue
         payloads.append(json.loads(out.read_text()))
     print(table(payloads))
-    missed = [f"{payload['benchmark']}: {figure['name']}" for payload in payloads for figure in payload["figures"] if figure["met"] is False]
+    missed = [
+        f"{payload['benchmark']}: {figure['name']}"
+        for payload in payloads
+        for figure in payload["figures"]
+        if figure["met"] is False
+    ]
     print("targets missed: " + ("; ".join(missed) if missed else "none"))
     if failed:
         print(f"failed to run: {', '.join(failed)}", file=sys.stderr)

@@ -36,26 +36,40 @@ def build(work: Path, mirror: Path, config: dict) -> dict[str, Path]:
     datasets = config["datasets"]
     folders = {"tinyshakespeare": work / "tinyshakespeare", "linux": work / "linux"}
     if not (folders["tinyshakespeare"] / "test.txt").exists():
-        prepare_text(mirror / datasets["tinyshakespeare"]["mirror_path"], datasets["tinyshakespeare"]["split"], folders["tinyshakespeare"])
+        prepare_text(
+            mirror / datasets["tinyshakespeare"]["mirror_path"],
+            datasets["tinyshakespeare"]["split"],
+            folders["tinyshakespeare"],
+        )
     if not (folders["linux"] / "test.txt").exists():
         prepare_tarball(mirror / datasets["linux"]["mirror_path"], datasets["linux"], folders["linux"])
     return folders
 
 
 def base_rates(folders: dict[str, Path], config: dict) -> None:
-    max_tokens, warmup, seed = config["extract"]["max_tokens"], config["probe"]["warmup_tokens"], config["extract"]["seed"]
+    max_tokens, warmup, seed = (
+        config["extract"]["max_tokens"],
+        config["probe"]["warmup_tokens"],
+        config["extract"]["seed"],
+    )
     print("| dataset | split | hypothesis | prefix | spread | whole split |\n| --- | --- | --- | --- | --- | --- |")
     for dataset, folder in folders.items():
         for split in ("test", "train"):
             text = (folder / f"{split}.txt").read_text(encoding="utf-8")
-            frame, kinds = label_text(text, config["datasets"][dataset]["hypotheses"], mirror=os.environ.get(MIRROR_ENV))
+            frame, kinds = label_text(
+                text, config["datasets"][dataset]["hypotheses"], mirror=os.environ.get(MIRROR_ENV)
+            )
             prefix = sampled_positions(len(text), max_tokens[split], "prefix")
             prefix = prefix[prefix >= warmup]  # the rows the probes use
             spread = sampled_positions(len(text), max_tokens[split], "spread", warmup, seed)
             for hypothesis in (name for name, kind in kinds.items() if kind == "binary"):
                 values = frame[hypothesis].to_numpy(dtype=float, na_value=np.nan)
                 rates = [np.nanmean(values[rows]) for rows in (prefix, spread, np.arange(warmup, len(text)))]
-                print(f"| {dataset} | {split} ({len(text)} chars) | {hypothesis} | " + " | ".join(f"{100 * rate:.1f} %" for rate in rates) + " |")
+                print(
+                    f"| {dataset} | {split} ({len(text)} chars) | {hypothesis} | "
+                    + " | ".join(f"{100 * rate:.1f} %" for rate in rates)
+                    + " |"
+                )
 
 
 def child(kind: str, sampling: str, folder: Path, split: str, config: dict, checkpoint: Path) -> None:
@@ -72,9 +86,21 @@ def child(kind: str, sampling: str, folder: Path, split: str, config: dict, chec
     if kind == "label":
         label_split(folder / f"{split}.txt", "code", folder / f"labels_{split}_{sampling}.parquet", max_tokens, **rows)
     else:
-        extract_states(checkpoint, folder / f"{split}.txt", folder / "vocab.json", folder / f"states_{split}_{sampling}.parquet", "m", kinds=["h", "c"], max_tokens=max_tokens, **rows)
+        extract_states(
+            checkpoint,
+            folder / f"{split}.txt",
+            folder / "vocab.json",
+            folder / f"states_{split}_{sampling}.parquet",
+            "m",
+            kinds=["h", "c"],
+            max_tokens=max_tokens,
+            **rows,
+        )
     seconds = time.perf_counter() - start
-    print(f"| {kind} | linux {split} | {sampling} | {seconds:.1f} s | {before_mb:.0f} MB | {_status_mb('VmHWM'):.0f} MB |", flush=True)
+    print(
+        f"| {kind} | linux {split} | {sampling} | {seconds:.1f} s | {before_mb:.0f} MB | {_status_mb('VmHWM'):.0f} MB |",
+        flush=True,
+    )
 
 
 def _status_mb(field: str) -> float:
@@ -96,16 +122,24 @@ def costs(folder: Path, work: Path) -> None:
     model = RNNModel(ModelConfig(cell="lstm", vocab_size=len(vocab), hidden=128, layers=3, init_range=0.08)).eval()
     checkpoint = work / "untrained_3x128.pt"
     save_checkpoint(checkpoint, model, TrainSettings(epochs=1, batch_size=1, seq_len=4, lr=0.1), step=0, epoch=0)
-    print("| stage | split | sampling | wall | RSS before the call | peak RSS during it |\n| --- | --- | --- | --- | --- | --- |", flush=True)
+    print(
+        "| stage | split | sampling | wall | RSS before the call | peak RSS during it |\n| --- | --- | --- | --- | --- | --- |",
+        flush=True,
+    )
     for kind in ("label", "extract"):
         for split in ("test", "train"):
             for sampling in ("prefix", "spread"):
-                subprocess.run([sys.executable, __file__, "--work", str(work), "--child", kind, sampling, split, str(checkpoint)], check=True)
+                subprocess.run(
+                    [sys.executable, __file__, "--work", str(work), "--child", kind, sampling, split, str(checkpoint)],
+                    check=True,
+                )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--work", type=Path, default=None, help="folder for the built splits (default: a temporary one)")
+    parser.add_argument(
+        "--work", type=Path, default=None, help="folder for the built splits (default: a temporary one)"
+    )
     parser.add_argument("--skip-cost", action="store_true", help="only the base rates")
     parser.add_argument("--child", nargs=4, metavar=("KIND", "SAMPLING", "SPLIT", "CHECKPOINT"), help=argparse.SUPPRESS)
     args = parser.parse_args()

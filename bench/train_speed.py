@@ -72,7 +72,9 @@ def word_corpus(words: int, seed: int = 0) -> str:
     """``words`` Zipf-distributed words of a ``WORD_VOCAB`` vocabulary, ``WORDS_PER_LINE`` a line."""
     ranks = np.arange(1, WORD_VOCAB + 1)
     draws = np.random.default_rng(seed).choice(WORD_VOCAB, size=words, p=(1 / ranks) / (1 / ranks).sum())
-    lines = [" ".join(f"w{i}" for i in draws[start : start + WORDS_PER_LINE]) for start in range(0, words, WORDS_PER_LINE)]
+    lines = [
+        " ".join(f"w{i}" for i in draws[start : start + WORDS_PER_LINE]) for start in range(0, words, WORDS_PER_LINE)
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -84,8 +86,12 @@ def make_dataset(folder: Path, shape: Shape, train_tokens: int, eval_tokens: int
     else:
         # Lines of WORDS_PER_LINE words and an <eos>: whole lines, enough of them for the tokens asked.
         lines_for = lambda tokens: -(-tokens // (WORDS_PER_LINE + 1))  # noqa: E731
-        parts = {split: word_corpus(lines_for(tokens) * WORDS_PER_LINE, seed) for seed, (split, tokens) in enumerate(
-            (("train", train_tokens), ("valid", eval_tokens), ("test", eval_tokens)))}
+        parts = {
+            split: word_corpus(lines_for(tokens) * WORDS_PER_LINE, seed)
+            for seed, (split, tokens) in enumerate(
+                (("train", train_tokens), ("valid", eval_tokens), ("test", eval_tokens))
+            )
+        }
         # The whole WORD_VOCAB, drawn or not: the decoder's softmax over 10k words is most of a
         # PTB model's cost, and a short run draws only ~4k of them (it measured 2.9x too fast).
         vocab = sorted({f"w{i}" for i in range(WORD_VOCAB)} | {EOS})
@@ -107,15 +113,22 @@ def training_flops_per_token(config: ModelConfig) -> float:
     return 3 * forward
 
 
-def bare_loop(initial: dict[str, torch.Tensor], config: ModelConfig, settings: TrainSettings, ids: torch.Tensor) -> float:
+def bare_loop(
+    initial: dict[str, torch.Tensor], config: ModelConfig, settings: TrainSettings, ids: torch.Tensor
+) -> float:
     """The plain fused loop: one_hot or nn.Embedding → nn.LSTM → nn.Linear, the optimiser,
     clipping; returns the mean train loss."""
 
     def loaded(module: nn.Module, prefix: str) -> nn.Module:
-        module.load_state_dict({key.removeprefix(prefix): value for key, value in initial.items() if key.startswith(prefix)})
+        module.load_state_dict(
+            {key.removeprefix(prefix): value for key, value in initial.items() if key.startswith(prefix)}
+        )
         return module
 
-    lstm = loaded(nn.LSTM(config.embedding or config.vocab_size, config.hidden, num_layers=config.layers, batch_first=True), "rnn.")
+    lstm = loaded(
+        nn.LSTM(config.embedding or config.vocab_size, config.hidden, num_layers=config.layers, batch_first=True),
+        "rnn.",
+    )
     decoder = loaded(nn.Linear(config.hidden, config.vocab_size), "decoder.")
     encoder = loaded(nn.Embedding(config.vocab_size, config.embedding), "encoder.") if config.embedding else None
     parameters = [*lstm.parameters(), *decoder.parameters(), *(encoder.parameters() if encoder else ())]
@@ -146,9 +159,20 @@ def measure(args: argparse.Namespace, shape: Shape, folder: Path) -> tuple[list[
     batch, seq_len = shape.recipe["batch_size"], shape.recipe["seq_len"]
     eval_tokens = batch * seq_len  # one batch: keeps the trainer's evaluations small
     vocab = make_dataset(folder, shape, batch * (args.steps * seq_len + 1), eval_tokens)
-    model_settings = {"cell": "lstm", "hidden": shape.hidden, "layers": shape.layers, "embedding": shape.embedding, "init_range": 0.08}
+    model_settings = {
+        "cell": "lstm",
+        "hidden": shape.hidden,
+        "layers": shape.layers,
+        "embedding": shape.embedding,
+        "init_range": 0.08,
+    }
     settings = TrainSettings(
-        epochs=1, seed=0, max_steps=args.steps, eval_batch_size=batch, eval_max_tokens=eval_tokens, **shape.recipe,
+        epochs=1,
+        seed=0,
+        max_steps=args.steps,
+        eval_batch_size=batch,
+        eval_max_tokens=eval_tokens,
+        **shape.recipe,
     )
     config = ModelConfig(vocab_size=len(vocab), **model_settings)
     torch.manual_seed(settings.seed)  # the trainer's first initialisation
@@ -163,8 +187,14 @@ def measure(args: argparse.Namespace, shape: Shape, folder: Path) -> tuple[list[
         with tempfile.TemporaryDirectory() as out:
             out_dir = Path(out)
             metrics = train_language_model(
-                folder, model_settings, settings, out_dir / "model.pt", out_dir / "metrics.json",
-                out_dir / "history.csv", "bench", threads=args.threads,
+                folder,
+                model_settings,
+                settings,
+                out_dir / "model.pt",
+                out_dir / "metrics.json",
+                out_dir / "history.csv",
+                "bench",
+                threads=args.threads,
             )
             loss = float(pd.read_csv(out_dir / "history.csv")["train_loss_nats"].iloc[0])
         trainer_runs.append({"seconds": tokens / metrics["train_tokens_per_second"], "loss": loss})
@@ -188,19 +218,61 @@ def measure(args: argparse.Namespace, shape: Shape, folder: Path) -> tuple[list[
     call_ratio = speed_ratio(seconds["trainer"], seconds["bare"])
     loss_difference = max(abs(run["loss"] - loss) for run, loss in zip(trainer_runs, bare_losses[1:], strict=True))
     figures = [
-        Figure(f"train tokens/s, {shape}", trainer_rate, "tok/s", "bare fused torch loop", bare_rate, ratio, *at_least(ratio, 0.9)),
-        Figure(f"{shape.level} {shape.layers}x{shape.hidden}: whole trainer call (load, final eval, files)", tokens / median(seconds["trainer"]), "tok/s", "bare fused torch loop", bare_rate, call_ratio),
-        Figure(f"{shape.level} {shape.layers}x{shape.hidden}: float32 matmul peak ({MATMUL_SIZE}^2) in its rounds", peak, "GFLOP/s"),
-        Figure(f"{shape.level} {shape.layers}x{shape.hidden}: train % of matmul peak", 100 * trainer_rate * flops / 1e9 / peak, "%", "bare fused torch loop", 100 * bare_rate * flops / 1e9 / peak),
-        Figure(f"{shape.level} {shape.layers}x{shape.hidden}: train loss |trainer - bare loop| (same work)", loss_difference, "nats", target="<= 1e-4", met=loss_difference <= 1e-4),
+        Figure(
+            f"train tokens/s, {shape}",
+            trainer_rate,
+            "tok/s",
+            "bare fused torch loop",
+            bare_rate,
+            ratio,
+            *at_least(ratio, 0.9),
+        ),
+        Figure(
+            f"{shape.level} {shape.layers}x{shape.hidden}: whole trainer call (load, final eval, files)",
+            tokens / median(seconds["trainer"]),
+            "tok/s",
+            "bare fused torch loop",
+            bare_rate,
+            call_ratio,
+        ),
+        Figure(
+            f"{shape.level} {shape.layers}x{shape.hidden}: float32 matmul peak ({MATMUL_SIZE}^2) in its rounds",
+            peak,
+            "GFLOP/s",
+        ),
+        Figure(
+            f"{shape.level} {shape.layers}x{shape.hidden}: train % of matmul peak",
+            100 * trainer_rate * flops / 1e9 / peak,
+            "%",
+            "bare fused torch loop",
+            100 * bare_rate * flops / 1e9 / peak,
+        ),
+        Figure(
+            f"{shape.level} {shape.layers}x{shape.hidden}: train loss |trainer - bare loop| (same work)",
+            loss_difference,
+            "nats",
+            target="<= 1e-4",
+            met=loss_difference <= 1e-4,
+        ),
     ]
-    return figures, {"shape": str(shape), "tokens_per_run": tokens, "train_gflop_per_token": flops / 1e9, "seconds": seconds, "trainer_seconds": trainer_seconds}
+    return figures, {
+        "shape": str(shape),
+        "tokens_per_run": tokens,
+        "train_gflop_per_token": flops / 1e9,
+        "seconds": seconds,
+        "trainer_seconds": trainer_seconds,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shapes", type=Shape.parse, nargs="+", default=[Shape.parse(text) for text in DEFAULT_SHAPES],
-                        help=f"char:LxH or word:LxH (default: {' '.join(DEFAULT_SHAPES)})")
+    parser.add_argument(
+        "--shapes",
+        type=Shape.parse,
+        nargs="+",
+        default=[Shape.parse(text) for text in DEFAULT_SHAPES],
+        help=f"char:LxH or word:LxH (default: {' '.join(DEFAULT_SHAPES)})",
+    )
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
@@ -214,8 +286,18 @@ def main() -> None:
             shape_figures, shape_details = measure(args, shape, Path(tmp))
         figures += shape_figures
         details.append(shape_details)
-    write_results("train_speed", {"shapes": [str(shape) for shape in args.shapes], "steps": args.steps, "runs": args.runs,
-                                  "threads": args.threads, "per_shape": details}, figures, args.out)
+    write_results(
+        "train_speed",
+        {
+            "shapes": [str(shape) for shape in args.shapes],
+            "steps": args.steps,
+            "runs": args.runs,
+            "threads": args.threads,
+            "per_shape": details,
+        },
+        figures,
+        args.out,
+    )
 
 
 if __name__ == "__main__":

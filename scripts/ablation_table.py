@@ -1,4 +1,5 @@
 """Collect every model's and hypothesis's unit ablations into results/tables/ablation.csv (+ .md)."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.neurons import ablation_table
 

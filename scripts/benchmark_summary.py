@@ -1,4 +1,5 @@
 """Sum Snakemake's per-job benchmarks per rule into results/tables/benchmarks.csv (+ .md)."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.tables import benchmark_summary
 

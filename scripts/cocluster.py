@@ -1,4 +1,5 @@
 """Spectral co-clustering of tokens and hidden units by expected response (RNNVis)."""
+
 from rnnscope.coclustering import run_coclustering
 from rnnscope.logs import configure_logging
 

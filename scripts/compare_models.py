@@ -1,4 +1,5 @@
 """Two models side by side: RNNVis main views, glyphs and the overlap of their word clusters."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.rnnvis import run_comparison
 

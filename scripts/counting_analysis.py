@@ -1,4 +1,5 @@
 """Seed 000 figures for one counting model: summary, per-n table and activation-space plot."""
+
 from rnnscope.counting import counting_summary, plot_activation_space
 from rnnscope.logs import configure_logging
 
@@ -15,4 +16,6 @@ counting_summary(
     summary_json=snakemake.output.summary,
     per_n_csv=snakemake.output.per_n,
 )
-plot_activation_space(snakemake.input.test_states, snakemake.input.test_labels, snakemake.params.n_train_max, snakemake.output.plot)
+plot_activation_space(
+    snakemake.input.test_states, snakemake.input.test_labels, snakemake.params.n_train_max, snakemake.output.plot
+)

@@ -1,4 +1,5 @@
 """Collect the counting models' summaries into results/tables/srn_counting.csv."""
+
 from rnnscope.counting import counting_table
 from rnnscope.logs import configure_logging
 

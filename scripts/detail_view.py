@@ -1,4 +1,5 @@
 """RNNVis detail view: response bands of chosen tokens and the POS of co-clustered words."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.rnnvis import run_detail_view
 

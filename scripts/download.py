@@ -1,4 +1,5 @@
 """Fetch one dataset file (mirror, local path, file:// or upstream URL), verifying its sha256."""
+
 from rnnscope.data import Source, fetch
 from rnnscope.logs import configure_logging
 

@@ -1,4 +1,5 @@
 """Fetch NLTK's part-of-speech tagger files (config folder, mirror or upstream zips), sha256-checked."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.tagger import TAGGER_FILES, fetch_tagger_data
 

@@ -1,4 +1,5 @@
 """Write the hidden states of one model over one split to Parquet."""
+
 from rnnscope.extract import extract_states
 from rnnscope.logs import configure_logging
 

@@ -1,4 +1,5 @@
 """Sample text from one character model: the probe-train and probe-test streams of generated sequences."""
+
 from rnnscope.generate import GenerateSettings, generate_text
 from rnnscope.logs import configure_logging
 

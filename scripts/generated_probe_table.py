@@ -1,4 +1,5 @@
 """Each probe's held-out score on real and on generated text, side by side."""
+
 from rnnscope.generated_probes import real_vs_generated_table
 from rnnscope.logs import configure_logging
 

@@ -1,4 +1,5 @@
 """RNNVis sequence glyphs of the configured sentences for one model and state column."""
+
 from rnnscope.glyphs import run_glyphs
 from rnnscope.logs import configure_logging
 

@@ -1,4 +1,5 @@
 """Label every character of a split with the configured hypothesis set (aligned with its states)."""
+
 from rnnscope.hypotheses import label_split
 from rnnscope.logs import configure_logging
 

@@ -1,4 +1,5 @@
 """Label each sample of a model's generated split on its own (aligned with its states)."""
+
 from rnnscope.generate import label_generated
 from rnnscope.logs import configure_logging
 

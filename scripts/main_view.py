@@ -1,4 +1,5 @@
 """RNNVis main view: memory chips, ranked word lists and signed cluster edges."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.rnnvis import run_main_view
 

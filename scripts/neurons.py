@@ -1,4 +1,5 @@
 """Most responsible neuron of one hypothesis's probes: coloured-text heatmap and unit ablations."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.neurons import NeuronSettings, analyse_neurons
 

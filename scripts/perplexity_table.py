@@ -1,4 +1,5 @@
 """Collect every model's metrics into results/tables/perplexity.csv (+ .md)."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.tables import perplexity_table
 

@@ -1,4 +1,5 @@
 """Write a dataset's train/valid/test splits and vocabulary."""
+
 from rnnscope.data import prepare_dataset
 from rnnscope.logs import configure_logging
 

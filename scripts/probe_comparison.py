@@ -1,4 +1,5 @@
 """Our probes on generated text (the seed's protocol) beside seed 003's Figures 3-6, with real text and the baselines."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.tables import probe_comparison
 

@@ -1,4 +1,5 @@
 """Fit the diagnostic classifiers on a model's generated probe-train text, score them on its probe-test text."""
+
 from rnnscope.generated_probes import probe_generated_text
 from rnnscope.logs import configure_logging
 from rnnscope.probes import ProbeSettings

@@ -1,4 +1,5 @@
 """Heatmap of one model's held-out probe scores."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.tables import plot_probe_scores
 

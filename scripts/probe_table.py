@@ -1,4 +1,5 @@
 """Collect every model's probe metrics into results/tables/probes.csv (+ .md)."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.tables import probe_table
 

@@ -1,4 +1,5 @@
 """Our PTB word models' perplexities beside RNNVis's and Zaremba et al.'s: results/tables/ptb_perplexity.csv (+ .md)."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.tables import ptb_perplexity_table
 

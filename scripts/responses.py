@@ -1,4 +1,5 @@
 """Expected response of every hidden unit to every frequent token (RNNVis), with top tokens per unit."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.responses import write_responses
 

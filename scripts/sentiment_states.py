@@ -1,4 +1,5 @@
 """States of a sentiment classifier over the train sentences, each from the zero state (Parquet)."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.sentence_states import extract_sentence_states
 

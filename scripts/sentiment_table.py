@@ -1,4 +1,5 @@
 """Held-out accuracy of every sentiment model: results/tables/sentiment.csv (+ .md)."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.tables import sentiment_table
 

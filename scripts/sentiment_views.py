@@ -1,4 +1,5 @@
 """Seeds 001/002's Yelp findings beside what our sentiment models' RNNVis views measure."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.sentiment_views import run_sentiment_views_table
 

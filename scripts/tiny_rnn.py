@@ -1,4 +1,5 @@
 """Seed 004: train the 1-1-1 sigmoid RNN online on the configured bit sequences and plot its weights."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.tiny_rnn import reproduce
 

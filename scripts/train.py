@@ -1,4 +1,5 @@
 """Train one language model and write its checkpoint, metrics and per-epoch history."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.train import TrainSettings, train_language_model
 

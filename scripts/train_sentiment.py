@@ -1,4 +1,5 @@
 """Train one sentence-sentiment classifier; write checkpoint, metrics and per-epoch history."""
+
 from pathlib import Path
 
 from rnnscope.logs import configure_logging

@@ -1,4 +1,5 @@
 """Plot train and valid loss per epoch for every model."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.tables import plot_training_curves
 

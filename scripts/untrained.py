@@ -1,4 +1,5 @@
 """Write the untrained model of a configured shape (the probes' random-network baseline)."""
+
 from rnnscope.logs import configure_logging
 from rnnscope.train import TrainSettings, write_untrained_checkpoint
 

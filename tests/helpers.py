@@ -57,7 +57,11 @@ def planned_jobs(output: str) -> dict[str, int]:
     if "Nothing to be done" in output:
         return {}
     stats = output.split("Job stats:")[1]
-    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.MULTILINE) if m.group(1) != "total"}
+    return {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.MULTILINE)
+        if m.group(1) != "total"
+    }
 
 
 def shakespeare_mirror() -> Path | None:
@@ -74,7 +78,10 @@ def shakespeare_source(tmp: Path) -> dict:
     if mirror:
         return {"mirror": str(mirror)}
     corpus = tmp / "corpus.txt"
-    lines = [f"{'First' if i % 3 == 0 else 'Second'} Citizen:\nWe are (all) resolved, \"rather\" to die than to famish.\n" for i in range(2000)]
+    lines = [
+        f'{"First" if i % 3 == 0 else "Second"} Citizen:\nWe are (all) resolved, "rather" to die than to famish.\n'
+        for i in range(2000)
+    ]
     corpus.write_text("".join(lines))
     return {"datasets": {"tinyshakespeare": {"url": corpus.as_uri(), "sha256": sha256_of(corpus)}}}
 
@@ -117,7 +124,9 @@ def linux_source(tmp: Path) -> dict:
             info = tarfile.TarInfo(f"linux-6.1/{path}")
             info.size = len(text.encode())
             archive.addfile(info, io.BytesIO(text.encode()))
-    return {"linux": {"url": tarball.as_uri(), "sha256": sha256_of(tarball), "mirror_path": None, "mirror_sha256": None}}
+    return {
+        "linux": {"url": tarball.as_uri(), "sha256": sha256_of(tarball), "mirror_path": None, "mirror_sha256": None}
+    }
 
 
 def ptb_source(tmp: Path) -> dict:
@@ -133,7 +142,17 @@ def ptb_source(tmp: Path) -> dict:
     files = {}
     for split, lines in (("train", 400), ("valid", 60), ("test", 60)):
         text = "".join(
-            " " + " ".join([*rng.choice(others, 2), rng.choice(nouns), rng.choice(verbs), *rng.choice(others, 2), rng.choice(nouns)]) + " \n"
+            " "
+            + " ".join(
+                [
+                    *rng.choice(others, 2),
+                    rng.choice(nouns),
+                    rng.choice(verbs),
+                    *rng.choice(others, 2),
+                    rng.choice(nouns),
+                ]
+            )
+            + " \n"
             for _ in range(lines)
         )
         path = tmp / f"ptb.{split}.txt"
@@ -148,7 +167,9 @@ def polarity_source(tmp: Path) -> dict:
     files = {}
     for name in ("sentiment.dev.0", "sentiment.dev.1", "sentiment.test.0", "sentiment.test.1"):
         words = ["bad", "rude", "cold", "slow"] if name.endswith(".0") else ["great", "friendly", "fresh", "fast"]
-        text = "".join(f"the {rng.choice(['food', 'staff', 'service'])} was {rng.choice(words)} !\n" for _ in range(100))
+        text = "".join(
+            f"the {rng.choice(['food', 'staff', 'service'])} was {rng.choice(words)} !\n" for _ in range(100)
+        )
         path = tmp / name
         path.write_text(text)
         files[name] = {"url": path.as_uri(), "sha256": sha256_of(path), "mirror_path": None}

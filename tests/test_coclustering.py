@@ -105,16 +105,21 @@ def test_cluster_tables() -> None:
 
 def test_run_coclustering_reads_most_frequent_tokens(tmp_path: Path) -> None:
     response, _, _ = planted_response()
-    columns = {
-        "token": [f"t{i}" for i in range(30)], "token_id": np.arange(30), "count": np.arange(30, 0, -1)
-    }
+    columns = {"token": [f"t{i}" for i in range(30)], "token_id": np.arange(30), "count": np.arange(30, 0, -1)}
     columns.update({f"u{unit}": response[:, unit] for unit in range(15)})
     pq.write_table(pa.table(columns), tmp_path / "responses.parquet")
     outputs = {name: tmp_path / "out" / name for name in ("words.csv", "units.csv", "edges.csv", "plot.png")}
     run_coclustering(
-        tmp_path / "responses.parquet", n_clusters=3, mode="absolute", seed=0, max_tokens=20,
-        words_csv=outputs["words.csv"], units_csv=outputs["units.csv"], edges_csv=outputs["edges.csv"],
-        plot_png=outputs["plot.png"], title="planted",
+        tmp_path / "responses.parquet",
+        n_clusters=3,
+        mode="absolute",
+        seed=0,
+        max_tokens=20,
+        words_csv=outputs["words.csv"],
+        units_csv=outputs["units.csv"],
+        edges_csv=outputs["edges.csv"],
+        plot_png=outputs["plot.png"],
+        title="planted",
     )
     words = pd.read_csv(outputs["words.csv"])
     assert words["token"].tolist() == [f"t{i}" for i in range(20)]

@@ -20,7 +20,9 @@ from rnnscope.states import StatesInfo, StatesWriter
 SYMBOL_IDS = {"a": 0, "b": 1}
 
 
-def write_counting_split(folder: Path, name: str, text: str, wrong: set[int], readout_offsets: dict[int, float]) -> tuple[Path, Path]:
+def write_counting_split(
+    folder: Path, name: str, text: str, wrong: set[int], readout_offsets: dict[int, float]
+) -> tuple[Path, Path]:
     """States and labels of ``text``. The hidden state is a hand-made perfect counter: (count seen,
     0) on an a and (0, count remaining / 2 + 0.1) on a b, plus ``readout_offsets`` at chosen
     positions; the argmax prediction is the true next symbol except at the positions in ``wrong``."""
@@ -57,12 +59,16 @@ def test_counting_summary_and_per_n_table_match_hand_computed_values(tmp_path: P
     # Test: n = 1, 2, 3. Deterministic rows (b's but the last): positions 1, 4, 5 (n <= 2) and 9, 10
     # (n = 3); position 10's prediction is wrong. The read-out learnt on train is remaining =
     # 2 * h1 - 0.2, so an offset of +0.05 at position 4 predicts 1.1 and +0.3 at 9 predicts 2.6.
-    test_states, test_labels = write_counting_split(tmp_path, "test", "ab" + "aabb" + "aaabbb", wrong={10}, readout_offsets={4: 0.05, 9: 0.3})
+    test_states, test_labels = write_counting_split(
+        tmp_path, "test", "ab" + "aabb" + "aaabbb", wrong={10}, readout_offsets={4: 0.05, 9: 0.3}
+    )
     metrics = tmp_path / "metrics.json"
     metrics.write_text(json.dumps({"epochs": 7, "splits": {"test": {"loss_nats": 0.25}}}))
     summary_json, per_n_csv = tmp_path / "summary.json", tmp_path / "per_n.csv"
 
-    summary = counting_summary(train_states, train_labels, test_states, test_labels, metrics, "anbn", 2, 0.99, summary_json, per_n_csv)
+    summary = counting_summary(
+        train_states, train_labels, test_states, test_labels, metrics, "anbn", 2, 0.99, summary_json, per_n_csv
+    )
 
     assert summary["train_error"] == pytest.approx(0.5)  # 1 of the 2 deterministic train rows
     assert summary["det_accuracy"] == pytest.approx(1.0)  # positions 1, 4, 5: all right
@@ -92,7 +98,18 @@ def test_counting_summary_rejects_labels_that_do_not_cover_the_states(tmp_path: 
     metrics = tmp_path / "metrics.json"
     metrics.write_text(json.dumps({"epochs": 1, "splits": {"test": {"loss_nats": 0.0}}}))
     with pytest.raises(ValueError, match="rerun the label rule"):
-        counting_summary(train_states, short_labels, train_states, train_labels, metrics, "anbn", 2, 0.99, tmp_path / "s.json", tmp_path / "p.csv")
+        counting_summary(
+            train_states,
+            short_labels,
+            train_states,
+            train_labels,
+            metrics,
+            "anbn",
+            2,
+            0.99,
+            tmp_path / "s.json",
+            tmp_path / "p.csv",
+        )
 
 
 def test_activation_space_annotates_each_symbol_and_count(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

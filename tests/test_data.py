@@ -154,7 +154,9 @@ def test_fetch_prefers_mirror_argument(tmp_path: Path) -> None:
     assert dest.read_bytes() == b"from the mirror\n"
 
 
-def test_fetch_prefers_mirror_environment(tmp_path: Path, corpus_file: tuple[Path, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fetch_prefers_mirror_environment(
+    tmp_path: Path, corpus_file: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     mirror, digest = make_mirror(tmp_path)
     monkeypatch.setenv(MIRROR_ENV, str(mirror))
     upstream, _ = corpus_file
@@ -405,7 +407,9 @@ def test_tar_corpus_cap_ends_at_a_file_boundary_of_the_sorted_order(tmp_path: Pa
         build_tar_corpus(tarball, out, ["src"], [".c"], 9)
 
 
-def test_tar_corpus_replaces_invalid_utf8_and_counts_the_files(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_tar_corpus_replaces_invalid_utf8_and_counts_the_files(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     members = [("k/lib/latin1.c", b"/* Fran\xe7ois */\n"), ("k/lib/ok.c", "/* café */\n".encode())]
     tarball = make_tarball(tmp_path / "src.tar.xz", members)
     out = tmp_path / "corpus.txt"
@@ -438,7 +442,13 @@ def test_prepare_dataset_tarball(tmp_path: Path) -> None:
     members = [(f"linux/kernel/f{i:02d}.c", f"int f{i}(void)\n{{\n\treturn {i};\n}}\n".encode()) for i in range(20)]
     tarball = make_tarball(tmp_path / "src.tar.xz", list(reversed(members)))
     out = tmp_path / "data"
-    spec = {"kind": "tarball", "include_dirs": ["kernel"], "extensions": [".c"], "max_bytes": 0, "split": [0.9, 0.05, 0.05]}
+    spec = {
+        "kind": "tarball",
+        "include_dirs": ["kernel"],
+        "extensions": [".c"],
+        "max_bytes": 0,
+        "split": [0.9, 0.05, 0.05],
+    }
     prepare_dataset(spec, [str(tarball)], out)
     corpus = "".join(data.decode() for _, data in members)
     for split, part in split_text(corpus, [0.9, 0.05, 0.05]).items():
@@ -472,11 +482,15 @@ def test_fetch_mirror_stand_in_is_checked_against_its_own_sha256_and_logged(
         fetch(wrong, tmp_path / "other.txt", mirror=str(mirror))
 
 
-def test_fetch_mirror_without_stand_in_sha_must_be_the_upstream_file(tmp_path: Path, corpus_file: tuple[Path, str]) -> None:
+def test_fetch_mirror_without_stand_in_sha_must_be_the_upstream_file(
+    tmp_path: Path, corpus_file: tuple[Path, str]
+) -> None:
     mirror, _ = make_mirror(tmp_path)
     upstream, upstream_digest = corpus_file
     with pytest.raises(DownloadError, match="update its sha256"):
-        fetch(Source(str(upstream), upstream_digest, mirror_path="sub/corpus.txt"), tmp_path / "o.txt", mirror=str(mirror))
+        fetch(
+            Source(str(upstream), upstream_digest, mirror_path="sub/corpus.txt"), tmp_path / "o.txt", mirror=str(mirror)
+        )
 
 
 # ---------------------------------------------------------------- word-level corpora (PTB)
@@ -569,7 +583,9 @@ def test_ptb_from_the_mirror_is_verified_and_has_mikolovs_counts(tmp_path: Path)
     if not (mirror / "ptb" / "ptb.train.txt").exists():
         pytest.skip("no PTB in the shared mirror on this machine")
     files = yaml.safe_load(CONFIG.read_text())["datasets"]["ptb"]["files"]
-    paths = [str(fetch(Source(**files[split]), tmp_path / split, mirror=str(mirror))) for split in ("train", "valid", "test")]
+    paths = [
+        str(fetch(Source(**files[split]), tmp_path / split, mirror=str(mirror))) for split in ("train", "valid", "test")
+    ]
     prepare_dataset({"kind": "word_files"}, paths, tmp_path / "data")
     vocab = load_vocab(tmp_path / "data" / "vocab.json")
     assert len(vocab) == 10000 and {EOS, UNK} <= set(vocab)

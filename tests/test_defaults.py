@@ -52,7 +52,8 @@ def test_dataclass_defaults_are_the_schema_defaults(settings: type) -> None:
     drifted = {
         field.name: (field_default(field), keys[field.name]["default"])
         for field in fields
-        if field_default(field) is not dataclasses.MISSING and _normalised(field_default(field)) != _normalised(keys[field.name]["default"])
+        if field_default(field) is not dataclasses.MISSING
+        and _normalised(field_default(field)) != _normalised(keys[field.name]["default"])
     }
     assert not drifted, f"{settings.__name__} defaults (dataclass, schema) differ: {drifted}"
 

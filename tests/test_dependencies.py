@@ -1,4 +1,5 @@
 """rnnscope.dependencies: module closures and the reruns table read from a filegraph."""
+
 from __future__ import annotations
 
 from rnnscope.dependencies import rerun_table, rules_by_module

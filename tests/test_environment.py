@@ -37,5 +37,7 @@ def test_no_test_module_imports_another() -> None:
             names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
             if isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
-            offenders += [f"{path.name}: {name}" for name in names if name.split(".")[0].startswith(("test_", "conftest"))]
+            offenders += [
+                f"{path.name}: {name}" for name in names if name.split(".")[0].startswith(("test_", "conftest"))
+            ]
     assert offenders == []

@@ -40,7 +40,9 @@ class Setup:
 
 def make_setup(tmp_path: Path, cell: str, layers: int, embedding: int) -> Setup:
     torch.manual_seed(11)
-    model = RNNModel(ModelConfig(cell=cell, vocab_size=4, hidden=5, layers=layers, embedding=embedding, init_range=0.9)).eval()
+    model = RNNModel(
+        ModelConfig(cell=cell, vocab_size=4, hidden=5, layers=layers, embedding=embedding, init_range=0.9)
+    ).eval()
     checkpoint = tmp_path / "model.pt"
     save_checkpoint(checkpoint, model, TrainSettings(epochs=1, batch_size=1, seq_len=4, lr=0.1), step=0, epoch=0)
     rng = random.Random(5)
@@ -60,7 +62,9 @@ def reference_states(model: RNNModel, ids: list[int]) -> dict[str, np.ndarray]:
     states: dict[str, np.ndarray] = {}
     hidden = config.hidden
     for layer in range(config.layers):
-        weights = {name: getattr(model.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        weights = {
+            name: getattr(model.rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+        }
         input_size = inputs.shape[1]
         if config.cell == "lstm":
             cell: nn.Module = nn.LSTMCell(input_size, hidden)
@@ -109,7 +113,9 @@ CASES = [("lstm", 2, 3), ("gru", 2, 3), ("rnn_tanh", 2, 0), ("srn", 1, 0)]
 
 @pytest.mark.parametrize("cell, layers, embedding", CASES)
 @pytest.mark.parametrize("chunk_len", [7, 4096])
-def test_states_match_step_by_step_cells(tmp_path: Path, cell: str, layers: int, embedding: int, chunk_len: int) -> None:
+def test_states_match_step_by_step_cells(
+    tmp_path: Path, cell: str, layers: int, embedding: int, chunk_len: int
+) -> None:
     setup = make_setup(tmp_path, cell, layers, embedding)
     out = tmp_path / "states.parquet"
     rows = extract_states(setup.checkpoint, setup.text, setup.vocab, out, model_name="m", chunk_len=chunk_len)
@@ -128,7 +134,9 @@ def test_states_match_step_by_step_cells(tmp_path: Path, cell: str, layers: int,
     assert tokens["token"].tolist() == [VOCAB[i] for i in setup.ids]
     assert tokens["next_token_id"].tolist() == setup.ids[1:] + [-1]
     log_probs = torch.log_softmax(torch.from_numpy(expected["logits"]), dim=-1).numpy()
-    np.testing.assert_allclose(tokens["logprob_next"][:-1], log_probs[np.arange(TOKENS - 1), ids[1:]], atol=1e-5, rtol=0)
+    np.testing.assert_allclose(
+        tokens["logprob_next"][:-1], log_probs[np.arange(TOKENS - 1), ids[1:]], atol=1e-5, rtol=0
+    )
     assert np.isnan(tokens["logprob_next"].iloc[-1])
     assert tokens["pred_id"].tolist() == log_probs.argmax(axis=1).tolist()
     assert read_info(out).kinds == KINDS[cell]
@@ -160,14 +168,33 @@ def test_max_tokens_kinds_and_readers(tmp_path: Path) -> None:
     setup = make_setup(tmp_path, "lstm", 2, 3)
     full, capped = tmp_path / "full.parquet", tmp_path / "capped.parquet"
     extract_states(setup.checkpoint, setup.text, setup.vocab, full, model_name="full")
-    rows = extract_states(setup.checkpoint, setup.text, setup.vocab, capped, model_name="lstm-2", kinds=["c", "h"], max_tokens=10, chunk_len=4)
+    rows = extract_states(
+        setup.checkpoint,
+        setup.text,
+        setup.vocab,
+        capped,
+        model_name="lstm-2",
+        kinds=["c", "h"],
+        max_tokens=10,
+        chunk_len=4,
+    )
     assert rows == 10
 
     info = read_info(capped)
     assert (info.model, info.cell, info.layers, info.hidden, info.kinds) == ("lstm-2", "lstm", 2, 5, ("h", "c"))
     frame = pd.read_parquet(capped)
     assert list(frame.columns) == [
-        "position", "sequence", "token_id", "token", "next_token_id", "logprob_next", "pred_id", "l0_h", "l0_c", "l1_h", "l1_c",
+        "position",
+        "sequence",
+        "token_id",
+        "token",
+        "next_token_id",
+        "logprob_next",
+        "pred_id",
+        "l0_h",
+        "l0_c",
+        "l1_h",
+        "l1_c",
     ]
     assert len(frame) == 10
     assert frame["position"].tolist() == list(range(10)) and (frame["sequence"] == 0).all()  # one stream
@@ -241,7 +268,11 @@ def test_word_level_extraction_token_column_holds_words(tmp_path: Path) -> None:
     from rnnscope.data import EOS, encode, prepare_dataset
 
     sources = []
-    splits = (("train", " the cat sat \n the dog sat <unk> \n"), ("valid", " the cat \n"), ("test", " the dog ran \n a cat sat\n"))
+    splits = (
+        ("train", " the cat sat \n the dog sat <unk> \n"),
+        ("valid", " the cat \n"),
+        ("test", " the dog ran \n a cat sat\n"),
+    )
     for split, text in splits:  # 'ran' and 'a' are not train words: they read as <unk>
         path = tmp_path / f"{split}.src"
         path.write_text(text, encoding="utf-8")
@@ -250,9 +281,13 @@ def test_word_level_extraction_token_column_holds_words(tmp_path: Path) -> None:
     vocab = json.loads((tmp_path / "data" / "vocab.json").read_text())["tokens"]
     torch.manual_seed(0)
     model = RNNModel(ModelConfig(cell="gru", vocab_size=len(vocab), hidden=4, layers=2, embedding=4, tie_weights=True))
-    save_checkpoint(tmp_path / "model.pt", model, TrainSettings(epochs=1, batch_size=1, seq_len=4, lr=0.1), step=0, epoch=0)
+    save_checkpoint(
+        tmp_path / "model.pt", model, TrainSettings(epochs=1, batch_size=1, seq_len=4, lr=0.1), step=0, epoch=0
+    )
     out = tmp_path / "states.parquet"
-    rows = extract_states(tmp_path / "model.pt", tmp_path / "data" / "test.txt", tmp_path / "data" / "vocab.json", out, "m", chunk_len=3)
+    rows = extract_states(
+        tmp_path / "model.pt", tmp_path / "data" / "test.txt", tmp_path / "data" / "vocab.json", out, "m", chunk_len=3
+    )
     tokens = read_tokens(out).to_pandas()
     assert rows == 8
     assert tokens["token"].tolist() == ["the", "dog", "<unk>", EOS, "<unk>", "cat", "sat", EOS]
@@ -271,16 +306,31 @@ def test_device_choice_auto_cpu_and_cuda_without_a_gpu(tmp_path: Path) -> None:
         np.testing.assert_allclose(auto[name], cpu[name], atol=1e-5)
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="no CUDA device; set .* to auto or cpu"):
-            extract_states(setup.checkpoint, setup.text, setup.vocab, tmp_path / "cuda.parquet", model_name="m", device="cuda")
+            extract_states(
+                setup.checkpoint, setup.text, setup.vocab, tmp_path / "cuda.parquet", model_name="m", device="cuda"
+            )
         assert not (tmp_path / "cuda.parquet").exists()
 
 
 @pytest.mark.parametrize("cell, layers, embedding", [("lstm", 2, 3), ("gru", 2, 3)])
-def test_spread_rows_are_the_uninterrupted_runs_states_at_sampled_positions(tmp_path: Path, cell: str, layers: int, embedding: int) -> None:
+def test_spread_rows_are_the_uninterrupted_runs_states_at_sampled_positions(
+    tmp_path: Path, cell: str, layers: int, embedding: int
+) -> None:
     setup = make_setup(tmp_path, cell, layers, embedding)
     full, spread = tmp_path / "full.parquet", tmp_path / "spread.parquet"
     extract_states(setup.checkpoint, setup.text, setup.vocab, full, model_name="m", chunk_len=7)
-    rows = extract_states(setup.checkpoint, setup.text, setup.vocab, spread, model_name="m", max_tokens=12, chunk_len=7, sampling="spread", skip=5, seed=3)
+    rows = extract_states(
+        setup.checkpoint,
+        setup.text,
+        setup.vocab,
+        spread,
+        model_name="m",
+        max_tokens=12,
+        chunk_len=7,
+        sampling="spread",
+        skip=5,
+        seed=3,
+    )
     kept = sampled_positions(TOKENS, 12, "spread", skip=5, seed=3)
     tokens = read_tokens(spread).to_pandas()
     assert rows == 12 and tokens["position"].tolist() == kept.tolist()
@@ -297,11 +347,26 @@ def test_spread_at_the_splits_end_and_responses_refuse_it(tmp_path: Path) -> Non
     setup = make_setup(tmp_path, "gru", 1, 0)
     out = tmp_path / "spread.parquet"
     # 45 of the 45 positions after the first 5: every one, up to the last token (no next token).
-    assert extract_states(setup.checkpoint, setup.text, setup.vocab, out, model_name="m", max_tokens=45, chunk_len=7, sampling="spread", skip=5) == 45
+    assert (
+        extract_states(
+            setup.checkpoint,
+            setup.text,
+            setup.vocab,
+            out,
+            model_name="m",
+            max_tokens=45,
+            chunk_len=7,
+            sampling="spread",
+            skip=5,
+        )
+        == 45
+    )
     tokens = read_tokens(out).to_pandas()
     assert tokens["position"].tolist() == list(range(5, TOKENS)) and tokens["next_token_id"].iloc[-1] == -1
     with pytest.raises(ValueError, match="none after the first 60"):
-        extract_states(setup.checkpoint, setup.text, setup.vocab, out, model_name="m", max_tokens=4, sampling="spread", skip=60)
+        extract_states(
+            setup.checkpoint, setup.text, setup.vocab, out, model_name="m", max_tokens=4, sampling="spread", skip=60
+        )
     # Expected responses take Δh between consecutive rows: a spread file is not one stream.
     with pytest.raises(ValueError, match="not one stream in order"):
         expected_response(out, "l0_h", min_count=1)
@@ -311,7 +376,9 @@ def test_sampled_positions() -> None:
     spread = sampled_positions(1_000_000, 1000, "spread", skip=50, seed=0)
     assert len(spread) == 1000 and len(np.unique(spread)) == 1000 and np.all(np.diff(spread) > 0)
     assert spread.min() >= 50 and spread.max() < 1_000_000 and spread.dtype == np.int64
-    np.testing.assert_array_equal(spread, sampled_positions(1_000_000, 1000, "spread", skip=50, seed=0))  # deterministic
+    np.testing.assert_array_equal(
+        spread, sampled_positions(1_000_000, 1000, "spread", skip=50, seed=0)
+    )  # deterministic
     assert not np.array_equal(spread, sampled_positions(1_000_000, 1000, "spread", skip=50, seed=1))
     # Uniform over the split: each tenth holds about a tenth of the positions.
     assert np.histogram(spread, bins=10, range=(0, 1_000_000))[0].min() > 60
@@ -332,13 +399,25 @@ def test_spread_labels_sit_at_the_states_positions(tmp_path: Path) -> None:
     (tmp_path / "vocab.json").write_text(json.dumps({"tokens": vocab}))
     torch.manual_seed(0)
     model = RNNModel(ModelConfig(cell="lstm", vocab_size=len(vocab), hidden=4, layers=1, embedding=0)).eval()
-    save_checkpoint(tmp_path / "model.pt", model, TrainSettings(epochs=1, batch_size=1, seq_len=4, lr=0.1), step=0, epoch=0)
+    save_checkpoint(
+        tmp_path / "model.pt", model, TrainSettings(epochs=1, batch_size=1, seq_len=4, lr=0.1), step=0, epoch=0
+    )
     sampling = {"max_tokens": 100, "sampling": "spread", "skip": 50, "seed": 4}
-    extract_states(tmp_path / "model.pt", text, tmp_path / "vocab.json", tmp_path / "states.parquet", model_name="m", chunk_len=64, **sampling)
+    extract_states(
+        tmp_path / "model.pt",
+        text,
+        tmp_path / "vocab.json",
+        tmp_path / "states.parquet",
+        model_name="m",
+        chunk_len=64,
+        **sampling,
+    )
     label_split(text, "code", tmp_path / "labels.parquet", **sampling)
     states_positions = read_tokens(tmp_path / "states.parquet").column("position").to_numpy()
     labels, _ = read_labels(tmp_path / "labels.parquet")
     np.testing.assert_array_equal(labels["position"].to_numpy(), states_positions)
     assert len(states_positions) == 100 and states_positions.min() >= 50 and states_positions.max() > len(code) // 2
     whole, _ = label_text(code, "code")
-    pd.testing.assert_frame_equal(labels.reset_index(drop=True), whole.iloc[states_positions].reset_index(drop=True), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        labels.reset_index(drop=True), whole.iloc[states_positions].reset_index(drop=True), check_dtype=False
+    )

@@ -31,7 +31,9 @@ VOCAB = list("\n !',.:;?ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 def toy_model(cell: str = "lstm", seed: int = 0) -> RNNModel:
     # A wide init range makes the untrained next-character distributions far from uniform.
     torch.manual_seed(seed)
-    return RNNModel(ModelConfig(cell=cell, vocab_size=len(VOCAB), hidden=12, layers=2, embedding=8, init_range=0.6)).eval()
+    return RNNModel(
+        ModelConfig(cell=cell, vocab_size=len(VOCAB), hidden=12, layers=2, embedding=8, init_range=0.6)
+    ).eval()
 
 
 def save_model(model: RNNModel, folder: Path) -> tuple[Path, Path]:
@@ -89,7 +91,10 @@ def test_settings_reject_bad_values() -> None:
     with pytest.raises(ValueError, match="both need at least one"):
         GenerateSettings(sequences=10, length=5, temperature=0.8, seed=0)
     assert GenerateSettings(sequences=100, length=5, temperature=0.8, seed=0).split_sizes() == {"train": 95, "test": 5}
-    assert GenerateSettings(sequences=10, length=5, temperature=0.8, seed=0, test_fraction=0.2).split_sizes() == {"train": 8, "test": 2}
+    assert GenerateSettings(sequences=10, length=5, temperature=0.8, seed=0, test_fraction=0.2).split_sizes() == {
+        "train": 8,
+        "test": 2,
+    }
 
 
 SETTINGS = GenerateSettings(sequences=10, length=60, temperature=0.8, seed=0, test_fraction=0.2)
@@ -163,8 +168,12 @@ def test_samples_are_independent(tmp_path: Path) -> None:
     write_samples(tmp_path / "a.txt", samples)
     write_samples(tmp_path / "b.txt", [samples[0], samples[1][::-1], *samples[2:]])
     for segment_len, later_unchanged in ((31, True), (0, False)):
-        a = extract_segments(checkpoint, tmp_path / "a.txt", vocab, tmp_path / "a.parquet", segment_len)["l1_h"].reshape(4, 31, 12)
-        b = extract_segments(checkpoint, tmp_path / "b.txt", vocab, tmp_path / "b.parquet", segment_len)["l1_h"].reshape(4, 31, 12)
+        a = extract_segments(checkpoint, tmp_path / "a.txt", vocab, tmp_path / "a.parquet", segment_len)[
+            "l1_h"
+        ].reshape(4, 31, 12)
+        b = extract_segments(checkpoint, tmp_path / "b.txt", vocab, tmp_path / "b.parquet", segment_len)[
+            "l1_h"
+        ].reshape(4, 31, 12)
         assert np.array_equal(a[0], b[0]) and not np.allclose(a[1], b[1])
         assert np.array_equal(a[2:], b[2:]) == later_unchanged
     with pytest.raises(ValueError, match="segment of 30 tokens"):
@@ -193,14 +202,38 @@ def test_probes_on_generated_text(generated: dict[str, Path], tagger_data: Path)
     folder = generated["folder"]
     for split in ("train", "test"):
         extract_states(
-            generated["checkpoint"], generated[split], generated["vocab"], folder / f"states_{split}.parquet", "toy", kinds=["h"], segment_len=61
+            generated["checkpoint"],
+            generated[split],
+            generated["vocab"],
+            folder / f"states_{split}.parquet",
+            "toy",
+            kinds=["h"],
+            segment_len=61,
         )
-        label_generated(generated[split], "\n", 60, "char_text", folder / f"labels_{split}.parquet", tagger_data=tagger_data)
+        label_generated(
+            generated[split], "\n", 60, "char_text", folder / f"labels_{split}.parquet", tagger_data=tagger_data
+        )
     # probe.warmup_tokens (for real splits) is not applied to generated samples
-    settings = ProbeSettings(max_train_rows=5000, max_test_rows=5000, max_iter=100, C=1.0, seed=0, weightings=("balanced",), standardize=True, n_jobs=1, warmup_tokens=50)
+    settings = ProbeSettings(
+        max_train_rows=5000,
+        max_test_rows=5000,
+        max_iter=100,
+        C=1.0,
+        seed=0,
+        weightings=("balanced",),
+        standardize=True,
+        n_jobs=1,
+        warmup_tokens=50,
+    )
     table = probe_generated_text(
-        folder / "states_train.parquet", folder / "states_test.parquet", folder / "labels_train.parquet", folder / "labels_test.parquet",
-        settings, folder / "generated_metrics.csv", folder / "generated_weights.npz", model="toy",
+        folder / "states_train.parquet",
+        folder / "states_test.parquet",
+        folder / "labels_train.parquet",
+        folder / "labels_test.parquet",
+        settings,
+        folder / "generated_metrics.csv",
+        folder / "generated_weights.npz",
+        model="toy",
     )
     written = pd.read_csv(folder / "generated_metrics.csv")
     assert list(written.columns) == [METRIC_COLUMNS[0], "text", *METRIC_COLUMNS[1:]]
@@ -209,7 +242,9 @@ def test_probes_on_generated_text(generated: dict[str, Path], tagger_data: Path)
     # every sampled character of every sample (no warm-up), no primer row
     assert position["n_train"].item() == 8 * 60 and position["n_test"].item() == 2 * 60
     # The same probes on "real" text (here: the same files again) line up row by row.
-    comparison = real_vs_generated_table([folder / "generated_metrics.csv"], [folder / "generated_metrics.csv"], folder / "comparison.csv")
+    comparison = real_vs_generated_table(
+        [folder / "generated_metrics.csv"], [folder / "generated_metrics.csv"], folder / "comparison.csv"
+    )
     assert len(comparison) == len(written)
     ok = comparison["status_real"] == "ok"
     assert np.allclose(comparison.loc[ok, "score_real"], comparison.loc[ok, "score_generated"])

@@ -19,14 +19,68 @@ def test_glyph_quantities_by_hand() -> None:
     table = glyph_quantities(states, np.array([0, 0, 1]), n_clusters=2).set_index(["step", "cluster"])
     expected = {
         # step 0: everything is new, nothing preserved
-        (0, 0): dict(size=2, alpha_pos=0.5, alpha_neg=-0.2, delta_alpha_pos=0.5, delta_alpha_neg=-0.2, updated=0.3, beta=0.0, preserved=0.0),
-        (0, 1): dict(size=1, alpha_pos=0.1, alpha_neg=0.0, delta_alpha_pos=0.1, delta_alpha_neg=0.0, updated=0.1, beta=0.0, preserved=0.0),
+        (0, 0): dict(
+            size=2,
+            alpha_pos=0.5,
+            alpha_neg=-0.2,
+            delta_alpha_pos=0.5,
+            delta_alpha_neg=-0.2,
+            updated=0.3,
+            beta=0.0,
+            preserved=0.0,
+        ),
+        (0, 1): dict(
+            size=1,
+            alpha_pos=0.1,
+            alpha_neg=0.0,
+            delta_alpha_pos=0.1,
+            delta_alpha_neg=0.0,
+            updated=0.1,
+            beta=0.0,
+            preserved=0.0,
+        ),
         # step 1: unit 0 keeps |0.5| * (0.25 / 0.5) = 0.25; unit 1 flips sign (ratio -2 -> 0)
-        (1, 0): dict(size=2, alpha_pos=0.65, alpha_neg=0.0, delta_alpha_pos=0.15, delta_alpha_neg=0.2, updated=0.35, beta=0.25, preserved=0.25 / 0.65),
-        (1, 1): dict(size=1, alpha_pos=0.0, alpha_neg=-0.3, delta_alpha_pos=-0.1, delta_alpha_neg=-0.3, updated=0.4, beta=0.0, preserved=0.0),
+        (1, 0): dict(
+            size=2,
+            alpha_pos=0.65,
+            alpha_neg=0.0,
+            delta_alpha_pos=0.15,
+            delta_alpha_neg=0.2,
+            updated=0.35,
+            beta=0.25,
+            preserved=0.25 / 0.65,
+        ),
+        (1, 1): dict(
+            size=1,
+            alpha_pos=0.0,
+            alpha_neg=-0.3,
+            delta_alpha_pos=-0.1,
+            delta_alpha_neg=-0.3,
+            updated=0.4,
+            beta=0.0,
+            preserved=0.0,
+        ),
         # step 2: unit 0 grows (ratio 2 -> 1): keeps 0.25; unit 1 unchanged keeps 0.4; unit 2 halves: 0.3 * 0.5
-        (2, 0): dict(size=2, alpha_pos=0.9, alpha_neg=0.0, delta_alpha_pos=0.25, delta_alpha_neg=0.0, updated=0.25, beta=0.65, preserved=0.65 / 0.9),
-        (2, 1): dict(size=1, alpha_pos=0.0, alpha_neg=-0.15, delta_alpha_pos=0.0, delta_alpha_neg=0.15, updated=0.15, beta=0.15, preserved=1.0),
+        (2, 0): dict(
+            size=2,
+            alpha_pos=0.9,
+            alpha_neg=0.0,
+            delta_alpha_pos=0.25,
+            delta_alpha_neg=0.0,
+            updated=0.25,
+            beta=0.65,
+            preserved=0.65 / 0.9,
+        ),
+        (2, 1): dict(
+            size=1,
+            alpha_pos=0.0,
+            alpha_neg=-0.15,
+            delta_alpha_pos=0.0,
+            delta_alpha_neg=0.15,
+            updated=0.15,
+            beta=0.15,
+            preserved=1.0,
+        ),
     }
     for key, values in expected.items():
         for name, value in values.items():
@@ -56,7 +110,9 @@ def test_tokenize_characters_words_and_unknowns() -> None:
 
 def make_model(tmp_path: Path, cell: str, vocab: list[str]) -> tuple[Path, Path, RNNModel]:
     torch.manual_seed(3)
-    model = RNNModel(ModelConfig(cell=cell, vocab_size=len(vocab), hidden=6, layers=2, embedding=4, init_range=0.9)).eval()
+    model = RNNModel(
+        ModelConfig(cell=cell, vocab_size=len(vocab), hidden=6, layers=2, embedding=4, init_range=0.9)
+    ).eval()
     checkpoint = tmp_path / "model.pt"
     save_checkpoint(checkpoint, model, TrainSettings(epochs=1, batch_size=1, seq_len=4, lr=0.1), step=0, epoch=0)
     vocab_path = tmp_path / "vocab.json"
@@ -80,7 +136,16 @@ def test_run_glyphs_writes_table_and_figure(tmp_path: Path) -> None:
     checkpoint, vocab_path, _ = make_model(tmp_path, "lstm", vocab)
     pd.DataFrame({"unit": range(6), "cluster": [0, 1, 2, 0, 1, 2]}).to_csv(tmp_path / "units.csv", index=False)
     out = tmp_path / "out"
-    run_glyphs(checkpoint, vocab_path, tmp_path / "units.csv", "l0_c", ["ab c", "cab"], out / "glyphs.csv", out / "glyphs.png", "test")
+    run_glyphs(
+        checkpoint,
+        vocab_path,
+        tmp_path / "units.csv",
+        "l0_c",
+        ["ab c", "cab"],
+        out / "glyphs.csv",
+        out / "glyphs.png",
+        "test",
+    )
     table = pd.read_csv(out / "glyphs.csv", keep_default_na=False, na_values=[""])
     assert len(table) == (4 + 3) * 3
     assert table.groupby("sentence_index")["token"].apply(lambda t: "".join(t.iloc[::3])).tolist() == ["ab c", "cab"]

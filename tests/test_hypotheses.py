@@ -149,8 +149,6 @@ def test_proper_nouns_count_as_nouns_and_tags_stay_on_letters(tagger_data: Path)
     assert not (frame["noun"] & frame["verb"]).any()
 
 
-
-
 def test_label_text_rejects_unknown_set_and_empty_text() -> None:
     with pytest.raises(ValueError, match=r"unknown hypothesis set 'words'.*char_text.*counting"):
         label_text("abc", "words")
@@ -439,7 +437,14 @@ def test_code_real_kernel_excerpt_lib_string() -> None:
 KERNEL_SNIPPETS: list[tuple[str, list[tuple[str, list[str], list[str], list[str]]]]] = [
     (
         "kernel/trace/trace_functions_graph.c:1321",  # a comment holding a string and its escape
-        [('\tchar buf[15]; /* More than enough to hold UINT_MAX + "\\n"*/', ['/* More than enough to hold UINT_MAX + "\\n"*/'], [], [])],
+        [
+            (
+                '\tchar buf[15]; /* More than enough to hold UINT_MAX + "\\n"*/',
+                ['/* More than enough to hold UINT_MAX + "\\n"*/'],
+                [],
+                [],
+            )
+        ],
     ),
     (
         "kernel/trace/trace_functions_graph.c:953",  # a string holding a whole comment
@@ -451,7 +456,12 @@ KERNEL_SNIPPETS: list[tuple[str, list[tuple[str, list[str], list[str], list[str]
     (
         "lib/dynamic_debug.c:292",  # an unbalanced ' in a comment; a " and an escaped ' as chars
         [
-            ("\t\t/* find `end' of word, whitespace separated or quoted */", ["/* find `end' of word, whitespace separated or quoted */"], [], []),
+            (
+                "\t\t/* find `end' of word, whitespace separated or quoted */",
+                ["/* find `end' of word, whitespace separated or quoted */"],
+                [],
+                [],
+            ),
             ("\t\tif (*buf == '\"' || *buf == '\\'') {", [], [], ["'\"'", "'\\''"]),
         ],
     ),
@@ -465,14 +475,29 @@ KERNEL_SNIPPETS: list[tuple[str, list[tuple[str, list[str], list[str], list[str]
     (
         "kernel/trace/trace_probe.h:432",  # single quotes and an escaped " inside a string
         [
-            ('\tC(IMMSTR_NO_CLOSE,\t"String is not closed with \'\\"\'"),\t\\', [], ['"String is not closed with \'\\"\'"'], []),
-            ('\tC(FILE_ON_KPROBE,\t"File offset is not available with kprobe"), \\', [], ['"File offset is not available with kprobe"'], []),
+            (
+                '\tC(IMMSTR_NO_CLOSE,\t"String is not closed with \'\\"\'"),\t\\',
+                [],
+                ['"String is not closed with \'\\"\'"'],
+                [],
+            ),
+            (
+                '\tC(FILE_ON_KPROBE,\t"File offset is not available with kprobe"), \\',
+                [],
+                ['"File offset is not available with kprobe"'],
+                [],
+            ),
         ],
     ),
     (
         "kernel/rcu/tree.c:639",  # apostrophes in a // comment, which ends at its newline
         [
-            ("\t// If we're here from NMI there's nothing to do.", ["// If we're here from NMI there's nothing to do."], [], []),
+            (
+                "\t// If we're here from NMI there's nothing to do.",
+                ["// If we're here from NMI there's nothing to do."],
+                [],
+                [],
+            ),
             ("\tif (in_nmi())", [], [], []),
             ("\t\treturn;", [], [], []),
         ],
@@ -499,7 +524,9 @@ KERNEL_SNIPPETS: list[tuple[str, list[tuple[str, list[str], list[str], list[str]
 
 
 @pytest.mark.parametrize("snippet", KERNEL_SNIPPETS, ids=[where for where, _ in KERNEL_SNIPPETS])
-def test_code_regions_on_real_kernel_snippets(snippet: tuple[str, list[tuple[str, list[str], list[str], list[str]]]]) -> None:
+def test_code_regions_on_real_kernel_snippets(
+    snippet: tuple[str, list[tuple[str, list[str], list[str], list[str]]]],
+) -> None:
     _, expected = snippet
     lines = [line for line, _, _, _ in expected]
     _, frame = code_labels(lines)

@@ -35,7 +35,9 @@ VOCAB = sorted(set(TEXT))
 
 def toy_model(cell: str, seed: int = 0) -> RNNModel:
     torch.manual_seed(seed)
-    return RNNModel(ModelConfig(cell=cell, vocab_size=len(VOCAB), hidden=10, layers=2, embedding=6, init_range=0.5)).eval()
+    return RNNModel(
+        ModelConfig(cell=cell, vocab_size=len(VOCAB), hidden=10, layers=2, embedding=6, init_range=0.5)
+    ).eval()
 
 
 def ids_of(text: str) -> np.ndarray:
@@ -43,7 +45,9 @@ def ids_of(text: str) -> np.ndarray:
 
 
 @torch.no_grad()
-def reference_run(model: RNNModel, ids: np.ndarray, layer: int, units: list[int]) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def reference_run(
+    model: RNNModel, ids: np.ndarray, layer: int, units: list[int]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """The ablation by definition: a step loop over cells, zeroing h (and c) of ``units`` after every step."""
     config, rnn = model.config, model.rnn
     x = model.embed(torch.from_numpy(ids)[None])[0]
@@ -51,7 +55,9 @@ def reference_run(model: RNNModel, ids: np.ndarray, layer: int, units: list[int]
     for index in range(config.layers):
         cell_class = nn.LSTMCell if config.cell == "lstm" else nn.GRUCell
         cell = cell_class(x.shape[1], config.hidden)
-        cell.load_state_dict({f"{name}": getattr(rnn, f"{name}_l{index}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")})
+        cell.load_state_dict(
+            {f"{name}": getattr(rnn, f"{name}_l{index}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        )
         h, c = torch.zeros(1, config.hidden), torch.zeros(1, config.hidden)
         hs, cs = [], []
         for step in range(len(ids)):
@@ -104,13 +110,18 @@ def test_silencing_nothing_changes_nothing_and_matches_extraction(cell: str, tmp
     for column in states:
         assert np.array_equal(states[column], silenced_none[column])
     assert np.array_equal(log_prob, silenced_none_log_prob, equal_nan=True)
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), silence_units(model, 0, []).state_dict().values(), strict=True))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(model.state_dict().values(), silence_units(model, 0, []).state_dict().values(), strict=True)
+    )
     # The in-memory runner gives what extraction writes.
     checkpoint, vocab = tmp_path / "model.pt", tmp_path / "vocab.json"
     torch.save({"model_config": model.config.to_dict(), "state_dict": model.state_dict()}, checkpoint)
     vocab.write_text(json.dumps({"tokens": VOCAB}))
     (tmp_path / "text.txt").write_text(text)
-    extract_states(checkpoint, tmp_path / "text.txt", vocab, tmp_path / "states.parquet", "toy", kinds=kinds, chunk_len=128)
+    extract_states(
+        checkpoint, tmp_path / "text.txt", vocab, tmp_path / "states.parquet", "toy", kinds=kinds, chunk_len=128
+    )
     extracted = read_matrices(tmp_path / "states.parquet", list(states))
     for column in states:
         np.testing.assert_allclose(states[column], extracted[column], atol=1e-5, err_msg=column)
@@ -127,7 +138,9 @@ def test_streams_equal_each_segment_run_alone(cell: str) -> None:
     segments = [run_states(model, ids[start : start + 100], kinds, silenced=(0, [4])) for start in range(0, 400, 100)]
     for column in states:
         assert states[column].shape == (400, 10)
-        np.testing.assert_allclose(states[column], np.concatenate([segment[0][column] for segment in segments]), atol=1e-5, err_msg=column)
+        np.testing.assert_allclose(
+            states[column], np.concatenate([segment[0][column] for segment in segments]), atol=1e-5, err_msg=column
+        )
     # A stream's last character predicts nothing (NaN); every other prediction is the segment's own.
     assert np.isnan(log_prob[99::100]).all() and np.isnan(log_prob).sum() == 4
     np.testing.assert_allclose(log_prob, np.concatenate([segment[1] for segment in segments]), atol=1e-5)
@@ -161,17 +174,48 @@ def fitted(tmp_path_factory: pytest.TempPathFactory, tagger_data: Path) -> dict[
         paths[f"{split}_text"].write_text(text)
         paths[f"{split}_states"] = folder / f"{split}_states.parquet"
         paths[f"{split}_labels"] = folder / f"{split}_labels.parquet"
-        extract_states(paths["checkpoint"], paths[f"{split}_text"], paths["vocab"], paths[f"{split}_states"], "toy", kinds=["h", "c"])
+        extract_states(
+            paths["checkpoint"],
+            paths[f"{split}_text"],
+            paths["vocab"],
+            paths[f"{split}_states"],
+            "toy",
+            kinds=["h", "c"],
+        )
         label_split(paths[f"{split}_text"], "char_text", paths[f"{split}_labels"], tagger_data=tagger_data)
-    settings = ProbeSettings(max_train_rows=10_000, max_test_rows=10_000, max_iter=300, C=1.0, seed=0, weightings=("plain", "balanced"), standardize=True, n_jobs=1, warmup_tokens=0)
+    settings = ProbeSettings(
+        max_train_rows=10_000,
+        max_test_rows=10_000,
+        max_iter=300,
+        C=1.0,
+        seed=0,
+        weightings=("plain", "balanced"),
+        standardize=True,
+        n_jobs=1,
+        warmup_tokens=0,
+    )
     paths["metrics"], paths["weights"] = folder / "metrics.csv", folder / "weights.npz"
-    fit_probes(paths["train_states"], paths["test_states"], paths["train_labels"], paths["test_labels"], settings, paths["metrics"], paths["weights"], model="toy")
+    fit_probes(
+        paths["train_states"],
+        paths["test_states"],
+        paths["train_labels"],
+        paths["test_labels"],
+        settings,
+        paths["metrics"],
+        paths["weights"],
+        model="toy",
+    )
     return paths | {"folder": folder}
 
 
 def test_saved_probe_reproduces_its_test_predictions(fitted: dict[str, Path]) -> None:
     metrics = pd.read_csv(fitted["metrics"])
-    row = metrics[(metrics["hypothesis"] == "capitalized_word") & (metrics["weighting"] == "balanced") & (metrics["layer"] == 1) & (metrics["kind"] == "h")].iloc[0]
+    row = metrics[
+        (metrics["hypothesis"] == "capitalized_word")
+        & (metrics["weighting"] == "balanced")
+        & (metrics["layer"] == 1)
+        & (metrics["kind"] == "h")
+    ].iloc[0]
     probe = Probe.load(fitted["weights"], "l1_h/capitalized_word/balanced")
     states = read_matrices(fitted["test_states"], ["l1_h"])["l1_h"]
     labels = pd.read_parquet(fitted["test_labels"])["capitalized_word"].to_numpy(dtype=bool)
@@ -184,10 +228,28 @@ def test_saved_probe_reproduces_its_test_predictions(fitted: dict[str, Path]) ->
 
 def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> None:
     folder = fitted["folder"]
-    settings = NeuronSettings(kinds=("h", "c"), weighting="balanced", k=(1, 3), random_repeats=2, seed=0, max_tokens=100_000, heatmap_chars=200, heatmap_width=60)
+    settings = NeuronSettings(
+        kinds=("h", "c"),
+        weighting="balanced",
+        k=(1, 3),
+        random_repeats=2,
+        seed=0,
+        max_tokens=100_000,
+        heatmap_chars=200,
+        heatmap_width=60,
+    )
     table = analyse_neurons(
-        fitted["checkpoint"], fitted["test_text"], fitted["vocab"], fitted["test_labels"], fitted["metrics"], fitted["weights"],
-        "capitalized_word", settings, folder / "ablation.csv", folder / "heatmap.png", model_name="toy",
+        fitted["checkpoint"],
+        fitted["test_text"],
+        fitted["vocab"],
+        fitted["test_labels"],
+        fitted["metrics"],
+        fitted["weights"],
+        "capitalized_word",
+        settings,
+        folder / "ablation.csv",
+        folder / "heatmap.png",
+        model_name="toy",
     )
     assert list(pd.read_csv(folder / "ablation.csv").columns) == ABLATION_COLUMNS
     # 2 layers x 2 kinds x 2 values of k x (top + 2 random draws)
@@ -196,45 +258,118 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
     np.testing.assert_allclose(table["f1_before"], table["f1_probe_table"], atol=1e-9)
     top1 = table[(table["ablation"] == "top") & (table["k"] == 1)]
     metrics = pd.read_csv(fitted["metrics"]).set_index(["layer", "kind", "hypothesis", "weighting"])
-    assert [int(units) for units in top1["units"]] == [metrics.loc[(r.layer, r.kind, "capitalized_word", "balanced"), "top_unit"] for r in top1.itertuples()]
+    assert [int(units) for units in top1["units"]] == [
+        metrics.loc[(r.layer, r.kind, "capitalized_word", "balanced"), "top_unit"] for r in top1.itertuples()
+    ]
     random = table[table["ablation"] == "random"]
-    assert all(not set(r.units.split()) & set(table[(table["ablation"] == "top") & (table["k"] == r.k) & (table["layer"] == r.layer) & (table["kind"] == r.kind)]["units"].item().split()) for r in random.itertuples())
+    assert all(
+        not set(r.units.split())
+        & set(
+            table[
+                (table["ablation"] == "top")
+                & (table["k"] == r.k)
+                & (table["layer"] == r.layer)
+                & (table["kind"] == r.kind)
+            ]["units"]
+            .item()
+            .split()
+        )
+        for r in random.itertuples()
+    )
     assert (table["loss_all_after"] != table["loss_all_before"]).all()
     assert (folder / "heatmap.png").stat().st_size > 20_000
     # As 4 streams (zero state at each segment's start) the same ablations run on a whole number of segments.
     streamed = analyse_neurons(
-        fitted["checkpoint"], fitted["test_text"], fitted["vocab"], fitted["test_labels"], fitted["metrics"], fitted["weights"],
-        "capitalized_word", NeuronSettings(**{**vars(settings), "streams": 4}), folder / "streamed.csv", folder / "streamed.png", model_name="toy",
+        fitted["checkpoint"],
+        fitted["test_text"],
+        fitted["vocab"],
+        fitted["test_labels"],
+        fitted["metrics"],
+        fitted["weights"],
+        "capitalized_word",
+        NeuronSettings(**{**vars(settings), "streams": 4}),
+        folder / "streamed.csv",
+        folder / "streamed.png",
+        model_name="toy",
     )
-    assert len(streamed) == len(table) and (streamed["n_chars"] == len(TEXT) - len(TEXT) // 2 - (len(TEXT) - len(TEXT) // 2) % 4).all()
+    assert (
+        len(streamed) == len(table)
+        and (streamed["n_chars"] == len(TEXT) - len(TEXT) // 2 - (len(TEXT) - len(TEXT) // 2) % 4).all()
+    )
     assert streamed["units"].tolist() == table["units"].tolist()
     assert (streamed["streams"] == 4).all() and (table["streams"] == 1).all()  # the table says how the text was run
     with pytest.raises(ValueError, match="lower neurons.streams"):
         analyse_neurons(
-            fitted["checkpoint"], fitted["test_text"], fitted["vocab"], fitted["test_labels"], fitted["metrics"], fitted["weights"],
-            "capitalized_word", NeuronSettings(**{**vars(settings), "streams": 10_000}), folder / "x.csv", folder / "x.png", model_name="toy",
+            fitted["checkpoint"],
+            fitted["test_text"],
+            fitted["vocab"],
+            fitted["test_labels"],
+            fitted["metrics"],
+            fitted["weights"],
+            "capitalized_word",
+            NeuronSettings(**{**vars(settings), "streams": 10_000}),
+            folder / "x.csv",
+            folder / "x.png",
+            model_name="toy",
         )
     assert not (folder / "x.csv").exists()
     with pytest.raises(ValueError, match="lower probe.warmup_tokens"):
         analyse_neurons(
-            fitted["checkpoint"], fitted["test_text"], fitted["vocab"], fitted["test_labels"], fitted["metrics"], fitted["weights"],
-            "capitalized_word", settings, folder / "x.csv", folder / "x.png", model_name="toy", warmup_tokens=len(TEXT),
+            fitted["checkpoint"],
+            fitted["test_text"],
+            fitted["vocab"],
+            fitted["test_labels"],
+            fitted["metrics"],
+            fitted["weights"],
+            "capitalized_word",
+            settings,
+            folder / "x.csv",
+            folder / "x.png",
+            model_name="toy",
+            warmup_tokens=len(TEXT),
         )
     assert not (folder / "x.csv").exists()
 
 
 def test_analyse_neurons_explains_a_skipped_probe(fitted: dict[str, Path]) -> None:
     folder = fitted["folder"]
-    settings = NeuronSettings(kinds=("h",), weighting="plain", k=(1,), random_repeats=1, seed=0, max_tokens=1000, heatmap_chars=100, heatmap_width=60)
+    settings = NeuronSettings(
+        kinds=("h",),
+        weighting="plain",
+        k=(1,),
+        random_repeats=1,
+        seed=0,
+        max_tokens=1000,
+        heatmap_chars=100,
+        heatmap_width=60,
+    )
     # Tiny Shakespeare-like text has no parentheses: the probe was skipped for one class.
     table = analyse_neurons(
-        fitted["checkpoint"], fitted["test_text"], fitted["vocab"], fitted["test_labels"], fitted["metrics"], fitted["weights"],
-        "inside_parentheses", settings, folder / "skipped.csv", folder / "skipped.png", model_name="toy",
+        fitted["checkpoint"],
+        fitted["test_text"],
+        fitted["vocab"],
+        fitted["test_labels"],
+        fitted["metrics"],
+        fitted["weights"],
+        "inside_parentheses",
+        settings,
+        folder / "skipped.csv",
+        folder / "skipped.png",
+        model_name="toy",
     )
     assert len(table) == 1 and table["status"].item().startswith("skipped:") and "class" in table["status"].item()
     assert (folder / "skipped.png").exists()
     with pytest.raises(ValueError, match="continuous"):
         analyse_neurons(
-            fitted["checkpoint"], fitted["test_text"], fitted["vocab"], fitted["test_labels"], fitted["metrics"], fitted["weights"],
-            "paren_depth", settings, folder / "x.csv", folder / "x.png", model_name="toy",
+            fitted["checkpoint"],
+            fitted["test_text"],
+            fitted["vocab"],
+            fitted["test_labels"],
+            fitted["metrics"],
+            fitted["weights"],
+            "paren_depth",
+            settings,
+            folder / "x.csv",
+            folder / "x.png",
+            model_name="toy",
         )

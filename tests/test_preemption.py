@@ -88,7 +88,9 @@ def assert_same_run(out: Path, uninterrupted: tuple[dict, dict]) -> None:
     assert metrics["steps"] == reference_metrics["steps"]
 
 
-def test_sigterm_checkpoints_exits_for_retry_and_resumes_identically(data_dir: Path, tmp_path: Path, uninterrupted) -> None:
+def test_sigterm_checkpoints_exits_for_retry_and_resumes_identically(
+    data_dir: Path, tmp_path: Path, uninterrupted
+) -> None:
     process = start(data_dir, tmp_path)
     wait_for_step(tmp_path, process, 5)
     process.send_signal(signal.SIGTERM)
@@ -112,7 +114,9 @@ def test_kill_at_a_random_step_then_resume_equals_uninterrupted(data_dir: Path, 
     assert_same_run(tmp_path, uninterrupted)
 
 
-def test_corrupt_resume_checkpoint_is_detected_and_training_starts_over(data_dir: Path, tmp_path: Path, uninterrupted) -> None:
+def test_corrupt_resume_checkpoint_is_detected_and_training_starts_over(
+    data_dir: Path, tmp_path: Path, uninterrupted
+) -> None:
     process = start(data_dir, tmp_path)
     wait_for_step(tmp_path, process, 3)
     process.kill()

@@ -173,11 +173,19 @@ def test_control_can_be_switched_off(files: tuple[Path, Path, Path, Path], tmp_p
 def test_warmup_tokens_leave_out_each_splits_first_rows(files: tuple[Path, Path, Path, Path], tmp_path: Path) -> None:
     test_states, test_labels = write_split(tmp_path, "transient", 300, seed=2, transient_rows=3)
     settings = ProbeSettings(**vars(SETTINGS) | {"control": False, "weightings": ("plain",)})
-    with_transient = fit_probes(files[0], test_states, files[2], test_labels, settings, tmp_path / "a.csv", tmp_path / "a.npz")
+    with_transient = fit_probes(
+        files[0], test_states, files[2], test_labels, settings, tmp_path / "a.csv", tmp_path / "a.npz"
+    )
     # Three transient test rows are enough to wreck a regression that fits every other row.
     assert probe(with_transient, 1, "depth", "none").r2 < 0.5
     warmed = fit_probes(
-        files[0], test_states, files[2], test_labels, ProbeSettings(**vars(settings) | {"warmup_tokens": 3}), tmp_path / "b.csv", tmp_path / "b.npz"
+        files[0],
+        test_states,
+        files[2],
+        test_labels,
+        ProbeSettings(**vars(settings) | {"warmup_tokens": 3}),
+        tmp_path / "b.csv",
+        tmp_path / "b.npz",
     )
     depth = probe(warmed, 1, "depth", "none")
     assert depth.r2 > 0.99 and (depth.n_train, depth.n_test) == (597, 297)
@@ -279,7 +287,9 @@ def test_bootstrap_intervals_contain_the_score(result: tuple[pd.DataFrame, Path,
     for score in INTERVAL_SCORES:
         scored = ok[ok[score].notna()]
         assert len(scored) and scored[f"{score}_ci_low"].notna().all()
-        assert (scored[f"{score}_ci_low"] <= scored[score]).all() and (scored[score] <= scored[f"{score}_ci_high"]).all()
+        assert (scored[f"{score}_ci_low"] <= scored[score]).all() and (
+            scored[score] <= scored[f"{score}_ci_high"]
+        ).all()
     # The noise layer's flag probe is far from perfect: its interval has width.
     noise = probe(result[0], 0, "flag", "plain")
     assert noise.accuracy_ci_high - noise.accuracy_ci_low > 0.02
@@ -291,7 +301,11 @@ def test_bootstrap_intervals_contain_the_score(result: tuple[pd.DataFrame, Path,
 def test_bootstrap_scores_are_sklearns_on_the_resampled_rows() -> None:
     """One resample (its percentiles are its value) against sklearn on the same drawn rows."""
     rng = np.random.default_rng(3)
-    truth = {"binary": rng.random(400) < 0.3, "categorical": np.array(list("abcd"))[rng.integers(4, size=400)], "continuous": rng.normal(size=400)}
+    truth = {
+        "binary": rng.random(400) < 0.3,
+        "categorical": np.array(list("abcd"))[rng.integers(4, size=400)],
+        "continuous": rng.normal(size=400),
+    }
     predicted = {
         "binary": np.where(rng.random(400) < 0.8, truth["binary"], ~truth["binary"]),
         "categorical": np.where(rng.random(400) < 0.6, truth["categorical"], "a"),  # d is never predicted
@@ -304,7 +318,9 @@ def test_bootstrap_scores_are_sklearns_on_the_resampled_rows() -> None:
             assert intervals["r2_ci_low"] == pytest.approx(r2_score(y[drawn], predicted[kind][drawn]))
             continue
         average, positive = ("binary", True) if kind == "binary" else ("macro", 1)
-        expected = precision_recall_fscore_support(y[drawn], predicted[kind][drawn], average=average, pos_label=positive, zero_division=0)[:3]
+        expected = precision_recall_fscore_support(
+            y[drawn], predicted[kind][drawn], average=average, pos_label=positive, zero_division=0
+        )[:3]
         got = [intervals[f"{score}_ci_low"] for score in ("precision", "recall", "f1")]
         assert got == pytest.approx(list(expected))
         assert intervals["accuracy_ci_high"] == pytest.approx(np.mean(y[drawn] == predicted[kind][drawn]))
@@ -321,13 +337,17 @@ def test_bootstrap_intervals_narrow_with_more_test_rows() -> None:
     assert 0.05 < width(20_000) / width(200) < 0.2
 
 
-def test_bootstrap_reproducible_independent_of_order_and_switchable(files: tuple[Path, Path, Path, Path], tmp_path: Path) -> None:
+def test_bootstrap_reproducible_independent_of_order_and_switchable(
+    files: tuple[Path, Path, Path, Path], tmp_path: Path
+) -> None:
     settings = ProbeSettings(**vars(SETTINGS) | {"control": False})
     both = fit_probes(*files, settings, tmp_path / "a.csv", tmp_path / "a.npz")
     again = fit_probes(*files, settings, tmp_path / "b.csv", tmp_path / "b.npz")
     pd.testing.assert_frame_equal(both[INTERVAL_COLUMNS], again[INTERVAL_COLUMNS])
     # Without the plain probes before them, the balanced probes draw the same resamples.
-    alone = fit_probes(*files, ProbeSettings(**vars(settings) | {"weightings": ("balanced",)}), tmp_path / "c.csv", tmp_path / "c.npz")
+    alone = fit_probes(
+        *files, ProbeSettings(**vars(settings) | {"weightings": ("balanced",)}), tmp_path / "c.csv", tmp_path / "c.npz"
+    )
     balanced = both[both.weighting.isin(["balanced", "none"])].reset_index(drop=True)
     pd.testing.assert_frame_equal(balanced[INTERVAL_COLUMNS], alone[INTERVAL_COLUMNS])
     off = fit_probes(*files, ProbeSettings(**vars(settings) | {"bootstrap": 0}), tmp_path / "d.csv", tmp_path / "d.npz")
@@ -345,7 +365,11 @@ def test_warmup_leaves_out_positions_not_rows(files: tuple[Path, Path, Path, Pat
         positions = pa.array(table.column("position").to_numpy() * 10, type=pa.int64())  # every tenth position
         spread[name] = tmp_path / f"spread_{name}.parquet"
         pq.write_table(table.set_column(table.schema.get_field_index("position"), "position", positions), spread[name])
-    settings = ProbeSettings(**vars(SETTINGS) | {"control": False, "weightings": ("plain",), "warmup_tokens": 25, "bootstrap": 0})
-    table = fit_probes(files[0], spread["states"], files[2], spread["labels"], settings, tmp_path / "m.csv", tmp_path / "w.npz")
+    settings = ProbeSettings(
+        **vars(SETTINGS) | {"control": False, "weightings": ("plain",), "warmup_tokens": 25, "bootstrap": 0}
+    )
+    table = fit_probes(
+        files[0], spread["states"], files[2], spread["labels"], settings, tmp_path / "m.csv", tmp_path / "w.npz"
+    )
     # Train keeps rows 25.. (positions = rows); test drops only positions 0, 10 and 20.
     assert (probe(table, 1, "flag", "plain").n_train, probe(table, 1, "flag", "plain").n_test) == (575, 297)

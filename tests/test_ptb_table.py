@@ -15,18 +15,39 @@ from rnnscope.tables import RNNVIS_PTB, ZAREMBA_PTB, ptb_perplexity_table
 def write_metrics(folder: Path, model: str, valid_nats: float, test_nats: float) -> Path:
     path = folder / model / "metrics.json"
     path.parent.mkdir(parents=True)
-    splits = {split: {"loss_nats": nats, "ppl": math.exp(nats)} for split, nats in (("valid", valid_nats), ("test", test_nats))}
-    path.write_text(json.dumps({
-        "model": model, "epochs": 2, "parameters": 1234, "train_tokens_used": 100000,
-        "train_seconds": 12.5, "device": "cpu", "splits": splits,
-    }))
+    splits = {
+        split: {"loss_nats": nats, "ppl": math.exp(nats)}
+        for split, nats in (("valid", valid_nats), ("test", test_nats))
+    }
+    path.write_text(
+        json.dumps(
+            {
+                "model": model,
+                "epochs": 2,
+                "parameters": 1234,
+                "train_tokens_used": 100000,
+                "train_seconds": 12.5,
+                "device": "cpu",
+                "splits": splits,
+            }
+        )
+    )
     return path
 
 
 MODELS = {
-    "small": {"dataset": "ptb", "reference": "lstm_small", "model": {"cell": "lstm", "layers": 2, "hidden": 64, "embedding": 64}, "train": {}},
-    "gru": {"dataset": "ptb", "reference": "gru", "model": {"cell": "gru", "layers": 2, "hidden": 128, "embedding": 128},
-            "train": {"optimizer": "adam", "lr": 0.002, "output_bias": "unigram"}},
+    "small": {
+        "dataset": "ptb",
+        "reference": "lstm_small",
+        "model": {"cell": "lstm", "layers": 2, "hidden": 64, "embedding": 64},
+        "train": {},
+    },
+    "gru": {
+        "dataset": "ptb",
+        "reference": "gru",
+        "model": {"cell": "gru", "layers": 2, "hidden": 128, "embedding": 128},
+        "train": {"optimizer": "adam", "lr": 0.002, "output_bias": "unigram"},
+    },
 }
 
 
@@ -34,9 +55,20 @@ def test_ptb_table_puts_ours_beside_rnnvis_and_zaremba(tmp_path: Path) -> None:
     paths = [write_metrics(tmp_path, "small", 6.0, 5.9), write_metrics(tmp_path, "gru", 6.2, 6.1)]
     table = ptb_perplexity_table(paths, MODELS, tmp_path / "ptb.csv")
     assert list(table.columns) == [
-        "model", "reference", "config", "parameters", "valid_ppl", "test_ppl",
-        "rnnvis_model", "rnnvis_valid_ppl", "rnnvis_test_ppl",
-        "zaremba_model", "zaremba_valid_ppl", "zaremba_test_ppl", "train_seconds", "device",
+        "model",
+        "reference",
+        "config",
+        "parameters",
+        "valid_ppl",
+        "test_ppl",
+        "rnnvis_model",
+        "rnnvis_valid_ppl",
+        "rnnvis_test_ppl",
+        "zaremba_model",
+        "zaremba_valid_ppl",
+        "zaremba_test_ppl",
+        "train_seconds",
+        "device",
     ]
     small, gru = table.iloc[0], table.iloc[1]
     assert small["valid_ppl"] == pytest.approx(math.exp(6.0)) and small["test_ppl"] == pytest.approx(math.exp(5.9))

@@ -14,16 +14,25 @@ from rnnscope.publish import publish
 def test_publish_copies_tables_and_stamps_commit_and_configs(tmp_path: Path) -> None:
     repo = tmp_path / "repo"
     repo.mkdir()
-    for args in (["init", "-q"], ["-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "x"]):
+    for args in (
+        ["init", "-q"],
+        ["-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "x"],
+    ):
         subprocess.run(["git", *args], cwd=repo, check=True)
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True
+    ).stdout.strip()
     tables = tmp_path / "results" / "tables"
     tables.mkdir(parents=True)
     pd.DataFrame({"model": ["m"], "test_ppl": [114.0]}).to_csv(tables / "ptb_perplexity.csv", index=False)
     (tables / "ptb_perplexity.md").write_text("caption\n")
-    pd.DataFrame({"rule": ["train", "total"], "jobs": [2, 2], "wall_s": [90.0, 120.0]}).to_csv(tables / "benchmarks.csv", index=False)
+    pd.DataFrame({"rule": ["train", "total"], "jobs": [2, 2], "wall_s": [90.0, 120.0]}).to_csv(
+        tables / "benchmarks.csv", index=False
+    )
     (tables / "not_published.csv").write_text("x\n1\n")
-    written = publish(tmp_path / "results", tmp_path / "out", ["config/config.yaml", "config/reproduce.yaml"], root=repo)
+    written = publish(
+        tmp_path / "results", tmp_path / "out", ["config/config.yaml", "config/reproduce.yaml"], root=repo
+    )
     names = sorted(path.name for path in written)
     assert names == ["README.md", "benchmarks.csv", "ptb_perplexity.csv", "ptb_perplexity.md"]
     readme = (tmp_path / "out" / "README.md").read_text()

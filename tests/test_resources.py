@@ -21,7 +21,11 @@ def test_requests_grow_with_model_and_corpus() -> None:
     long = {**TRAIN, "epochs": 200}
     assert resources.train_runtime_minutes(big, long, 10**8) > resources.train_runtime_minutes(LSTM, long, 10**8) > 10
     assert resources.train_runtime_minutes(LSTM, TRAIN, 1000) == 10  # the floor
-    assert resources.extract_mem_mb(big, 6, 4096) > resources.extract_mem_mb(LSTM, 6, 4096) > resources.extract_mem_mb(LSTM, 1, 4096)
+    assert (
+        resources.extract_mem_mb(big, 6, 4096)
+        > resources.extract_mem_mb(LSTM, 6, 4096)
+        > resources.extract_mem_mb(LSTM, 1, 4096)
+    )
     # A 10k-word model's logits over a 4096-token chunk: the measured PTB extraction peaked at 829 MB.
     assert resources.extract_mem_mb({"cell": "gru", "hidden": 128, "layers": 2}, 2, 4096, 10_000) >= 829
 
@@ -41,10 +45,17 @@ def test_word_vocabulary_and_train_token_cap_enter_the_estimates() -> None:
     word = {"cell": "lstm", "hidden": 1500, "layers": 2, "embedding": 1500}
     ptb = {"epochs": 55, "batch_size": 20, "seq_len": 35, "restarts": 1, "max_steps": 0}
     # The 10k-word softmax and embedding dominate a PTB model: ignoring them would under-request.
-    assert resources.train_mem_mb(word, ptb, 6 * 10**6, vocab=10000) > resources.train_mem_mb(word, ptb, 6 * 10**6) + 500
-    assert resources.train_runtime_minutes(word, ptb, 929589, vocab=10000) > 1.3 * resources.train_runtime_minutes(word, ptb, 929589)
+    assert (
+        resources.train_mem_mb(word, ptb, 6 * 10**6, vocab=10000) > resources.train_mem_mb(word, ptb, 6 * 10**6) + 500
+    )
+    assert resources.train_runtime_minutes(word, ptb, 929589, vocab=10000) > 1.3 * resources.train_runtime_minutes(
+        word, ptb, 929589
+    )
     capped = {**ptb, "max_train_tokens": 1000}
-    assert resources.train_runtime_minutes(word, capped, 929589, vocab=10000) < resources.train_runtime_minutes(word, ptb, 929589, vocab=10000) / 100
+    assert (
+        resources.train_runtime_minutes(word, capped, 929589, vocab=10000)
+        < resources.train_runtime_minutes(word, ptb, 929589, vocab=10000) / 100
+    )
 
 
 def test_spread_labelling_memory_follows_the_split() -> None:

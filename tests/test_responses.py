@@ -93,8 +93,11 @@ def test_bad_inputs_raise(tmp_path: Path) -> None:
     with StatesWriter(shuffled, info) as writer:
         writer.write(
             {
-                "position": np.array([0, 2, 1]), "token_id": np.zeros(3, np.int32), "token": np.array(["a"] * 3),
-                "next_token_id": np.zeros(3, np.int32), "logprob_next": np.zeros(3, np.float32),
+                "position": np.array([0, 2, 1]),
+                "token_id": np.zeros(3, np.int32),
+                "token": np.array(["a"] * 3),
+                "next_token_id": np.zeros(3, np.int32),
+                "logprob_next": np.zeros(3, np.float32),
                 "pred_id": np.zeros(3, np.int32),
             },
             {"l0_h": np.zeros((3, 2), np.float32)},
@@ -184,8 +187,15 @@ def test_write_responses_writes_bands_of_frequent_requested_tokens(tmp_path: Pat
     write_states(states, np.array([0, 1, 0, 2]), np.arange(8, dtype=np.float32).reshape(4, 2))
     out = tmp_path / "out"
     write_responses(
-        states, "l0_h", 2, 1, out / "responses.parquet", out / "top.csv",
-        bands_parquet=out / "bands.parquet", band_tokens=["w0", "w1", "w9"], band_samples=10,
+        states,
+        "l0_h",
+        2,
+        1,
+        out / "responses.parquet",
+        out / "top.csv",
+        bands_parquet=out / "bands.parquet",
+        band_tokens=["w0", "w1", "w9"],
+        band_samples=10,
     )
     bands = pd.read_parquet(out / "bands.parquet")
     assert bands["token"].unique().tolist() == ["w0"]  # w1 occurs once (< min_count), w9 never

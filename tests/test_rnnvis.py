@@ -29,14 +29,40 @@ def clustered_model(tmp_path: Path, seed: int) -> dict[str, Path]:
     folder = tmp_path / f"model{seed}"
     folder.mkdir()
     write_states(folder / "states.parquet", token_ids, states, row_group_size=64)
-    paths = {name: folder / name for name in ("responses.parquet", "top.csv", "bands.parquet", "words.csv", "units.csv", "edges.csv", "cocluster.png")}
+    paths = {
+        name: folder / name
+        for name in (
+            "responses.parquet",
+            "top.csv",
+            "bands.parquet",
+            "words.csv",
+            "units.csv",
+            "edges.csv",
+            "cocluster.png",
+        )
+    }
     write_responses(
-        folder / "states.parquet", "l0_h", 5, 3, paths["responses.parquet"], paths["top.csv"],
-        bands_parquet=paths["bands.parquet"], band_tokens=["w0", "w3", "w99"], band_samples=20,
+        folder / "states.parquet",
+        "l0_h",
+        5,
+        3,
+        paths["responses.parquet"],
+        paths["top.csv"],
+        bands_parquet=paths["bands.parquet"],
+        band_tokens=["w0", "w3", "w99"],
+        band_samples=20,
     )
     run_coclustering(
-        paths["responses.parquet"], n_clusters=3, mode="absolute", seed=0, max_tokens=10, words_csv=paths["words.csv"],
-        units_csv=paths["units.csv"], edges_csv=paths["edges.csv"], plot_png=paths["cocluster.png"], title="t",
+        paths["responses.parquet"],
+        n_clusters=3,
+        mode="absolute",
+        seed=0,
+        max_tokens=10,
+        words_csv=paths["words.csv"],
+        units_csv=paths["units.csv"],
+        edges_csv=paths["edges.csv"],
+        plot_png=paths["cocluster.png"],
+        title="t",
     )
     return paths
 
@@ -44,7 +70,9 @@ def clustered_model(tmp_path: Path, seed: int) -> dict[str, Path]:
 def test_main_view_figure(tmp_path: Path) -> None:
     paths = clustered_model(tmp_path, 0)
     out = tmp_path / "main.png"
-    run_main_view(paths["responses.parquet"], paths["words.csv"], paths["units.csv"], paths["edges.csv"], out, 5, 0.2, "main")
+    run_main_view(
+        paths["responses.parquet"], paths["words.csv"], paths["units.csv"], paths["edges.csv"], out, 5, 0.2, "main"
+    )
     assert out.stat().st_size > 10_000 and out.with_suffix(".svg").exists()
 
 
@@ -81,8 +109,15 @@ def test_detail_view(tmp_path: Path, tagger_data: Path) -> None:
     paths = clustered_model(tmp_path, 0)
     out = tmp_path / "detail"
     run_detail_view(
-        paths["responses.parquet"], paths["words.csv"], paths["units.csv"], paths["bands.parquet"],
-        out / "pos.csv", out / "detail.png", ["w3", "w0", "w99"], tagger_data, "detail",
+        paths["responses.parquet"],
+        paths["words.csv"],
+        paths["units.csv"],
+        paths["bands.parquet"],
+        out / "pos.csv",
+        out / "detail.png",
+        ["w3", "w0", "w99"],
+        tagger_data,
+        "detail",
     )
     pos = pd.read_csv(out / "pos.csv")
     assert pos.columns.tolist() == ["token", "count", "word_cluster", "pos"] and len(pos) == 10
@@ -102,9 +137,19 @@ def test_comparison(tmp_path: Path) -> None:
         table.to_csv(glyphs[-1], index=False)
     out = tmp_path / "compare"
     run_comparison(
-        ["a", "b"], "l0_h", [m["responses.parquet"] for m in models], [m["words.csv"] for m in models],
-        [m["units.csv"] for m in models], [m["edges.csv"] for m in models], glyphs,
-        out / "overlap.csv", out / "summary.csv", out / "compare.png", 5, 0.0, "compare",
+        ["a", "b"],
+        "l0_h",
+        [m["responses.parquet"] for m in models],
+        [m["words.csv"] for m in models],
+        [m["units.csv"] for m in models],
+        [m["edges.csv"] for m in models],
+        glyphs,
+        out / "overlap.csv",
+        out / "summary.csv",
+        out / "compare.png",
+        5,
+        0.0,
+        "compare",
     )
     summary = pd.read_csv(out / "summary.csv")
     assert summary["common_tokens"].item() == 10 and -1 <= summary["adjusted_rand"].item() <= 1
@@ -116,12 +161,28 @@ def test_detail_view_without_pos_tags(tmp_path: Path) -> None:
     paths = clustered_model(tmp_path, 0)
     out = tmp_path / "detail"
     run_detail_view(
-        paths["responses.parquet"], paths["words.csv"], paths["units.csv"], paths["bands.parquet"],
-        out / "pos.csv", out / "detail.png", ["w0"], None, "detail", tag_pos=False,
+        paths["responses.parquet"],
+        paths["words.csv"],
+        paths["units.csv"],
+        paths["bands.parquet"],
+        out / "pos.csv",
+        out / "detail.png",
+        ["w0"],
+        None,
+        "detail",
+        tag_pos=False,
     )
     assert pd.read_csv(out / "pos.csv")["pos"].isna().all()
     with pytest.raises(ValueError, match="nothing to draw"):
         run_detail_view(
-            paths["responses.parquet"], paths["words.csv"], paths["units.csv"], paths["bands.parquet"],
-            out / "pos.csv", out / "detail.png", ["w99"], None, "detail", tag_pos=False,
+            paths["responses.parquet"],
+            paths["words.csv"],
+            paths["units.csv"],
+            paths["bands.parquet"],
+            out / "pos.csv",
+            out / "detail.png",
+            ["w99"],
+            None,
+            "detail",
+            tag_pos=False,
         )

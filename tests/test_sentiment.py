@@ -53,7 +53,9 @@ def test_zhang_head_files_of_the_mirror(name: str, rows: int) -> None:
     assert len(frame) == rows and set(frame["label"]) <= {0, 1}
     assert frame["text"].str.len().min() > 20
     if name == "train.head5.csv":
-        assert frame["label"].iloc[0] == 0 and frame["text"].iloc[0].startswith("Unfortunately, the frustration of being Dr. Goldberg's patient")
+        assert frame["label"].iloc[0] == 0 and frame["text"].iloc[0].startswith(
+            "Unfortunately, the frustration of being Dr. Goldberg's patient"
+        )
 
 
 def write_polarity(folder: Path, sentences: int = 120) -> list[Path]:
@@ -61,7 +63,9 @@ def write_polarity(folder: Path, sentences: int = 120) -> list[Path]:
     for part in ("dev", "test"):
         for label, words in ((0, ["bad", "awful", "rude"]), (1, ["great", "love", "nice"])):
             path = folder / f"sentiment.{part}.{label}"
-            path.write_text("".join(f"the food was {words[i % 3]} and the staff {i % 5}\n" for i in range(sentences // 4)))
+            path.write_text(
+                "".join(f"the food was {words[i % 3]} and the staff {i % 5}\n" for i in range(sentences // 4))
+            )
             paths.append(path)
     return paths
 
@@ -100,7 +104,9 @@ def test_gru_classifier_learns_the_sentiment_words(trained: Path, tmp_path: Path
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["splits"]["test"]["accuracy"] > 0.9 > metrics["splits"]["test"]["majority_accuracy"]
     assert len(pd.read_csv(out / "history.csv")) == 5
-    table = sentiment_table([out / "metrics.json"], {"gru": {"model": MODEL, "train": TRAIN}}, tmp_path / "sentiment.csv")
+    table = sentiment_table(
+        [out / "metrics.json"], {"gru": {"model": MODEL, "train": TRAIN}}, tmp_path / "sentiment.csv"
+    )
     assert list(table.columns[:4]) == ["model", "config", "test_accuracy", "valid_accuracy"]
     assert table["test_accuracy"].iloc[0] == metrics["splits"]["test"]["accuracy"]
 
@@ -126,10 +132,14 @@ def test_classifier_round_trips_through_load_model(trained: Path) -> None:
 def test_sentence_states_start_every_sentence_from_zero(trained: Path, tmp_path: Path) -> None:
     data = trained / "data"
     states = tmp_path / "train.parquet"
-    rows = extract_sentence_states(trained / "m" / "model.pt", data / "train.tsv", data / "vocab.json", states, "gru", max_tokens=50)
+    rows = extract_sentence_states(
+        trained / "m" / "model.pt", data / "train.tsv", data / "vocab.json", states, "gru", max_tokens=50
+    )
     frame = pd.read_parquet(states)
     assert rows == len(frame) == 48  # six whole 8-word sentences fit in 50 tokens
-    assert frame["sequence"].tolist() == np.repeat(np.arange(6), 8).tolist() and frame["position"].tolist() == list(range(48))
+    assert frame["sequence"].tolist() == np.repeat(np.arange(6), 8).tolist() and frame["position"].tolist() == list(
+        range(48)
+    )
     assert read_info(states).kinds == ("h", "r", "z", "n") and frame["logprob_next"].isna().all()
     texts = read_split(data / "train.tsv")["text"].head(6)
     assert frame["token"].tolist() == " ".join(texts).split()
@@ -170,15 +180,30 @@ def test_seed_side_by_side_table_on_hand_made_views(trained: Path, tmp_path: Pat
     frame.to_parquet(tmp_path / "responses.parquet")
     pd.DataFrame({"token": words, "cluster": [0, 0, 1, 1]}).to_csv(tmp_path / "words.csv", index=False)
     pd.DataFrame({"unit": range(8), "cluster": [0] * 4 + [1] * 4}).to_csv(tmp_path / "units.csv", index=False)
-    edges = pd.DataFrame({"word_cluster": [0, 0, 1, 1], "unit_cluster": [0, 1, 0, 1], "strength": [1.0, -0.5, -1.0, 0.5]})
+    edges = pd.DataFrame(
+        {"word_cluster": [0, 0, 1, 1], "unit_cluster": [0, 1, 0, 1], "strength": [1.0, -0.5, -1.0, 0.5]}
+    )
     edges.to_csv(tmp_path / "edges.csv", index=False)
     sentences = ["the food was great though the staff was rude", "the staff was rude though the food was great"]
-    sentence_glyphs(checkpoint, data / "vocab.json", tmp_path / "units.csv", "l0_h", sentences).to_csv(tmp_path / "glyphs.csv", index=False)
+    sentence_glyphs(checkpoint, data / "vocab.json", tmp_path / "units.csv", "l0_h", sentences).to_csv(
+        tmp_path / "glyphs.csv", index=False
+    )
     train = tmp_path / "train.tsv"
-    pd.DataFrame({"label": [1, 1, 0, 0, 1, 0], "text": ["great", "love it", "bad", "rude", "great love", "bad rude"]}).to_csv(train, sep="\t", index=False)
+    pd.DataFrame(
+        {"label": [1, 1, 0, 0, 1, 0], "text": ["great", "love it", "bad", "rude", "great love", "bad rude"]}
+    ).to_csv(train, sep="\t", index=False)
     table = run_sentiment_views_table(
-        ["gru"], train, data / "vocab.json", [tmp_path / "responses.parquet"], [tmp_path / "words.csv"], [tmp_path / "units.csv"],
-        [tmp_path / "edges.csv"], [tmp_path / "glyphs.csv"], [checkpoint], 0.5, tmp_path / "sentiment_views.csv",
+        ["gru"],
+        train,
+        data / "vocab.json",
+        [tmp_path / "responses.parquet"],
+        [tmp_path / "words.csv"],
+        [tmp_path / "units.csv"],
+        [tmp_path / "edges.csv"],
+        [tmp_path / "glyphs.csv"],
+        [checkpoint],
+        0.5,
+        tmp_path / "sentiment_views.csv",
     )
     value = table.set_index(["item", "measure"])["value"]
     assert value[("W0", "share of positive words")] == 1.0 and value[("W1", "share of negative words")] == 1.0
@@ -196,8 +221,18 @@ def test_seed_side_by_side_table_on_hand_made_views(trained: Path, tmp_path: Pat
         h = model.rnn(model.embed(ids))[0][0].detach().numpy()
         norms.append(np.linalg.norm(h[4] - h[3]))
         assert np.isclose(value[(sentence, "‖Δh‖ at 'though'")], norms[-1], atol=1e-6)
-    assert np.isclose(value[("first vs second sentence", "‖Δh‖ at 'though': first / second")], norms[0] / norms[1], rtol=1e-5)
-    updated = value[[(sentence, "updated information at 'though' (glyph: sum over clusters of abs(Δα+ + Δα−))") for sentence in sentences]]
-    assert np.isclose(value[("first vs second sentence", "updated information at 'though': first / second")], updated.iloc[0] / updated.iloc[1])
+    assert np.isclose(
+        value[("first vs second sentence", "‖Δh‖ at 'though': first / second")], norms[0] / norms[1], rtol=1e-5
+    )
+    updated = value[
+        [
+            (sentence, "updated information at 'though' (glyph: sum over clusters of abs(Δα+ + Δα−))")
+            for sentence in sentences
+        ]
+    ]
+    assert np.isclose(
+        value[("first vs second sentence", "updated information at 'though': first / second")],
+        updated.iloc[0] / updated.iloc[1],
+    )
     caption = (tmp_path / "sentiment_views.md").read_text()
     assert "two different word clouds" in table["seed"].iloc[0] and "more impactful in the former" in caption

@@ -16,7 +16,11 @@ from helpers import CLEAN_ENV, copy_workflow, planned_jobs
 ROOT = Path(__file__).resolve().parents[1]
 # Every stage from download to probes (on rows spread over the splits) and the seed-000 analysis,
 # on the tiny config: 14 jobs (a Slurm job costs ~20 s here, so no more than covers each stage).
-TARGETS = ["results/probes/srn_anbn/metrics.csv", "results/counting/srn_anbn/per_n.csv", "results/data/tinyshakespeare/train.txt"]
+TARGETS = [
+    "results/probes/srn_anbn/metrics.csv",
+    "results/counting/srn_anbn/per_n.csv",
+    "results/data/tinyshakespeare/train.txt",
+]
 
 pytestmark = pytest.mark.slurm
 
@@ -29,10 +33,26 @@ def slurm_is_up() -> bool:
 
 
 @pytest.mark.skipif(not slurm_is_up(), reason="no Slurm here: run ../shared/tools/local-slurm up (as root) first")
-def test_dag_runs_through_slurm_and_a_second_run_does_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_dag_runs_through_slurm_and_a_second_run_does_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     work = copy_workflow(tmp_path)
-    command = [sys.executable, "-m", "snakemake", *TARGETS, "--profile", "profiles/slurm", "--configfile", "tiny.yaml", "source.yaml"]
-    planned = sum(planned_jobs(subprocess.run([*command, "-n"], cwd=work, capture_output=True, text=True, env=CLEAN_ENV).stdout).values())
+    command = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        *TARGETS,
+        "--profile",
+        "profiles/slurm",
+        "--configfile",
+        "tiny.yaml",
+        "source.yaml",
+    ]
+    planned = sum(
+        planned_jobs(
+            subprocess.run([*command, "-n"], cwd=work, capture_output=True, text=True, env=CLEAN_ENV).stdout
+        ).values()
+    )
     assert planned == 14
     first = subprocess.run(command, cwd=work, capture_output=True, text=True, env=CLEAN_ENV)
     output = first.stdout + first.stderr
@@ -43,9 +63,15 @@ def test_dag_runs_through_slurm_and_a_second_run_does_nothing(tmp_path: Path, ca
     # Slurm itself knows the jobs. local-slurm shows a finished job for 5 minutes and the run takes
     # about that long, so the earliest may be gone: every job still shown is COMPLETED, the last included.
     states = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i %T"], capture_output=True, text=True, check=True)
-    known = {int(line.split()[0]): line.split()[1] for line in states.stdout.splitlines() if int(line.split()[0]) in slurm_ids}
+    known = {
+        int(line.split()[0]): line.split()[1]
+        for line in states.stdout.splitlines()
+        if int(line.split()[0]) in slurm_ids
+    }
     assert slurm_ids[-1] in known and set(known.values()) == {"COMPLETED"}, states.stdout
-    assert (work / "results/counting/srn_anbn/per_n.csv").exists() and (work / "results/data/tinyshakespeare/train.txt").exists()
+    assert (work / "results/counting/srn_anbn/per_n.csv").exists() and (
+        work / "results/data/tinyshakespeare/train.txt"
+    ).exists()
     for slurm_id in slurm_ids[:3]:
         assert list((work / ".snakemake/slurm_logs").rglob(f"{slurm_id}.log")), f"no Slurm log for job {slurm_id}"
     with capsys.disabled():  # into the CI log, passed or not
@@ -54,4 +80,7 @@ def test_dag_runs_through_slurm_and_a_second_run_does_nothing(tmp_path: Path, ca
 
     second = subprocess.run(command, cwd=work, capture_output=True, text=True, env=CLEAN_ENV)
     assert second.returncode == 0 and "submitted with SLURM jobid" not in second.stdout + second.stderr
-    assert planned_jobs(subprocess.run([*command, "-n"], cwd=work, capture_output=True, text=True, env=CLEAN_ENV).stdout) == {}
+    assert (
+        planned_jobs(subprocess.run([*command, "-n"], cwd=work, capture_output=True, text=True, env=CLEAN_ENV).stdout)
+        == {}
+    )

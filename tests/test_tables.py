@@ -45,18 +45,46 @@ def metrics_frame(probed: str, accuracy: float, half_width: float | None = None)
     for layer in (0, 1):
         for weighting in ("plain", "balanced"):
             score = accuracy + 0.1 * layer + (0.01 if weighting == "balanced" else 0)
-            row = {"model": probed, "layer": layer, "kind": "h", "hypothesis": "noun", "target_kind": "binary",
-                   "weighting": weighting, "accuracy": score, "precision": score - 0.2, "recall": score - 0.3,
-                   "f1": score - 0.25, "majority_accuracy": 0.6, "control_accuracy": 0.55,
-                   "selectivity": score - 0.55, "top_unit": 3, "n_train": 100, "n_test": 50, "n_classes": 2, "status": "ok"}
+            row = {
+                "model": probed,
+                "layer": layer,
+                "kind": "h",
+                "hypothesis": "noun",
+                "target_kind": "binary",
+                "weighting": weighting,
+                "accuracy": score,
+                "precision": score - 0.2,
+                "recall": score - 0.3,
+                "f1": score - 0.25,
+                "majority_accuracy": 0.6,
+                "control_accuracy": 0.55,
+                "selectivity": score - 0.55,
+                "top_unit": 3,
+                "n_train": 100,
+                "n_test": 50,
+                "n_classes": 2,
+                "status": "ok",
+            }
             if half_width is not None:
                 for metric in ("accuracy", "precision", "recall", "f1"):
                     row |= {f"{metric}_ci_low": row[metric] - half_width, f"{metric}_ci_high": row[metric] + half_width}
             rows.append(row)
         rows.append(
-            {"model": probed, "layer": layer, "kind": "h", "hypothesis": "position_in_line", "target_kind": "continuous",
-             "weighting": "none", "r2": accuracy, "control_r2": 0.1, "selectivity": accuracy - 0.1, "top_unit": 1,
-             "n_train": 100, "n_test": 50, "status": "ok"}
+            {
+                "model": probed,
+                "layer": layer,
+                "kind": "h",
+                "hypothesis": "position_in_line",
+                "target_kind": "continuous",
+                "weighting": "none",
+                "r2": accuracy,
+                "control_r2": 0.1,
+                "selectivity": accuracy - 0.1,
+                "top_unit": 1,
+                "n_train": 100,
+                "n_test": 50,
+                "status": "ok",
+            }
         )
     return pd.DataFrame(rows, columns=METRIC_COLUMNS)
 
@@ -96,7 +124,9 @@ def test_probe_table_columns_and_untrained_rows(probes_csv: Path) -> None:
     real = table[table["text"] == "real"]
     assert real.groupby("model")["states"].value_counts().unstack().eq(6).all().all()
     untrained = real[real["states"] == "untrained"]
-    first = untrained[(untrained["hypothesis"] == "noun") & (untrained["layer"] == 0) & (untrained["weighting"] == "plain")]
+    first = untrained[
+        (untrained["hypothesis"] == "noun") & (untrained["layer"] == 0) & (untrained["weighting"] == "plain")
+    ]
     assert len(first) == 4 and (first["accuracy"] == 0.5).all()
     assert probes_csv.with_suffix(".md").read_text().startswith("Diagnostic classifiers")
 
@@ -104,8 +134,14 @@ def test_probe_table_columns_and_untrained_rows(probes_csv: Path) -> None:
 def test_probes_by_seed_mean_std_and_count(probes_csv: Path) -> None:
     by_seed = pd.read_csv(probes_csv.with_name("probes_by_seed.csv"))
     assert {"n_seeds", "accuracy_mean", "accuracy_std", "selectivity_mean", "r2_mean"} <= set(by_seed.columns)
-    noun = by_seed[(by_seed["model"] == "gru") & (by_seed["states"] == "trained") & (by_seed["hypothesis"] == "noun")
-                   & (by_seed["layer"] == 0) & (by_seed["weighting"] == "plain") & (by_seed["text"] == "real")]
+    noun = by_seed[
+        (by_seed["model"] == "gru")
+        & (by_seed["states"] == "trained")
+        & (by_seed["hypothesis"] == "noun")
+        & (by_seed["layer"] == 0)
+        & (by_seed["weighting"] == "plain")
+        & (by_seed["text"] == "real")
+    ]
     assert len(noun) == 1
     row = noun.iloc[0]
     assert row["n_seeds"] == 3 and row["models"] == "gru;gru_s1;gru_s2"
@@ -121,13 +157,21 @@ def test_comparison_puts_generated_seed_and_real_in_their_columns(probes_csv: Pa
     comparison = probe_comparison(probes_csv, MODELS, GENERATE, out)
     # Last layer (1) h only, classifier hypotheses only.
     assert set(comparison["layer"]) == {1} and set(comparison["hypothesis"]) == {"noun"}
-    assert list(comparison.columns[comparison.columns.get_loc("metric") + 1 :][:3]) == ["generated_mean", "seed003", "real_mean"]
-    f1 = comparison[(comparison["model"] == "gru") & (comparison["states"] == "trained") & (comparison["metric"] == "f1")]
+    assert list(comparison.columns[comparison.columns.get_loc("metric") + 1 :][:3]) == [
+        "generated_mean",
+        "seed003",
+        "real_mean",
+    ]
+    f1 = comparison[
+        (comparison["model"] == "gru") & (comparison["states"] == "trained") & (comparison["metric"] == "f1")
+    ]
     plain = f1[f1["weighting"] == "plain"].iloc[0]
     # Figure 6 (Tiny Shakespeare GRU), Nouns F1: 0.26 plain / 0.37 balanced.
     assert plain["seed003"] == 0.26 and f1[f1["weighting"] == "balanced"].iloc[0]["seed003"] == 0.37
     # generated: mean of 0.6, 0.64, 0.68 (+0.1 layer 1, -0.25 for F1); real: of 0.7, 0.72, 0.74
-    assert plain["generated_mean"] == pytest.approx(0.64 + 0.1 - 0.25) and plain["real_mean"] == pytest.approx(0.72 + 0.1 - 0.25)
+    assert plain["generated_mean"] == pytest.approx(0.64 + 0.1 - 0.25) and plain["real_mean"] == pytest.approx(
+        0.72 + 0.1 - 0.25
+    )
     assert plain["seed_hypothesis"] == "Nouns" and plain["generated_probes"] and plain["generated_n_seeds"] == 3
     markdown = out.with_suffix(".md").read_text()
     assert "### gru (tinyshakespeare, gru), layer 1 h, n = 3 seed(s)" in markdown
@@ -137,7 +181,15 @@ def test_comparison_puts_generated_seed_and_real_in_their_columns(probes_csv: Pa
     gru_section = markdown.split("### gru (")[1].split("### ")[0]
     header = next(line for line in gru_section.splitlines() if line.startswith("| Hypothesis"))
     cells = [cell.strip() for cell in header.strip("|").split("|")]
-    assert cells[:7] == ["Hypothesis", "Accuracy (gen.)", "Accuracy (seed)", "Accuracy (real)", "Precision (gen.)", "Precision (seed)", "Precision (real)"]
+    assert cells[:7] == [
+        "Hypothesis",
+        "Accuracy (gen.)",
+        "Accuracy (seed)",
+        "Accuracy (real)",
+        "Precision (gen.)",
+        "Precision (seed)",
+        "Precision (real)",
+    ]
     noun_line = next(line for line in gru_section.splitlines() if line.startswith("| noun (Nouns)"))
     values = dict(zip(cells, [cell.strip() for cell in noun_line.strip("|").split("|")], strict=True))
     # accuracy over seeds: generated 0.74 ± 0.04 (plain), 0.75 ± 0.04 (balanced); Figure 6: 0.91/0.77; real 0.82/0.83 ± 0.02
@@ -153,7 +205,9 @@ def test_comparison_says_when_a_model_has_no_generated_probes(probes_csv: Path, 
     out = tmp_path / "probe_comparison.csv"
     comparison = probe_comparison(probes_csv, MODELS, GENERATE, out)
     wide = comparison[(comparison["model"] == "gru_wide") & (comparison["states"] == "trained")]
-    assert not wide["generated_probes"].any() and wide["generated_mean"].isna().all() and wide["real_mean"].notna().all()
+    assert (
+        not wide["generated_probes"].any() and wide["generated_mean"].isna().all() and wide["real_mean"].notna().all()
+    )
     section = out.with_suffix(".md").read_text().split("### gru_wide (")[1]
     assert "No generated-text probes for this model" in section
     noun_line = next(line for line in section.splitlines() if line.startswith("| noun (Nouns)"))
@@ -174,7 +228,12 @@ def test_comparison_leaves_out_models_the_seed_does_not_report_on(probes_csv: Pa
 
 
 def test_seed_values_transcribed_and_keyed_by_dataset_and_cell() -> None:
-    assert set(SEED003_PROBES) == {("linux", "lstm"), ("linux", "gru"), ("tinyshakespeare", "lstm"), ("tinyshakespeare", "gru")}
+    assert set(SEED003_PROBES) == {
+        ("linux", "lstm"),
+        ("linux", "gru"),
+        ("tinyshakespeare", "lstm"),
+        ("tinyshakespeare", "gru"),
+    }
     assert seed_probe_value("linux", "lstm", "indent_gt_3", "accuracy") == (0.98, 0.98)  # printed "0.98/98"
     assert seed_probe_value("linux", "gru", "inside_quotes", "recall") == (0.81, 0.99)
     assert seed_probe_value("tinyshakespeare", "lstm", "verb", "precision") == (0.68, 0.26)
@@ -187,9 +246,14 @@ def test_seed_values_transcribed_and_keyed_by_dataset_and_cell() -> None:
 
 def test_perplexity_table_beside_the_seed_and_the_scale_note(tmp_path: Path) -> None:
     loss = 1.35
-    metrics = {"model": "gru", "epochs": 1, "splits": {
-        split: {"loss_nats": loss, "ppl": math.exp(loss), "bpc": loss / math.log(2), "tokens": 10}
-        for split in ("train", "valid", "test")}}
+    metrics = {
+        "model": "gru",
+        "epochs": 1,
+        "splits": {
+            split: {"loss_nats": loss, "ppl": math.exp(loss), "bpc": loss / math.log(2), "tokens": 10}
+            for split in ("train", "valid", "test")
+        },
+    }
     path = tmp_path / "metrics.json"
     path.write_text(json.dumps(metrics))
     out = tmp_path / "perplexity.csv"
@@ -229,11 +293,17 @@ def test_interval_verdict_significant_only_for_disjoint_intervals() -> None:
 
 
 def test_seed_table_interval_one_seed_own_several_the_means(tmp_path: Path) -> None:
-    frames = [metrics_frame(model, accuracy, half_width=0.02).assign(model=model) for model, accuracy in (("gru", 0.7), ("gru_s1", 0.72), ("gru_s2", 0.74), ("gru_wide", 0.8))]
+    frames = [
+        metrics_frame(model, accuracy, half_width=0.02).assign(model=model)
+        for model, accuracy in (("gru", 0.7), ("gru_s1", 0.72), ("gru_s2", 0.74), ("gru_wide", 0.8))
+    ]
     table = pd.concat(frames).assign(dataset="tinyshakespeare", cell="gru", text="real", states="trained")
     by_seed = probe_seed_table(table, MODELS)
     pick = (by_seed["hypothesis"] == "noun") & (by_seed["layer"] == 0) & (by_seed["weighting"] == "plain")
-    wide, group = by_seed[pick & (by_seed["model"] == "gru_wide")].iloc[0], by_seed[pick & (by_seed["model"] == "gru")].iloc[0]
+    wide, group = (
+        by_seed[pick & (by_seed["model"] == "gru_wide")].iloc[0],
+        by_seed[pick & (by_seed["model"] == "gru")].iloc[0],
+    )
     assert (wide["accuracy_ci_low"], wide["accuracy_ci_high"]) == pytest.approx((0.78, 0.82))
     # Three seeds: mean 0.72 ± Z sqrt(0.02²/3 + (0.02/Z)²), wider than one seed's test-row interval.
     half = Z * math.sqrt(0.02**2 / 3 + (0.02 / Z) ** 2)
@@ -245,7 +315,10 @@ def test_comparison_shows_intervals_and_says_significant_only_when_disjoint(tmp_
     # Trained 0.7 (layer 1: 0.8) ± 0.02; untrained 0.75 (layer 1: 0.85) ± 0.1 overlaps, 0.5 ± 0.02 does not.
     for untrained_accuracy, untrained_width in ((0.75, 0.1), (0.5, 0.02)):
         folder = tmp_path / f"u{untrained_accuracy}"
-        for probed, accuracy, width in (("gru_wide", 0.7, 0.02), ("gru_wide_untrained", untrained_accuracy, untrained_width)):
+        for probed, accuracy, width in (
+            ("gru_wide", 0.7, 0.02),
+            ("gru_wide_untrained", untrained_accuracy, untrained_width),
+        ):
             path = folder / "probes" / probed / "metrics.csv"
             path.parent.mkdir(parents=True)
             metrics_frame(probed, accuracy, half_width=width).to_csv(path, index=False)
@@ -258,7 +331,10 @@ def test_comparison_shows_intervals_and_says_significant_only_when_disjoint(tmp_
         markdown = (folder / "comparison.md").read_text()
         header = next(line for line in markdown.splitlines() if line.startswith("| Hypothesis"))
         cells = [cell.strip() for cell in header.strip("|").split("|")]
-        values = [cell.strip() for cell in next(line for line in markdown.splitlines() if line.startswith("| noun")).strip("|").split("|")]
+        values = [
+            cell.strip()
+            for cell in next(line for line in markdown.splitlines() if line.startswith("| noun")).strip("|").split("|")
+        ]
         assert values[cells.index("Accuracy (real)")] == "0.80 [0.78, 0.82]/0.81 [0.79, 0.83]"
         assert values[cells.index("Acc. vs untrained (real)")] == f"{expected}/{expected}"
         assert "n.s. when they overlap (not significant)" in markdown

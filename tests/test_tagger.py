@@ -59,7 +59,9 @@ def test_a_configured_folder_wins_and_must_hold_every_file(tmp_path: Path) -> No
     assert_fetched(tmp_path / "configured")
     partial_copy = tmp_path / "partial_copy"
     (partial_copy / "taggers").mkdir(parents=True)
-    with pytest.raises(DownloadError, match="config key nltk_data is .*partial_copy, which has no taggers/.*nltk_data: null"):
+    with pytest.raises(
+        DownloadError, match="config key nltk_data is .*partial_copy, which has no taggers/.*nltk_data: null"
+    ):
         fetch_tagger_data(tmp_path / "out", nltk_data=partial_copy, mirror=mirror)
 
 
@@ -68,7 +70,9 @@ def test_a_wrong_file_is_refused_and_nothing_kept(tmp_path: Path) -> None:
     for file in TAGGER_FILES:
         (folder / file.path).parent.mkdir(parents=True, exist_ok=True)
         (folder / file.path).write_text("not the tagger")
-    with pytest.raises(DownloadError, match=f"sha256 mismatch for {TAGGER_FILES[0].path}: expected {TAGGER_FILES[0].sha256}"):
+    with pytest.raises(
+        DownloadError, match=f"sha256 mismatch for {TAGGER_FILES[0].path}: expected {TAGGER_FILES[0].sha256}"
+    ):
         fetch_tagger_data(tmp_path / "out", nltk_data=folder)
     assert not list((tmp_path / "out").rglob("*.*"))
 
@@ -80,7 +84,9 @@ def test_offline_without_a_source_names_the_fix(tmp_path: Path, monkeypatch: pyt
         fetch_tagger_data(tmp_path / "out", retries=1)
 
 
-def test_tagging_reads_only_the_fetched_folder(tagger_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tagging_reads_only_the_fetched_folder(
+    tagger_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With NLTK's search path emptied (no $NLTK_DATA, no ~/nltk_data), the fetched folder suffices."""
     import nltk
 

@@ -73,7 +73,9 @@ def test_one_hot_input_and_init_range() -> None:
 def test_dropout_never_erases_one_hot_inputs(embedding: int) -> None:
     """Seed 003 / char-rnn drop no input characters; an embedding keeps Zaremba-style dropout."""
     torch.manual_seed(0)
-    model = RNNModel(ModelConfig(cell="gru", vocab_size=5, hidden=6, layers=2, embedding=embedding, dropout=0.5)).train()
+    model = RNNModel(
+        ModelConfig(cell="gru", vocab_size=5, hidden=6, layers=2, embedding=embedding, dropout=0.5)
+    ).train()
     seen: list[torch.Tensor] = []
     model.rnn.register_forward_hook(lambda module, args, output: seen.append(args[0]))
     tokens = torch.randint(0, 5, (8, 50))
@@ -191,7 +193,15 @@ def test_checkpoint_is_weights_only(baseline: tuple[Path, dict]) -> None:
     out, metrics = baseline
     payload = torch.load(out / "model.pt", map_location="cpu", weights_only=True)
     assert payload["model_config"] == {
-        "cell": "gru", "vocab_size": 5, "hidden": 8, "layers": 1, "embedding": 0, "dropout": 0.0, "init_range": None, "tie_weights": False, "classes": 0,
+        "cell": "gru",
+        "vocab_size": 5,
+        "hidden": 8,
+        "layers": 1,
+        "embedding": 0,
+        "dropout": 0.0,
+        "init_range": None,
+        "tie_weights": False,
+        "classes": 0,
     }
     assert payload["train_settings"]["epochs"] == 2
     assert (payload["step"], payload["epoch"], payload["restart"]) == (12, 2, 0)
@@ -233,7 +243,11 @@ def test_resume_after_kill_equals_uninterrupted(
 
 
 def test_resume_for_other_settings_is_ignored(
-    data_dir: Path, baseline: tuple[Path, dict], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    data_dir: Path,
+    baseline: tuple[Path, dict],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     out, metrics = baseline
     fail_on_call(monkeypatch, 2)
@@ -335,7 +349,9 @@ def test_unigram_output_bias_starts_at_the_unigram_loss(data_dir: Path, tmp_path
     rnnscope.train.write_untrained_checkpoint(data_dir, shape, settings, tmp_path / "model.pt")
     model, _ = load_model(tmp_path / "model.pt")
     vocab = load_vocab(data_dir / "vocab.json")
-    ids = rnnscope.train.batchify(rnnscope.train.load_split_ids(data_dir, vocab, "train"), settings.batch_size, settings.seq_len, "train")
+    ids = rnnscope.train.batchify(
+        rnnscope.train.load_split_ids(data_dir, vocab, "train"), settings.batch_size, settings.seq_len, "train"
+    )
     counts = np.bincount(ids.flatten().numpy(), minlength=len(vocab))
     log_frequencies = np.log((counts + 0.5) / (counts + 0.5).sum())
     np.testing.assert_allclose(model.decoder.bias.detach().numpy(), log_frequencies, rtol=1e-5)
@@ -396,7 +412,9 @@ def word_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "data"
 
 
-def test_sgd_with_clipping_and_decay_trains_a_tied_word_model(word_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sgd_with_clipping_and_decay_trains_a_tied_word_model(
+    word_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     clip_calls: list[tuple[float, float, float]] = []
     original_clip = nn.utils.clip_grad_norm_
 
@@ -409,10 +427,27 @@ def test_sgd_with_clipping_and_decay_trains_a_tied_word_model(word_data_dir: Pat
 
     monkeypatch.setattr(rnnscope.train.nn.utils, "clip_grad_norm_", recording_clip)
     settings = TrainSettings(
-        epochs=3, batch_size=4, seq_len=10, lr=1.0, optimizer="sgd", clip=0.05, lr_decay=0.5, lr_decay_after=1,
-        max_train_tokens=400, eval_batch_size=2, seed=0,
+        epochs=3,
+        batch_size=4,
+        seq_len=10,
+        lr=1.0,
+        optimizer="sgd",
+        clip=0.05,
+        lr_decay=0.5,
+        lr_decay_after=1,
+        max_train_tokens=400,
+        eval_batch_size=2,
+        seed=0,
     )
-    model = {"cell": "lstm", "hidden": 8, "layers": 2, "embedding": 8, "tie_weights": True, "dropout": 0.1, "init_range": 0.1}
+    model = {
+        "cell": "lstm",
+        "hidden": 8,
+        "layers": 2,
+        "embedding": 8,
+        "tie_weights": True,
+        "dropout": 0.1,
+        "init_range": 0.1,
+    }
     metrics = train(word_data_dir, tmp_path, settings, model)
     history = pd.read_csv(tmp_path / "history.csv")
     assert history["lr"].tolist() == [1.0, 0.5, 0.25]
@@ -431,8 +466,16 @@ def test_sum_over_time_matches_a_summed_loss_reference(data_dir: Path, tmp_path:
     """loss_scale sum_over_time takes the papers' SGD steps: loss summed over the window's steps,
     averaged over the batch, clipped at that scale (a reference loop written out here)."""
     settings = TrainSettings(
-        epochs=1, batch_size=4, seq_len=20, lr=0.5, optimizer="sgd", clip=1.0, seed=3, max_steps=3,
-        loss_scale="sum_over_time", eval_batch_size=2,
+        epochs=1,
+        batch_size=4,
+        seq_len=20,
+        lr=0.5,
+        optimizer="sgd",
+        clip=1.0,
+        seed=3,
+        max_steps=3,
+        loss_scale="sum_over_time",
+        eval_batch_size=2,
     )
     model_settings = {"cell": "lstm", "hidden": 8, "layers": 2, "embedding": 6}
     train(data_dir, tmp_path, settings, model_settings)
@@ -458,7 +501,9 @@ def test_sum_over_time_matches_a_summed_loss_reference(data_dir: Path, tmp_path:
     assert not torch.allclose(mean_trained["decoder.weight"], trained["decoder.weight"], atol=1e-4)
 
 
-def test_early_stopping_keeps_the_best_epoch_and_survives_a_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_early_stopping_keeps_the_best_epoch_and_survives_a_resume(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Uniformly random characters: anything learnt beyond the frequencies is overfitting, so the
     # valid loss turns up after a few epochs and training stops early.
     corpus = tmp_path / "random.txt"

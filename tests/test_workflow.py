@@ -36,14 +36,14 @@ def snakemake(workdir: Path, *args: str, check: bool = True) -> subprocess.Compl
     return result
 
 
-
-
 def skip_without_tagger_data() -> None:
     """char_text labels need NLTK's tagger, which rule download_tagger_data takes from the mirror
     (tests never use the network)."""
     mirror = shakespeare_mirror()
     if mirror is None or not (mirror / "nltk_data" / "taggers" / "universal_tagset" / "en-ptb.map").is_file():
-        pytest.skip("the tiny DAG labels nouns and verbs with NLTK's tagger: set RNNSCOPE_MIRROR to a mirror holding nltk_data/taggers")
+        pytest.skip(
+            "the tiny DAG labels nouns and verbs with NLTK's tagger: set RNNSCOPE_MIRROR to a mirror holding nltk_data/taggers"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -56,14 +56,33 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_rule_ran(workdir: Path) -> None:
-    rules = {path.parent.name if path.parent.name != "benchmarks" else path.stem for path in (workdir / "benchmarks").rglob("*.tsv")}
-    defined = set(re.findall(r"^rule (\w+):", "\n".join(p.read_text() for p in (workdir / "workflow" / "rules").glob("*.smk")), re.MULTILINE))
+    rules = {
+        path.parent.name if path.parent.name != "benchmarks" else path.stem
+        for path in (workdir / "benchmarks").rglob("*.tsv")
+    }
+    defined = set(
+        re.findall(
+            r"^rule (\w+):",
+            "\n".join(p.read_text() for p in (workdir / "workflow" / "rules").glob("*.smk")),
+            re.MULTILINE,
+        )
+    )
     assert defined <= rules | {"all"}, f"rules that never ran: {defined - rules}"
 
 
 def test_perplexity_table(workdir: Path) -> None:
     table = pd.read_csv(workdir / "results/tables/perplexity.csv")
-    assert list(table.columns[:9]) == ["model", "dataset", "cell", "layers", "hidden", "split", "loss_nats", "ppl", "bpc"]
+    assert list(table.columns[:9]) == [
+        "model",
+        "dataset",
+        "cell",
+        "layers",
+        "hidden",
+        "split",
+        "loss_nats",
+        "ppl",
+        "bpc",
+    ]
     assert len(table) == 12 * 3  # 7 character/counting models and 5 PTB word models, 3 splits each
     assert np.allclose(table["ppl"], np.exp(table["loss_nats"]))
     assert np.allclose(table["pow2_nats"], 2 ** table["loss_nats"])
@@ -97,7 +116,9 @@ def test_states_and_labels_align_and_open_everywhere(workdir: Path) -> None:
     spread = workdir / "results/states/linux_lstm/test_spread.parquet"
     frame = pd.read_parquet(spread)
     text = (workdir / "results/data/linux/test.txt").read_text()
-    positions = sampled_positions(len(text), 1500, "spread", skip=50, seed=0)  # tiny max_tokens.test, default warm-up and seed
+    positions = sampled_positions(
+        len(text), 1500, "spread", skip=50, seed=0
+    )  # tiny max_tokens.test, default warm-up and seed
     assert frame["position"].tolist() == positions.tolist() and len(positions) == min(1500, len(text) - 50)
     assert frame["token"].tolist() == [text[i] for i in positions]
     labels = pd.read_parquet(workdir / "results/labels/linux/test_spread.parquet")
@@ -138,9 +159,17 @@ def test_sentiment_classifier(workdir: Path) -> None:
 def test_sentiment_views(workdir: Path) -> None:
     """The Yelp GRU's RNNVis views: states of whole sentences each from the zero state, responses,
     co-clusters, main/glyph/detail views of seed 002's two sentences, the seed side-by-side table."""
-    states = pd.read_parquet(workdir / "results/states/yelp_gru/train.parquet", columns=["sequence", "token", "next_token_id"])
-    assert len(states) == 1000 and states["sequence"].tolist() == np.repeat(np.arange(200), 5).tolist()  # 5-word sentences
-    assert (states.groupby("sequence")["next_token_id"].last() == -1).all() and set(states["token"]) >= {"great", "bad", "!"}
+    states = pd.read_parquet(
+        workdir / "results/states/yelp_gru/train.parquet", columns=["sequence", "token", "next_token_id"]
+    )
+    assert (
+        len(states) == 1000 and states["sequence"].tolist() == np.repeat(np.arange(200), 5).tolist()
+    )  # 5-word sentences
+    assert (states.groupby("sequence")["next_token_id"].last() == -1).all() and set(states["token"]) >= {
+        "great",
+        "bad",
+        "!",
+    }
     folder = workdir / "results/rnnvis/yelp_gru/l0_h"
     for name in ("main_view.png", "glyphs.png", "detail.png"):
         assert (folder / name).stat().st_size > 10_000, name
@@ -153,14 +182,36 @@ def test_sentiment_views(workdir: Path) -> None:
     assert {"great", "bad"} <= set(words["token"]) and len(words) <= 20
     table = pd.read_csv(workdir / "results/tables/sentiment_views.csv")
     assert table["model"].unique().tolist() == ["yelp_gru"]
-    assert set(table["finding"]) == {"word clouds of positive and negative words", "units respond with opposite signs", "impact of 'though'"}
+    assert set(table["finding"]) == {
+        "word clouds of positive and negative words",
+        "units respond with opposite signs",
+        "impact of 'though'",
+    }
     assert table.loc[table["measure"] == "polarity purity", "value"].between(0.5, 1).all()
     assert table.loc[table["measure"] == "‖Δh‖ at 'though'", "item"].tolist() == sentences
 
 
 def test_probe_table_covers_every_model_layer_and_hypothesis(workdir: Path) -> None:
     table = pd.read_csv(workdir / "results/tables/probes.csv")
-    required = ["model", "dataset", "cell", "text", "layer", "kind", "hypothesis", "weighting", "accuracy", "precision", "recall", "f1", "r2", "top_unit", "selectivity", "n_train", "n_test"]
+    required = [
+        "model",
+        "dataset",
+        "cell",
+        "text",
+        "layer",
+        "kind",
+        "hypothesis",
+        "weighting",
+        "accuracy",
+        "precision",
+        "recall",
+        "f1",
+        "r2",
+        "top_unit",
+        "selectivity",
+        "n_train",
+        "n_test",
+    ]
     assert set(required) <= set(table.columns)
     assert set(table["states"]) == {"trained", "untrained"} and set(table["text"]) == {"real", "generated"}
     generated = table[table["text"] == "generated"]
@@ -168,7 +219,9 @@ def test_probe_table_covers_every_model_layer_and_hypothesis(workdir: Path) -> N
     table = table[table["text"] == "real"]
     lstm = table[table["model"] == "shakespeare_lstm"]
     assert set(lstm["kind"]) == {"h", "c", "i", "f", "g", "o"} and set(lstm["layer"]) == {0, 1}
-    assert {"position_in_line", "capitalized_word", "inside_parentheses", "next_is_newline", "noun", "verb"} <= set(lstm["hypothesis"])
+    assert {"position_in_line", "capitalized_word", "inside_parentheses", "next_is_newline", "noun", "verb"} <= set(
+        lstm["hypothesis"]
+    )
     # The untrained baseline has exactly the trained model's probes.
     probe_keys = ["layer", "kind", "hypothesis", "weighting"]
     trained, untrained = (lstm[lstm["states"] == states][probe_keys] for states in ("trained", "untrained"))
@@ -194,8 +247,10 @@ def test_probes_over_seeds_and_beside_seed_003(workdir: Path) -> None:
     last_layer = comparison["dataset"].map({"tinyshakespeare": 1, "linux": 0})
     assert (comparison["layer"] == last_layer).all() and set(comparison["kind"]) == {"h"}
     nouns = comparison[
-        (comparison["model"] == "shakespeare_lstm") & (comparison["states"] == "trained")
-        & (comparison["hypothesis"] == "noun") & (comparison["metric"] == "f1")
+        (comparison["model"] == "shakespeare_lstm")
+        & (comparison["states"] == "trained")
+        & (comparison["hypothesis"] == "noun")
+        & (comparison["metric"] == "f1")
     ]
     assert sorted(nouns["seed003"].dropna()) == [0.67, 0.72]  # Figure 5, Nouns F1 0.67/0.72
     markdown = (workdir / "results/tables/probe_comparison.md").read_text()
@@ -252,7 +307,13 @@ def test_generated_text_is_probed_like_real_text(workdir: Path) -> None:
     assert list(generated.columns.drop("text")) == list(real.columns)
     assert set(generated["hypothesis"]) == set(real["hypothesis"])
     table = pd.read_csv(workdir / "results/tables/probes_generated.csv")
-    assert set(table["model"]) == {"shakespeare_lstm", "shakespeare_gru", "shakespeare_gru_s1", "linux_lstm", "linux_gru"}
+    assert set(table["model"]) == {
+        "shakespeare_lstm",
+        "shakespeare_gru",
+        "shakespeare_gru_s1",
+        "linux_lstm",
+        "linux_gru",
+    }
     assert {"score_real", "score_generated"} <= set(table.columns)
 
 
@@ -287,11 +348,21 @@ def test_no_change_rerun_does_nothing(workdir: Path) -> None:
 
 def test_probe_parameter_change_reruns_only_probes_and_downstream(workdir: Path) -> None:
     (workdir / "probe_change.yaml").write_text("probe: {C: 0.5}\n")
-    jobs = planned_jobs(snakemake(workdir, "-n", "--configfile", "tiny.yaml", "source.yaml", "probe_change.yaml").stdout)
+    jobs = planned_jobs(
+        snakemake(workdir, "-n", "--configfile", "tiny.yaml", "source.yaml", "probe_change.yaml").stdout
+    )
     # 7 models and their 7 untrained baselines; generated text for the 5 char models, neurons for 1 hypothesis of each.
     assert jobs == {
-        "probe": 14, "probe_table": 1, "probe_comparison": 1, "probe_plot": 7, "probe_generated": 5,
-        "generated_probe_table": 1, "neurons": 5, "ablation_table": 1, "benchmark_summary": 1, "all": 1,
+        "probe": 14,
+        "probe_table": 1,
+        "probe_comparison": 1,
+        "probe_plot": 7,
+        "probe_generated": 5,
+        "generated_probe_table": 1,
+        "neurons": 5,
+        "ablation_table": 1,
+        "benchmark_summary": 1,
+        "all": 1,
     }
 
 
@@ -306,7 +377,14 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
     # co-clustering and the RNNVis views write their tables with tables.write_table
     # (6 language-model views, h of each layer of the 3 tiny cluster models, and the Yelp GRU's l0_h)
     rnnvis = {"cocluster": 7, "main_view": 7, "glyphs": 7, "detail_view": 7, "compare_models": 2}
-    tables = {"perplexity_table": 1, "ptb_perplexity_table": 1, "training_curves": 1, "probe_table": 1, "probe_comparison": 1, "probe_plot": 7}
+    tables = {
+        "perplexity_table": 1,
+        "ptb_perplexity_table": 1,
+        "training_curves": 1,
+        "probe_table": 1,
+        "probe_comparison": 1,
+        "probe_plot": 7,
+    }
     seed003 = {"probe_generated": 5, "generated_probe_table": 1, "neurons": 5, "ablation_table": 1}
     sentiment = {"sentiment_table": 1, "sentiment_views": 1}
     assert jobs == {**tables, **rnnvis, **seed003, **sentiment, "benchmark_summary": 1, "all": 1}
@@ -331,18 +409,24 @@ def test_lint_is_clean_but_for_conda_per_rule() -> None:
 
 
 def test_docs_show_the_current_rulegraph() -> None:
-    result = subprocess.run([*SNAKEMAKE, "--rulegraph", "mermaid-js"], cwd=ROOT, capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [*SNAKEMAKE, "--rulegraph", "mermaid-js"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     page = (ROOT / "docs" / "pipeline.md").read_text()
     block = page.split("```mermaid\n")[1].split("```")[0]
     # Snakemake prints the edges in hash order: compare the lines as sets.
-    assert set(block.strip().splitlines()) == set(result.stdout.strip().splitlines()), "paste `snakemake --rulegraph mermaid-js` into docs/pipeline.md"
+    assert set(block.strip().splitlines()) == set(result.stdout.strip().splitlines()), (
+        "paste `snakemake --rulegraph mermaid-js` into docs/pipeline.md"
+    )
 
 
 def test_docs_say_which_rules_each_module_reruns() -> None:
     result = subprocess.run([*SNAKEMAKE, "--filegraph"], cwd=ROOT, capture_output=True, text=True, check=True)
     table = rerun_table(result.stdout)
     assert "| `tagger` | " in table  # read from the graph, not empty
-    assert (ROOT / "docs" / "reruns.md").read_text() == table, "regenerate: snakemake --filegraph | python -m rnnscope.dependencies > docs/reruns.md"
+    assert (ROOT / "docs" / "reruns.md").read_text() == table, (
+        "regenerate: snakemake --filegraph | python -m rnnscope.dependencies > docs/reruns.md"
+    )
 
 
 def test_training_killed_mid_run_resumes_on_rerun(tmp_path: Path) -> None:
@@ -351,8 +435,19 @@ def test_training_killed_mid_run_resumes_on_rerun(tmp_path: Path) -> None:
     work = copy_workflow(tmp_path)
     (work / "long.yaml").write_text("models: {srn_anbn: {train: {epochs: 400, restarts: 1}}}\n")
     # Targets go before --configfile, which takes every following word as a config file.
-    command = [*SNAKEMAKE, "results/train/srn_anbn/metrics.json", "--cores", "1", "--configfile", "tiny.yaml", "source.yaml", "long.yaml"]
-    first = subprocess.Popen(command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=CLEAN_ENV)
+    command = [
+        *SNAKEMAKE,
+        "results/train/srn_anbn/metrics.json",
+        "--cores",
+        "1",
+        "--configfile",
+        "tiny.yaml",
+        "source.yaml",
+        "long.yaml",
+    ]
+    first = subprocess.Popen(
+        command, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=CLEAN_ENV
+    )
     resume = work / "results/train/srn_anbn/resume.pt"
     deadline = time.monotonic() + 120
     while not resume.exists() and time.monotonic() < deadline and first.poll() is None:

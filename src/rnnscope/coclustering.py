@@ -90,24 +90,24 @@ def cocluster(response: np.ndarray, n_clusters: int, mode: str, seed: int) -> Co
     model = SpectralCoclustering(n_clusters=n_clusters, random_state=seed).fit(transformed)
     log.info(
         "co-clustered %d tokens x %d units into %d clusters (%s) in %.1f s",
-        n_rows, n_columns, n_clusters, mode, time.perf_counter() - started,
+        n_rows,
+        n_columns,
+        n_clusters,
+        mode,
+        time.perf_counter() - started,
     )
     edges = _block_means(response, model.row_labels_, model.column_labels_, n_clusters)
     return Cocluster(model.row_labels_, model.column_labels_, edges, mode)
 
 
-def cluster_tables(
-    tokens: pd.Series, cocluster: Cocluster
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def cluster_tables(tokens: pd.Series, cocluster: Cocluster) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Word clusters (token, cluster), unit clusters (unit, cluster) and long-format edges.
 
     Edges: word_cluster i, unit_cluster j, strength e(W_i, H_j) (seed 002: the mean raw response
     over the block), and the block's sizes |W_i| (words) and |H_j| (units).
     """
     words = pd.DataFrame({"token": np.asarray(tokens), "cluster": cocluster.row_labels})
-    units = pd.DataFrame(
-        {"unit": np.arange(len(cocluster.column_labels)), "cluster": cocluster.column_labels}
-    )
+    units = pd.DataFrame({"unit": np.arange(len(cocluster.column_labels)), "cluster": cocluster.column_labels})
     n_clusters = cocluster.edges.shape[0]
     edges = pd.DataFrame(
         {
@@ -149,7 +149,10 @@ def plot_cocluster(
 
     fig, ax = plt.subplots(figsize=(12, 10))
     image = ax.imshow(
-        shown, aspect="auto", interpolation="antialiased", cmap="RdBu_r",
+        shown,
+        aspect="auto",
+        interpolation="antialiased",
+        cmap="RdBu_r",
         norm=TwoSlopeNorm(vcenter=0.0, vmin=-limit, vmax=limit),
     )
     row_starts, row_clusters = _cluster_ticks(cocluster.row_labels, row_order)
@@ -166,7 +169,7 @@ def plot_cocluster(
         per_cluster = max(1, MAX_TOKEN_LABELS // len(row_starts))
         row_ends = np.r_[row_starts[1:], len(row_order)]
         labels = [
-            f"W{cluster}: " + ", ".join(token_values[row_order[start:min(end, start + per_cluster)]])
+            f"W{cluster}: " + ", ".join(token_values[row_order[start : min(end, start + per_cluster)]])
             for cluster, start, end in zip(row_clusters, row_starts, row_ends, strict=True)
         ]
         ax.set_yticks((row_starts + row_ends - 1) / 2, labels, fontsize=8)
@@ -191,9 +194,7 @@ def plot_cocluster(
     plt.close(fig)
 
 
-def _read_top_responses(
-    responses_parquet: str | Path, max_tokens: int
-) -> tuple[pd.DataFrame, np.ndarray]:
+def _read_top_responses(responses_parquet: str | Path, max_tokens: int) -> tuple[pd.DataFrame, np.ndarray]:
     """The ``max_tokens`` most frequent tokens (the file is sorted by count) and their responses."""
     if max_tokens < 1:
         raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")

@@ -37,13 +37,20 @@ log = logging.getLogger(__name__)
 SYMBOL_COLOURS = {"a": "tab:blue", "b": "tab:orange", "c": "tab:green"}
 
 
-def load_counting_frame(states_path: str | Path, labels_path: str | Path, layer: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+def load_counting_frame(
+    states_path: str | Path, labels_path: str | Path, layer: int = 0
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Per-token frame (tokens, predictions, labels) and the layer's hidden states, aligned."""
     tokens = read_tokens(states_path).to_pandas()
     labels, _ = read_labels(labels_path)
-    if len(labels) < len(tokens) or not np.array_equal(labels["position"].to_numpy()[: len(tokens)], tokens["position"].to_numpy()):
+    if len(labels) < len(tokens) or not np.array_equal(
+        labels["position"].to_numpy()[: len(tokens)], tokens["position"].to_numpy()
+    ):
         raise ValueError(f"{labels_path} does not cover the positions of {states_path}; rerun the label rule")
-    frame = pd.concat([tokens.reset_index(drop=True), labels.iloc[: len(tokens)].drop(columns="position").reset_index(drop=True)], axis=1)
+    frame = pd.concat(
+        [tokens.reset_index(drop=True), labels.iloc[: len(tokens)].drop(columns="position").reset_index(drop=True)],
+        axis=1,
+    )
     frame["correct"] = frame["pred_id"] == frame["next_token_id"]
     # The last token has no next token to predict.
     frame = frame[frame["next_token_id"] >= 0]
@@ -78,7 +85,9 @@ def per_symbol_r2(train: pd.DataFrame, train_hidden: np.ndarray, test: pd.DataFr
     for symbol in test["symbol"].unique():
         fit_rows = (train["symbol"] == symbol).to_numpy()
         rows = (test["symbol"] == symbol).to_numpy()
-        readout = LinearRegression().fit(train_hidden[fit_rows], train.loc[fit_rows, "count_remaining"].to_numpy(dtype=float))
+        readout = LinearRegression().fit(
+            train_hidden[fit_rows], train.loc[fit_rows, "count_remaining"].to_numpy(dtype=float)
+        )
         predicted[rows] = readout.predict(test_hidden[rows])
     return float(r2_score(test["count_remaining"].to_numpy(dtype=float), predicted))
 
@@ -102,7 +111,9 @@ def counting_summary(
     metrics = json.loads(Path(train_metrics).read_text())
 
     train_det = train["deterministic"].astype(bool).to_numpy()
-    readout = LinearRegression().fit(train_hidden[train_det], train.loc[train_det, "count_remaining"].to_numpy(dtype=float))
+    readout = LinearRegression().fit(
+        train_hidden[train_det], train.loc[train_det, "count_remaining"].to_numpy(dtype=float)
+    )
     per_n = per_n_table(test, test_hidden, readout)
     per_n.to_csv(per_n_csv, index=False)
 
@@ -115,8 +126,12 @@ def counting_summary(
         "epochs": metrics["epochs"],
         "train_error": float(1.0 - train.loc[train_det, "correct"].mean()),
         "det_accuracy": float(test.loc[inside, "correct"].mean()),
-        "count_r2": float(r2_score(test.loc[inside, "count_remaining"].to_numpy(dtype=float), readout.predict(test_hidden[inside]))),
-        "count_r2_per_symbol": per_symbol_r2(train[train_det], train_hidden[train_det], test[inside], test_hidden[inside]),
+        "count_r2": float(
+            r2_score(test.loc[inside, "count_remaining"].to_numpy(dtype=float), readout.predict(test_hidden[inside]))
+        ),
+        "count_r2_per_symbol": per_symbol_r2(
+            train[train_det], train_hidden[train_det], test[inside], test_hidden[inside]
+        ),
         "n_train_max": n_train_max,
         "max_n_counted": int(per_n["n"].iloc[first_failure - 1]) if first_failure else 0,
         "test_loss_nats": metrics["splits"]["test"]["loss_nats"],

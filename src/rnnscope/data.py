@@ -179,7 +179,11 @@ def fetch(source: Source, dest: str | Path, mirror: str | None = None, retries: 
                 log.warning(
                     "used the MIRROR STAND-IN %s (sha256 %s) -> %s, NOT the upstream file %s (sha256 %s): "
                     "results built from it describe the stand-in's content",
-                    where, location.sha256, dest, source.url, source.sha256,
+                    where,
+                    location.sha256,
+                    dest,
+                    source.url,
+                    source.sha256,
                 )
             else:
                 log.info("fetched %s -> %s (sha256 ok)", where, dest)
@@ -438,13 +442,17 @@ def iter_encoded_chunks(
             try:
                 text = handle.read(size)
             except UnicodeDecodeError as error:
-                raise ValueError(f"{path} is not UTF-8 near character {offset}: {error.reason}. Re-encode the file as UTF-8.") from error
+                raise ValueError(
+                    f"{path} is not UTF-8 near character {offset}: {error.reason}. Re-encode the file as UTF-8."
+                ) from error
             if not text:
                 return
             try:
                 yield np.fromiter((index[char] for char in text), dtype=np.int64, count=len(text))
             except KeyError as error:
-                raise ValueError(f"character {error.args[0]!r} of {path} is not in the vocabulary; rebuild the dataset") from error
+                raise ValueError(
+                    f"character {error.args[0]!r} of {path} is not in the vocabulary; rebuild the dataset"
+                ) from error
             offset += len(text)
             if remaining is not None:
                 remaining -= len(text)
@@ -524,14 +532,20 @@ class SpoolIndex:
     matched: set[str] = field(default_factory=set)  # every path that passed the filters
 
 
-def spool_members(tarball: str | Path, spool_path: Path, include_dirs: Sequence[str], extensions: Sequence[str], max_bytes: int) -> SpoolIndex:
+def spool_members(
+    tarball: str | Path, spool_path: Path, include_dirs: Sequence[str], extensions: Sequence[str], max_bytes: int
+) -> SpoolIndex:
     """Stream the tarball once, appending the wanted members' UTF-8 text to ``spool_path`` and
     keeping the sorted index of the prefix (by path) that fits in ``max_bytes``."""
     prefixes = tuple(folder.strip("/") + "/" for folder in include_dirs)
     suffixes = tuple(extensions)
     index = SpoolIndex()
     try:
-        with decompressed(tarball) as stream, tarfile.open(fileobj=stream, mode="r|") as archive, open(spool_path, "wb") as spool:
+        with (
+            decompressed(tarball) as stream,
+            tarfile.open(fileobj=stream, mode="r|") as archive,
+            open(spool_path, "wb") as spool,
+        ):
             for member in archive:
                 path = strip_top_folder(member.name)
                 if path is None or not member.isfile():
@@ -643,8 +657,15 @@ def build_tar_corpus(
     log.info(
         "built %s from %s in %.1f s: %d files, %d bytes (%d with invalid UTF-8 replaced); %d of %d matching files "
         "left out by max_bytes=%d",
-        out, tarball, time.perf_counter() - started, stats["files"], stats["bytes"], stats["replaced_files"],
-        stats["matched_files"] - stats["files"], stats["matched_files"], max_bytes,
+        out,
+        tarball,
+        time.perf_counter() - started,
+        stats["files"],
+        stats["bytes"],
+        stats["replaced_files"],
+        stats["matched_files"] - stats["files"],
+        stats["matched_files"],
+        max_bytes,
     )
     return stats
 

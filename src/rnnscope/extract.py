@@ -55,7 +55,10 @@ def layer_modules(model: RNNModel) -> list[nn.Module]:
         # On the meta device, so no random initialisation is computed only to be overwritten.
         single = type(rnn)(input_size, rnn.hidden_size, num_layers=1, batch_first=True, device="meta", **kwargs)
         single.load_state_dict(
-            {f"{name}_l0": getattr(rnn, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")},
+            {
+                f"{name}_l0": getattr(rnn, f"{name}_l{layer}")
+                for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            },
             assign=True,
         )
         modules.append(single.eval())
@@ -110,7 +113,9 @@ def lstm_internals(
     return {"i": i, "f": f, "g": g, "o": o, "c": scan_cell_states(f, i * g, c0)}
 
 
-def gru_internals(module: nn.Module, inputs: torch.Tensor, outputs: torch.Tensor, h0: torch.Tensor) -> dict[str, torch.Tensor]:
+def gru_internals(
+    module: nn.Module, inputs: torch.Tensor, outputs: torch.Tensor, h0: torch.Tensor
+) -> dict[str, torch.Tensor]:
     """Gates r, z and candidate n for every step (PyTorch's GRU equations) of a single-layer ``nn.GRU``."""
     weight_ih, weight_hh, bias_ih, bias_hh = _layer_weights(module)
     h_prev = torch.cat([h0[None], outputs[:-1]])
@@ -223,7 +228,9 @@ def extract_states(
         n_tokens = sum(len(chunk) for chunk in iter_encoded_chunks(text_path, vocab, chunk_len, 0, level))
         kept = sampled_positions(n_tokens, max_tokens, sampling, skip, seed)
         if not len(kept):
-            raise ValueError(f"{text_path} has {n_tokens} tokens, none after the first {skip} (probe.warmup_tokens) to sample")
+            raise ValueError(
+                f"{text_path} has {n_tokens} tokens, none after the first {skip} (probe.warmup_tokens) to sample"
+            )
         # Whole chunks up to the one holding the last kept position: the same chunks as a run
         # over the whole split, so the kept states are that run's bit for bit.
         cap, stop = 0, int(kept[-1]) + 1
@@ -253,18 +260,34 @@ def extract_states(
             following_id = following[:1] if following is not None and not segment_len else np.empty(0, dtype=np.int64)
             next_ids = np.concatenate([chunk[1:], following_id]).astype(np.int64)
             if len(rows):
-                writer.write(_token_columns(model, top, chunk, next_ids, rows, total, token_names), {name: values[rows] for name, values in columns.items()})
+                writer.write(
+                    _token_columns(model, top, chunk, next_ids, rows, total, token_names),
+                    {name: values[rows] for name, values in columns.items()},
+                )
                 written += len(rows)
             total += len(chunk)
             if stop and total >= stop:
                 break
             chunk, following = following, next(chunks, None)
-    log.info("wrote %d rows (%s sampling, of %d tokens read) of %s states to %s", written, sampling, total, ",".join(kinds), out_path)
+    log.info(
+        "wrote %d rows (%s sampling, of %d tokens read) of %s states to %s",
+        written,
+        sampling,
+        total,
+        ",".join(kinds),
+        out_path,
+    )
     return written
 
 
 def _token_columns(
-    model: RNNModel, top: torch.Tensor, chunk: np.ndarray, next_ids: np.ndarray, rows: np.ndarray, start: int, token_names: np.ndarray
+    model: RNNModel,
+    top: torch.Tensor,
+    chunk: np.ndarray,
+    next_ids: np.ndarray,
+    rows: np.ndarray,
+    start: int,
+    token_names: np.ndarray,
 ) -> dict[str, np.ndarray]:
     """The per-token columns of the kept ``rows`` of a chunk starting at position ``start``; the
     decoder runs on those rows only. ``next_ids`` lacks the last row's entry at the split's end."""
@@ -273,7 +296,9 @@ def _token_columns(
     next_column = np.full(len(rows), -1, dtype=np.int32)
     next_column[has_next] = next_ids[rows[has_next]]
     logprob_next = np.full(len(rows), np.nan, dtype=np.float32)
-    logprob_next[has_next] = log_probs[torch.from_numpy(np.flatnonzero(has_next)), torch.from_numpy(next_column[has_next].astype(np.int64))].numpy()
+    logprob_next[has_next] = log_probs[
+        torch.from_numpy(np.flatnonzero(has_next)), torch.from_numpy(next_column[has_next].astype(np.int64))
+    ].numpy()
     return {
         "position": (start + rows).astype(np.int64),
         "token_id": chunk[rows].astype(np.int32),

@@ -122,7 +122,9 @@ def generate_text(
     try:
         primer_ids = encode(settings.primer, vocab)
     except ValueError as error:
-        raise ValueError(f"generate.primer {settings.primer!r} has a character outside the model's vocabulary: {error}") from error
+        raise ValueError(
+            f"generate.primer {settings.primer!r} has a character outside the model's vocabulary: {error}"
+        ) from error
     generator = torch.Generator().manual_seed(settings.seed)
     summary: dict = {"model": model_name, "settings": asdict(settings), "splits": {}}
     started = time.perf_counter()
@@ -153,7 +155,9 @@ def sequence_blocks(text: str, primer: str, length: int) -> list[str]:
     """Cut a generated split's text back into its samples (the inverse of the file layout)."""
     block = len(primer) + length
     if len(text) % block:
-        raise ValueError(f"generated text of {len(text)} characters is not whole blocks of primer + {length} characters")
+        raise ValueError(
+            f"generated text of {len(text)} characters is not whole blocks of primer + {length} characters"
+        )
     blocks = [text[start : start + block] for start in range(0, len(text), block)]
     bad = [index for index, chunk in enumerate(blocks) if not chunk.startswith(primer)]
     if bad:
@@ -185,5 +189,12 @@ def label_generated(
     labels = pd.concat(frames, ignore_index=True)
     labels["position"] = np.arange(len(labels), dtype=np.int64)
     write_labels(labels, kinds, out_path)
-    log.info("labelled %d samples (%d characters) of %s with %s -> %s", len(frames), len(labels), text_path, hypothesis_set, out_path)
+    log.info(
+        "labelled %d samples (%d characters) of %s with %s -> %s",
+        len(frames),
+        len(labels),
+        text_path,
+        hypothesis_set,
+        out_path,
+    )
     return labels

@@ -38,8 +38,14 @@ def probe_generated_text(
     """
     with tempfile.TemporaryDirectory() as folder:
         table = fit_probes(
-            train_states, test_states, train_labels, test_labels, replace(settings, warmup_tokens=0),
-            Path(folder) / "metrics.csv", weights_npz, model=model,
+            train_states,
+            test_states,
+            train_labels,
+            test_labels,
+            replace(settings, warmup_tokens=0),
+            Path(folder) / "metrics.csv",
+            weights_npz,
+            model=model,
         )
     table.insert(1, "text", "generated")
     partial = Path(str(metrics_csv) + ".partial")

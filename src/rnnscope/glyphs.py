@@ -55,7 +55,13 @@ ORANGE = "#f28e2b"
 BLUE = "#4e79a7"
 GREY = "#c8c8c8"
 QUANTITIES = (
-    "alpha_pos", "alpha_neg", "delta_alpha_pos", "delta_alpha_neg", "updated", "beta", "preserved",
+    "alpha_pos",
+    "alpha_neg",
+    "delta_alpha_pos",
+    "delta_alpha_neg",
+    "updated",
+    "beta",
+    "preserved",
 )
 
 
@@ -211,9 +217,7 @@ def plot_glyphs(table: pd.DataFrame, png_path: str | Path, title: str) -> None:
     """All sentences' glyph columns side by side; PNG and SVG."""
     sentences = table.drop_duplicates("sentence_index").sort_values("sentence_index")
     steps = int(table.groupby("sentence_index")["step"].max().max()) + 1
-    fig, axes = plt.subplots(
-        1, len(sentences), figsize=(3.2 * len(sentences), 0.9 + 0.28 * steps), squeeze=False
-    )
+    fig, axes = plt.subplots(1, len(sentences), figsize=(3.2 * len(sentences), 0.9 + 0.28 * steps), squeeze=False)
     scale = glyph_scale(table)
     for ax, sentence in zip(axes[0], sentences.to_dict("records"), strict=True):
         draw_glyph_column(ax, table[table["sentence_index"] == sentence["sentence_index"]], scale, sentence["sentence"])

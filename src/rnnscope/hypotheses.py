@@ -293,9 +293,7 @@ def part_of_speech_labels(text: str, tagger_data: str | Path | None = None) -> p
     return frame
 
 
-def label_char_text(
-    text: str, tagger_data: str | Path | None = None
-) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
+def label_char_text(text: str, tagger_data: str | Path | None = None) -> tuple[pd.DataFrame, dict[str, HypothesisKind]]:
     """Character-level text labels: :func:`char_surface_labels` plus ``noun`` and ``verb`` from
     :func:`part_of_speech_labels` (NLTK's tagger files in ``tagger_data``, see rnnscope.tagger)."""
     frame = char_surface_labels(text)
@@ -310,9 +308,7 @@ C_TOKEN_START = re.compile(r"/[*/]|[\"']")
 # A // comment runs to the first newline not spliced by a backslash right before it.
 C_LINE_COMMENT_END = re.compile(r"(?<!\\)\n")
 # A literal's body: ordinary characters or escapes (a backslash and any character, newline too).
-C_LITERAL_BODY = {
-    quote: re.compile(rf"[^{quote}\\\n]*(?:\\.[^{quote}\\\n]*)*", re.DOTALL) for quote in "\"'"
-}
+C_LITERAL_BODY = {quote: re.compile(rf"[^{quote}\\\n]*(?:\\.[^{quote}\\\n]*)*", re.DOTALL) for quote in "\"'"}
 
 
 def c_regions(text: str) -> np.ndarray:
@@ -360,12 +356,16 @@ def indent_levels(text: str) -> np.ndarray:
     """
     indents = list(re.finditer(r"^[ \t]*", text, re.MULTILINE))
     widths = [len(indent.group().expandtabs(8)) // 8 for indent in indents]
-    line_lengths: np.ndarray = np.diff(np.array([indent.start() for indent in indents], dtype=np.int64), append=len(text))
+    line_lengths: np.ndarray = np.diff(
+        np.array([indent.start() for indent in indents], dtype=np.int64), append=len(text)
+    )
     levels = np.repeat(np.array(widths, dtype=np.int64), line_lengths)
     for indent, width in zip(indents, widths, strict=True):
         if width:
             leading = indent.group()
-            levels[indent.start() : indent.end()] = [len(leading[: end + 1].expandtabs(8)) // 8 for end in range(len(leading))]
+            levels[indent.start() : indent.end()] = [
+                len(leading[: end + 1].expandtabs(8)) // 8 for end in range(len(leading))
+            ]
     return levels
 
 
@@ -450,9 +450,7 @@ def label_text(
     if not text:
         raise ValueError("the text is empty; there is nothing to label (check the data stage's split)")
     if hypothesis_set not in HYPOTHESIS_SETS:
-        raise ValueError(
-            f"unknown hypothesis set {hypothesis_set!r}; allowed: {sorted(HYPOTHESIS_SETS)}"
-        )
+        raise ValueError(f"unknown hypothesis set {hypothesis_set!r}; allowed: {sorted(HYPOTHESIS_SETS)}")
     if hypothesis_set == "char_text":
         return label_char_text(text, tagger_data)
     return HYPOTHESIS_SETS[hypothesis_set](text)
@@ -492,4 +490,6 @@ def label_split(
     elif max_tokens:
         frame = frame.iloc[:max_tokens]
     write_labels(frame, kinds, out_path)
-    logger.info("labelled %d characters (%s) of %s with %s -> %s", len(frame), sampling, text_path, hypothesis_set, out_path)
+    logger.info(
+        "labelled %d characters (%s) of %s with %s -> %s", len(frame), sampling, text_path, hypothesis_set, out_path
+    )

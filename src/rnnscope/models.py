@@ -47,11 +47,17 @@ class ModelConfig:
         if self.cell not in CELLS:
             raise ValueError(f"unknown cell type {self.cell!r}; allowed: {', '.join(CELLS)}")
         if self.cell == "srn" and (self.embedding or self.layers != 1):
-            raise ValueError("an Elman SRN has one layer and one-hot inputs: set layers: 1 and embedding: 0, or use cell rnn_tanh")
+            raise ValueError(
+                "an Elman SRN has one layer and one-hot inputs: set layers: 1 and embedding: 0, or use cell rnn_tanh"
+            )
         if min(self.vocab_size, self.hidden, self.layers) < 1:
-            raise ValueError(f"vocab_size, hidden and layers must be >= 1, got {self.vocab_size}, {self.hidden}, {self.layers}")
+            raise ValueError(
+                f"vocab_size, hidden and layers must be >= 1, got {self.vocab_size}, {self.hidden}, {self.layers}"
+            )
         if self.classes < 0 or (self.classes and self.tie_weights):
-            raise ValueError(f"classes must be >= 0 and a classifier (classes > 0) cannot tie weights, got classes {self.classes}")
+            raise ValueError(
+                f"classes must be >= 0 and a classifier (classes > 0) cannot tie weights, got classes {self.classes}"
+            )
         if self.tie_weights and self.embedding != self.hidden:
             raise ValueError(
                 f"tie_weights shares the embedding with the decoder, so embedding must equal hidden "

@@ -80,7 +80,9 @@ class NeuronSettings:
         if not self.k or min(self.k) < 1:
             raise ValueError(f"neurons.k {list(self.k)} must be a non-empty list of unit counts >= 1")
         if min(self.random_repeats, self.max_tokens - 1, self.heatmap_chars, self.heatmap_width, self.streams) < 1:
-            raise ValueError("neurons: random_repeats, heatmap_chars, heatmap_width and streams must be >= 1 and max_tokens >= 2")
+            raise ValueError(
+                "neurons: random_repeats, heatmap_chars, heatmap_width and streams must be >= 1 and max_tokens >= 2"
+            )
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,11 @@ def silence_units(model: RNNModel, layer: int, units: Sequence[int]) -> RNNModel
         )
     with torch.no_grad():
         getattr(silenced.rnn, f"weight_hh_l{layer}")[:, units] = 0.0
-        reader = silenced.decoder.weight if layer == model.config.layers - 1 else getattr(silenced.rnn, f"weight_ih_l{layer + 1}")
+        reader = (
+            silenced.decoder.weight
+            if layer == model.config.layers - 1
+            else getattr(silenced.rnn, f"weight_ih_l{layer + 1}")
+        )
         reader[:, units] = 0.0
     return silenced
 
@@ -176,7 +182,8 @@ def run_states(
         internals: dict[str, torch.Tensor] = {"h": outputs}
         if model.config.cell in ("lstm", "gru") and set(kinds) - {"h"}:
             per_stream = [
-                lstm_internals(module, x[s], outputs[s], zeros, zeros) if model.config.cell == "lstm"
+                lstm_internals(module, x[s], outputs[s], zeros, zeros)
+                if model.config.cell == "lstm"
                 else gru_internals(module, x[s], outputs[s], zeros)
                 for s in range(streams)
             ]
@@ -228,10 +235,22 @@ def ablation_rows(
         f1_before = f1_score(labels, probe.predict(states[column][all_rows]), zero_division=0)
         rng = np.random.default_rng(settings.seed)
         for k in settings.k:
-            common = base | {"layer": layer, "kind": kind, "k": k, "f1_before": f1_before,
-                             "loss_true_before": loss_true_before, "loss_all_before": loss_all_before}
+            common = base | {
+                "layer": layer,
+                "kind": kind,
+                "k": k,
+                "f1_before": f1_before,
+                "loss_true_before": loss_true_before,
+                "loss_all_before": loss_all_before,
+            }
             if 2 * k > hidden:
-                log.warning("skipping k=%d for %s: a random control needs k units outside the top %d of %d", k, column, k, hidden)
+                log.warning(
+                    "skipping k=%d for %s: a random control needs k units outside the top %d of %d",
+                    k,
+                    column,
+                    k,
+                    hidden,
+                )
                 rows.append(common | {"ablation": "top", "status": f"skipped: 2k > {hidden} units"})
                 continue
             top = probe.top_units(k)
@@ -241,17 +260,30 @@ def ablation_rows(
                 for repeat in range(settings.random_repeats)
             ]
             for ablation, repeat, units in draws:
-                after, after_log_prob = run_states(model, ids, [kind], silenced=(layer, units), streams=settings.streams)
-                rows.append(common | {
-                    "ablation": ablation,
-                    "repeat": repeat,
-                    "units": " ".join(map(str, units)),
-                    "f1_after": f1_score(labels, probe.predict(after[column][all_rows]), zero_division=0),
-                    "loss_true_after": mean_loss(after_log_prob, true_rows),
-                    "loss_all_after": mean_loss(after_log_prob, all_rows),
-                    "status": "ok",
-                })
-            log.info("%s %s: top-%d units %s, F1 %.3f -> %.3f", column, base["hypothesis"], k, top, f1_before, rows[-1 - settings.random_repeats]["f1_after"])
+                after, after_log_prob = run_states(
+                    model, ids, [kind], silenced=(layer, units), streams=settings.streams
+                )
+                rows.append(
+                    common
+                    | {
+                        "ablation": ablation,
+                        "repeat": repeat,
+                        "units": " ".join(map(str, units)),
+                        "f1_after": f1_score(labels, probe.predict(after[column][all_rows]), zero_division=0),
+                        "loss_true_after": mean_loss(after_log_prob, true_rows),
+                        "loss_all_after": mean_loss(after_log_prob, all_rows),
+                        "status": "ok",
+                    }
+                )
+            log.info(
+                "%s %s: top-%d units %s, F1 %.3f -> %.3f",
+                column,
+                base["hypothesis"],
+                k,
+                top,
+                f1_before,
+                rows[-1 - settings.random_repeats]["f1_after"],
+            )
     return rows
 
 
@@ -283,7 +315,9 @@ def heatmap_window(text: str, labels: np.ndarray, length: int) -> int:
     return int(starts[np.argmax(balance)])
 
 
-def draw_coloured_text(axes: plt.Axes, text: str, values: np.ndarray, cmap: str, vmin: float, vmax: float, width: int, title: str) -> None:
+def draw_coloured_text(
+    axes: plt.Axes, text: str, values: np.ndarray, cmap: str, vmin: float, vmax: float, width: int, title: str
+) -> None:
     """One panel: each character on a cell coloured by its value."""
     rows, cols = char_cells(text, width)
     colours = plt.get_cmap(cmap)(np.clip((values - vmin) / (vmax - vmin), 0, 1))
@@ -318,9 +352,20 @@ def plot_neuron_heatmap(
     low, high = float(activation.min()), float(activation.max())
     high = max(high, low + 1e-6)
     # The figure title goes into the first panel's title: a suptitle overlaps it in tall figures.
-    draw_coloured_text(axes[0], text, activation, "coolwarm", low, high, width, f"{title}\n{unit_title} (blue {low:.2f} to red {high:.2f})")
+    draw_coloured_text(
+        axes[0],
+        text,
+        activation,
+        "coolwarm",
+        low,
+        high,
+        width,
+        f"{title}\n{unit_title} (blue {low:.2f} to red {high:.2f})",
+    )
     draw_coloured_text(axes[1], text, labels.astype(float), "Greens", -0.2, 1.2, width, "hypothesis (green: true)")
-    draw_coloured_text(axes[2], text, probability, "Greens", -0.2, 1.2, width, "diagnostic classifier p(true) (all units)")
+    draw_coloured_text(
+        axes[2], text, probability, "Greens", -0.2, 1.2, width, "diagnostic classifier p(true) (all units)"
+    )
     figure.tight_layout()
     Path(png_path).parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(png_path, dpi=110)
@@ -359,9 +404,13 @@ def analyse_neurons(
     model, _ = load_model(checkpoint)
     frame, kinds = read_labels(labels_path)
     if hypothesis not in kinds:
-        raise ValueError(f"hypothesis {hypothesis!r} is not labelled in {labels_path} (it has {sorted(kinds)}); fix config neurons.hypotheses")
+        raise ValueError(
+            f"hypothesis {hypothesis!r} is not labelled in {labels_path} (it has {sorted(kinds)}); fix config neurons.hypotheses"
+        )
     if kinds[hypothesis] != "binary":
-        raise ValueError(f"hypothesis {hypothesis!r} is {kinds[hypothesis]}; neurons.hypotheses takes binary hypotheses (F1 of a classifier)")
+        raise ValueError(
+            f"hypothesis {hypothesis!r} is {kinds[hypothesis]}; neurons.hypotheses takes binary hypotheses (F1 of a classifier)"
+        )
     count = min(settings.max_tokens, len(frame))
     if count < 2 * settings.streams:
         raise ValueError(
@@ -378,35 +427,57 @@ def analyse_neurons(
     ids = np.asarray(encode(text, load_vocab(vocab_path)))
     values = frame[hypothesis].iloc[:count]
     if values.isna().any():
-        raise ValueError(f"hypothesis {hypothesis!r} is undefined on some of the first {count} characters of {labels_path}")
+        raise ValueError(
+            f"hypothesis {hypothesis!r} is undefined on some of the first {count} characters of {labels_path}"
+        )
     labels = values.to_numpy(dtype=bool)
 
     metrics = pd.read_csv(metrics_csv)
     chosen = metrics[
-        (metrics["hypothesis"] == hypothesis) & (metrics["weighting"] == settings.weighting) & metrics["kind"].isin(settings.kinds)
+        (metrics["hypothesis"] == hypothesis)
+        & (metrics["weighting"] == settings.weighting)
+        & metrics["kind"].isin(settings.kinds)
     ]
     fitted = chosen[chosen["status"] == "ok"]
-    base = {"model": model_name, "hypothesis": hypothesis, "weighting": settings.weighting, "n_chars": len(ids) - warmup_tokens, "streams": settings.streams, "n_true": int(labels[warmup_tokens:].sum())}
+    base = {
+        "model": model_name,
+        "hypothesis": hypothesis,
+        "weighting": settings.weighting,
+        "n_chars": len(ids) - warmup_tokens,
+        "streams": settings.streams,
+        "n_true": int(labels[warmup_tokens:].sum()),
+    }
     title = f"{model_name}: {hypothesis}, {settings.weighting} probe, held-out test split"
     if fitted.empty:
-        reason = "; ".join(sorted(set(chosen["status"]))) or f"no {settings.weighting} probe on kinds {list(settings.kinds)} in {metrics_csv}"
+        reason = (
+            "; ".join(sorted(set(chosen["status"])))
+            or f"no {settings.weighting} probe on kinds {list(settings.kinds)} in {metrics_csv}"
+        )
         log.warning("%s: %s", hypothesis, reason)
         table = pd.DataFrame([base | {"status": f"skipped: {reason}"}], columns=ABLATION_COLUMNS)
         plot_no_probe(reason, title, heatmap_png)
     else:
         probes = {
-            (int(row["layer"]), row["kind"]): Probe.load(weights_npz, f"{state_column(int(row['layer']), row['kind'])}/{hypothesis}/{settings.weighting}")
+            (int(row["layer"]), row["kind"]): Probe.load(
+                weights_npz, f"{state_column(int(row['layer']), row['kind'])}/{hypothesis}/{settings.weighting}"
+            )
             for row in fitted.to_dict("records")
         }
-        table = pd.DataFrame(ablation_rows(model, ids, labels, probes, settings, base, warmup_tokens), columns=ABLATION_COLUMNS)
+        table = pd.DataFrame(
+            ablation_rows(model, ids, labels, probes, settings, base, warmup_tokens), columns=ABLATION_COLUMNS
+        )
         probe_f1 = fitted.set_index(["layer", "kind"])["f1"]
-        table["f1_probe_table"] = [probe_f1.get((layer, kind), np.nan) for layer, kind in zip(table["layer"], table["kind"], strict=True)]
+        table["f1_probe_table"] = [
+            probe_f1.get((layer, kind), np.nan) for layer, kind in zip(table["layer"], table["kind"], strict=True)
+        ]
         best = fitted.sort_values(["f1", "layer"], ascending=[False, True]).iloc[0]
         layer, kind = int(best["layer"]), best["kind"]
         probe = probes[(layer, kind)]
         unit = probe.top_units(1)[0]
         if unit != int(best["top_unit"]):
-            raise ValueError(f"top unit of {layer}/{kind} in {weights_npz} ({unit}) differs from {metrics_csv} ({best['top_unit']}); rerun the probe rule")
+            raise ValueError(
+                f"top unit of {layer}/{kind} in {weights_npz} ({unit}) differs from {metrics_csv} ({best['top_unit']}); rerun the probe rule"
+            )
         states, _ = run_states(model, ids, [kind], streams=settings.streams)
         column = state_column(layer, kind)
         start = heatmap_window(text, labels, settings.heatmap_chars)

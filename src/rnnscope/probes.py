@@ -103,11 +103,15 @@ class ProbeSettings:
         object.__setattr__(self, "weightings", tuple(self.weightings))
         unknown = set(self.weightings) - set(CLASS_WEIGHTS)
         if unknown or not self.weightings:
+            raise ValueError(f"weightings {list(self.weightings)} must be a non-empty subset of {list(CLASS_WEIGHTS)}")
+        if (
+            min(self.max_train_rows, self.max_test_rows, self.max_iter, self.n_jobs) < 1
+            or self.C <= 0
+            or min(self.warmup_tokens, self.bootstrap) < 0
+        ):
             raise ValueError(
-                f"weightings {list(self.weightings)} must be a non-empty subset of {list(CLASS_WEIGHTS)}"
+                "max_train_rows, max_test_rows, max_iter and n_jobs must be >= 1, C > 0, warmup_tokens >= 0 and bootstrap >= 0"
             )
-        if min(self.max_train_rows, self.max_test_rows, self.max_iter, self.n_jobs) < 1 or self.C <= 0 or min(self.warmup_tokens, self.bootstrap) < 0:
-            raise ValueError("max_train_rows, max_test_rows, max_iter and n_jobs must be >= 1, C > 0, warmup_tokens >= 0 and bootstrap >= 0")
 
 
 @dataclass(frozen=True)
@@ -209,7 +213,10 @@ def _classifier_scores(confusion: np.ndarray, kind: HypothesisKind) -> dict[str,
     counts = present.sum(axis=1)
     return {
         "accuracy": accuracy,
-        **{name: (values * present).sum(axis=1) / counts for name, values in (("precision", precision), ("recall", recall), ("f1", f1))},
+        **{
+            name: (values * present).sum(axis=1) / counts
+            for name, values in (("precision", precision), ("recall", recall), ("f1", f1))
+        },
     }
 
 
@@ -229,7 +236,9 @@ def bootstrap_intervals(
     if kind == "continuous":
         y_true = np.asarray(y_true, dtype=np.float64)
         squares, residuals = y_true**2, (y_true - predicted) ** 2
-        sums = np.concatenate([np.column_stack([y_true[rows].sum(1), squares[rows].sum(1), residuals[rows].sum(1)]) for rows in blocks])
+        sums = np.concatenate(
+            [np.column_stack([y_true[rows].sum(1), squares[rows].sum(1), residuals[rows].sum(1)]) for rows in blocks]
+        )
         total, square_total, residual = sums.T
         spread = square_total - total**2 / len(y_true)  # n times the variance of y in the resample
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -239,16 +248,24 @@ def bootstrap_intervals(
         classes, codes = np.unique(np.concatenate([y_true, predicted]), return_inverse=True)
         cells_per_resample = len(classes) ** 2
         cells = codes[: len(y_true)] * len(classes) + codes[len(y_true) :]  # (true, predicted) cell of each row
-        confusion = np.concatenate([
-            np.bincount((cells[rows] + cells_per_resample * np.arange(len(rows))[:, None]).ravel(), minlength=len(rows) * cells_per_resample)
-            .reshape(len(rows), len(classes), len(classes))
-            for rows in blocks
-        ])
+        confusion = np.concatenate(
+            [
+                np.bincount(
+                    (cells[rows] + cells_per_resample * np.arange(len(rows))[:, None]).ravel(),
+                    minlength=len(rows) * cells_per_resample,
+                ).reshape(len(rows), len(classes), len(classes))
+                for rows in blocks
+            ]
+        )
         values = _classifier_scores(confusion, kind)
     tail = 100 * (1 - CONFIDENCE) / 2
     intervals = {}
     for score in scores:
-        low, high = np.nanpercentile(values[score], [tail, 100 - tail]) if np.isfinite(values[score]).any() else (np.nan, np.nan)
+        low, high = (
+            np.nanpercentile(values[score], [tail, 100 - tail])
+            if np.isfinite(values[score]).any()
+            else (np.nan, np.nan)
+        )
         intervals[f"{score}_ci_low"], intervals[f"{score}_ci_high"] = float(low), float(high)
     return intervals
 
@@ -317,10 +334,20 @@ def _read_targets(
     sampled = []
     for hypothesis, kind in kinds.items():
         train_rows, y_train = _labelled_rows(
-            label_column(train_labels, hypothesis), train_positions, kind, settings.max_train_rows, settings.seed, settings.warmup_tokens
+            label_column(train_labels, hypothesis),
+            train_positions,
+            kind,
+            settings.max_train_rows,
+            settings.seed,
+            settings.warmup_tokens,
         )
         test_rows, y_test = _labelled_rows(
-            label_column(test_labels, hypothesis), test_positions, kind, settings.max_test_rows, settings.seed, settings.warmup_tokens
+            label_column(test_labels, hypothesis),
+            test_positions,
+            kind,
+            settings.max_test_rows,
+            settings.seed,
+            settings.warmup_tokens,
         )
         sampled.append((hypothesis, kind, train_rows, test_rows, y_train, y_test))
     # Only the rows some probe uses are read from the states: memory follows the row caps, not the split.
@@ -328,8 +355,14 @@ def _read_targets(
     test_read = np.unique(np.concatenate([rows[3] for rows in sampled] + [np.empty(0, np.int64)]))
     targets = [
         _Target(
-            hypothesis, kind, np.searchsorted(train_read, train_rows), np.searchsorted(test_read, test_rows),
-            y_train, y_test, train_ids[train_rows], test_ids[test_rows],
+            hypothesis,
+            kind,
+            np.searchsorted(train_read, train_rows),
+            np.searchsorted(test_read, test_rows),
+            y_train,
+            y_test,
+            train_ids[train_rows],
+            test_ids[test_rows],
         )
         for hypothesis, kind, train_rows, test_rows, y_train, y_test in sampled
     ]
@@ -416,7 +449,11 @@ def _control_scores(
         else:
             fit = _fit_probe(x_train, y_train, x_test, y_test, target.kind, weighting, settings)
             control, converged = fit.metrics["accuracy"], fit.convergence_warning is None
-        return {"control_accuracy": control, "selectivity": metrics["accuracy"] - control, "control_converged": converged}
+        return {
+            "control_accuracy": control,
+            "selectivity": metrics["accuracy"] - control,
+            "control_converged": converged,
+        }
     if len(np.unique(y_train)) < 2:
         return {}
     control = _fit_probe(x_train, y_train, x_test, y_test, target.kind, weighting, settings).metrics["r2"]
@@ -488,8 +525,17 @@ def _probe_target(
         if fit.convergence_warning is None and not converged:
             logger.warning("probe %s: the control-task fit did not converge in %d iterations", key, settings.max_iter)
         rows.append(
-            row | fit.metrics | intervals | control
-            | {"top_unit": top_unit, "top_weight": top_weight, "n_iter": fit.n_iter, "converged": converged, "status": "ok"}
+            row
+            | fit.metrics
+            | intervals
+            | control
+            | {
+                "top_unit": top_unit,
+                "top_weight": top_weight,
+                "n_iter": fit.n_iter,
+                "converged": converged,
+                "status": "ok",
+            }
         )
         arrays[key] = fit.coef
         arrays[f"{key}/intercept"] = fit.intercept
@@ -543,14 +589,23 @@ def fit_probes(
         for column in columns:
             x_train = read_matrix_rows(train_states, column, train_read)
             x_test = read_matrix_rows(test_states, column, test_read)
-            logger.info("probing %s on the %d train / %d test rows the probes sample", column, len(x_train), len(x_test))
+            logger.info(
+                "probing %s on the %d train / %d test rows the probes sample", column, len(x_train), len(x_test)
+            )
             for target in targets:
                 rows += _probe_target(
                     column, x_train, x_test, target, skip_reasons[target.hypothesis], settings, model, arrays
                 )
 
     table = pd.DataFrame(rows, columns=METRIC_COLUMNS).astype(
-        {"layer": "int64", "top_unit": "Int64", "top_weight": "float64", "n_classes": "Int64", "n_iter": "Int64", "converged": "boolean"}
+        {
+            "layer": "int64",
+            "top_unit": "Int64",
+            "top_weight": "float64",
+            "n_classes": "Int64",
+            "n_iter": "Int64",
+            "converged": "boolean",
+        }
         | dict.fromkeys(SCORE_COLUMNS, "float64")
     )
     _write_atomically(weights_npz, lambda partial: _save_npz(partial, arrays))

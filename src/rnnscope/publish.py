@@ -18,13 +18,22 @@ import pandas as pd
 
 # The small tables a reader needs (results/tables/<name>.csv and its .md caption where written).
 PUBLISHED_TABLES = (
-    "perplexity", "ptb_perplexity", "probes_by_seed", "probe_comparison", "probes_generated",
-    "ablation", "srn_counting", "tiny_rnn_weights", "sentiment", "benchmarks",
+    "perplexity",
+    "ptb_perplexity",
+    "probes_by_seed",
+    "probe_comparison",
+    "probes_generated",
+    "ablation",
+    "srn_counting",
+    "tiny_rnn_weights",
+    "sentiment",
+    "benchmarks",
 )
 
 
 def git_describe(root: Path) -> str:
     """The commit of ``root`` (and "+ uncommitted changes" when its tree is dirty)."""
+
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=True).stdout.strip()
 
@@ -56,7 +65,9 @@ def publish(results: str | Path, out_dir: str | Path, configs: Sequence[str], ro
     benchmarks = tables / "benchmarks.csv"
     if benchmarks.exists():
         total = pd.read_csv(benchmarks).set_index("rule").loc["total"].to_dict()
-        lines.append(f"- jobs: {int(total['jobs'])}, summed job wall time {total['wall_s'] / 60:.1f} min (Snakemake benchmarks)")
+        lines.append(
+            f"- jobs: {int(total['jobs'])}, summed job wall time {total['wall_s'] / 60:.1f} min (Snakemake benchmarks)"
+        )
     lines += ["", "Tables (each `.md` holds the caption saying where its numbers come from):", ""]
     lines += [f"- [{path.name}]({path.name})" for path in copied]
     readme = out_dir / "README.md"

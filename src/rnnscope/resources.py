@@ -73,7 +73,9 @@ def extract_mem_mb(model: dict, kinds: int, chunk_len: int, vocab: int = ASSUMED
     return math.ceil(BASE_MB + SAFETY * (states + logits) / 2**20)
 
 
-LABEL_BYTES_PER_CHAR = 110  # labels and intermediates: +139 MB peak (103 B/char) for the 1.35M-character Linux train split (code set)
+LABEL_BYTES_PER_CHAR = (
+    110  # labels and intermediates: +139 MB peak (103 B/char) for the 1.35M-character Linux train split (code set)
+)
 
 
 def label_mem_mb(characters: int) -> int:

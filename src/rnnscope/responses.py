@@ -167,7 +167,11 @@ def expected_response(
     response = sums / frame["count"].to_numpy()[:, None]
     log.info(
         "expected response of %s: %d rows, %d of %d token types with count >= %d, %.1f s",
-        column, parquet.metadata.num_rows, len(frame), np.count_nonzero(counts), min_count,
+        column,
+        parquet.metadata.num_rows,
+        len(frame),
+        np.count_nonzero(counts),
+        min_count,
         time.perf_counter() - started,
     )
     return frame, response
@@ -239,7 +243,10 @@ def response_bands(
         parts.append(pd.DataFrame(part))
     log.info(
         "response bands of %s for %d tokens (at most %d occurrences each); not in the file: %s",
-        column, len(found), max_samples, missing or "none",
+        column,
+        len(found),
+        max_samples,
+        missing or "none",
     )
     return pd.concat(parts, ignore_index=True), missing
 

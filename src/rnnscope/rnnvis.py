@@ -56,7 +56,9 @@ def read_clustered_responses(
         table = pd.read_parquet(responses_parquet)
     unit_columns = [name for name in table.columns if name not in RESPONSE_METADATA_COLUMNS]
     if len(unit_columns) != len(units):
-        raise ValueError(f"{responses_parquet} has {len(unit_columns)} units but {unit_clusters_csv} lists {len(units)}")
+        raise ValueError(
+            f"{responses_parquet} has {len(unit_columns)} units but {unit_clusters_csv} lists {len(units)}"
+        )
     table = table.set_index("token")
     missing = sorted(set(words["token"]) - set(table.index))
     if missing:
@@ -117,15 +119,20 @@ def draw_main_view(
         members = np.flatnonzero(word_labels == k)
         if len(members):
             own_units = unit_labels == k
-            strength = np.abs(response[np.ix_(members, own_units)].mean(axis=1)) if own_units.any() else np.zeros(len(members))
+            strength = (
+                np.abs(response[np.ix_(members, own_units)].mean(axis=1)) if own_units.any() else np.zeros(len(members))
+            )
             ranked = members[np.argsort(-strength, kind="stable")][:words_per_cluster]
             per_column = 5
             word_anchor[k] = top - 0.1 - (min(len(ranked), per_column) - 1) * 0.15 / 2
             for rank, member in enumerate(ranked):
                 column, row = divmod(rank, per_column)
                 ax.text(
-                    2.2 + 0.45 * column, top - 0.1 - row * 0.15, tokens[member],
-                    fontsize=max(5.0, 10.0 - 0.5 * rank), va="center",
+                    2.2 + 0.45 * column,
+                    top - 0.1 - row * 0.15,
+                    tokens[member],
+                    fontsize=max(5.0, 10.0 - 0.5 * rank),
+                    va="center",
                 )
     collection = PatchCollection(cells, cmap=RESPONSE_COLORMAP, norm=norm, linewidth=0)
     collection.set_array(np.asarray(colours))
@@ -137,8 +144,12 @@ def draw_main_view(
             if not np.isfinite(strength) or largest == 0 or abs(strength) < link_filter * largest:
                 continue
             ax.plot(
-                [1.05, 2.15], [chip_anchor[j], word_anchor[i]], color=ORANGE if strength > 0 else BLUE,
-                linewidth=0.4 + 5.0 * abs(strength) / largest, alpha=0.7, solid_capstyle="butt",
+                [1.05, 2.15],
+                [chip_anchor[j], word_anchor[i]],
+                color=ORANGE if strength > 0 else BLUE,
+                linewidth=0.4 + 5.0 * abs(strength) / largest,
+                alpha=0.7,
+                solid_capstyle="butt",
             )
     ax.set_xlim(-0.05, 3.6)
     ax.set_ylim(centres[-1] - 0.6, 0.6)
@@ -176,7 +187,9 @@ def pos_tags(tokens: Sequence[str], tagger_data: str | Path | None) -> list[str]
 
     use_tagger_data(tagger_data)
     taggable = [token.strip() != "" and token != "<unk>" for token in tokens]
-    tagged = iter(nltk.pos_tag_sents([[token] for token, ok in zip(tokens, taggable, strict=True) if ok], tagset="universal"))
+    tagged = iter(
+        nltk.pos_tag_sents([[token] for token, ok in zip(tokens, taggable, strict=True) if ok], tagset="universal")
+    )
     return [next(tagged)[0][1] if ok else OTHER_TAG for ok in taggable]
 
 
@@ -190,7 +203,10 @@ def draw_detail(ax: Axes, bands: pd.DataFrame, token: str) -> None:
     ax.plot(rank, rows["response"], color=BLUE, linewidth=1.0, label="mean s(x)")
     ax.axhline(0, color="grey", linewidth=0.4)
     count, samples = int(rows["count"].iloc[0]), int(rows["samples"].iloc[0])
-    ax.set_title(f"{display_token(token)!r}: {count} occurrences" + (f", bands from {samples}" if samples < count else ""), fontsize=8)
+    ax.set_title(
+        f"{display_token(token)!r}: {count} occurrences" + (f", bands from {samples}" if samples < count else ""),
+        fontsize=8,
+    )
     ax.set_xlabel("units, sorted by mean response", fontsize=7)
     ax.set_ylabel("Δh", fontsize=7)
     ax.tick_params(labelsize=6)
@@ -250,14 +266,16 @@ def run_detail_view(
     for ax in flat[panels:]:
         ax.axis("off")
     missing = [token for token in tokens if token not in shown]
-    fig.suptitle(textwrap.fill(title, 60 * columns) + (f"\n(no bands for {', '.join(map(repr, missing))}: absent or rarer than min_count)" if missing else ""), fontsize=9)
+    fig.suptitle(
+        textwrap.fill(title, 60 * columns)
+        + (f"\n(no bands for {', '.join(map(repr, missing))}: absent or rarer than min_count)" if missing else ""),
+        fontsize=9,
+    )
     fig.tight_layout()
     save_figure(fig, plot_png)
 
 
-def word_cluster_overlap(
-    words_a: pd.DataFrame, words_b: pd.DataFrame
-) -> tuple[pd.DataFrame, dict[str, float]]:
+def word_cluster_overlap(words_a: pd.DataFrame, words_b: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
     """Contingency counts of two word clusterings over their common tokens, and ARI / AMI."""
     merged = words_a[["token", "cluster"]].merge(words_b[["token", "cluster"]], on="token", suffixes=("_a", "_b"))
     if merged.empty:
@@ -271,7 +289,8 @@ def word_cluster_overlap(
                 "word_cluster_b": int(b),
                 "tokens": int(counts[i, j]),
                 "examples": " ".join(
-                    display_token(t) for t in merged[(merged["cluster_a"] == a) & (merged["cluster_b"] == b)]["token"][:8]
+                    display_token(t)
+                    for t in merged[(merged["cluster_a"] == a) & (merged["cluster_b"] == b)]["token"][:8]
                 ),
             }
             for i, a in enumerate(labels_a)
@@ -308,8 +327,17 @@ def run_comparison(
         raise ValueError(f"a comparison takes exactly two models, got {list(models)}")
     views, glyph_tables = [], []
     for index in range(2):
-        words, response, unit_labels = read_clustered_responses(responses[index], word_clusters[index], unit_clusters[index])
-        views.append((words, response, unit_labels, edge_matrix(edges[index], int(max(words["cluster"].max(), unit_labels.max())) + 1)))
+        words, response, unit_labels = read_clustered_responses(
+            responses[index], word_clusters[index], unit_clusters[index]
+        )
+        views.append(
+            (
+                words,
+                response,
+                unit_labels,
+                edge_matrix(edges[index], int(max(words["cluster"].max(), unit_labels.max())) + 1),
+            )
+        )
         glyph_tables.append(pd.read_csv(glyphs[index], keep_default_na=False, na_values=[""], dtype={"token": str}))
     long, scores = word_cluster_overlap(views[0][0], views[1][0])
     write_table(
@@ -328,14 +356,28 @@ def run_comparison(
     steps = int(max(table["step"].max() for table in glyph_tables)) + 1
     clusters = max(view[3].shape[0] for view in views)
     heights = [1.6 + 1.5 * clusters] + [0.6 + 0.28 * steps] * len(sentences)
-    fig, axes = plt.subplots(1 + len(sentences), 2, figsize=(16, sum(heights)), gridspec_kw={"height_ratios": heights}, squeeze=False)
+    fig, axes = plt.subplots(
+        1 + len(sentences), 2, figsize=(16, sum(heights)), gridspec_kw={"height_ratios": heights}, squeeze=False
+    )
     for index, name in enumerate(models):
         words, response, unit_labels, edge_values = views[index]
-        draw_main_view(axes[0, index], words, response, unit_labels, edge_values, words_per_cluster, link_filter, f"{name} {column}")
+        draw_main_view(
+            axes[0, index],
+            words,
+            response,
+            unit_labels,
+            edge_values,
+            words_per_cluster,
+            link_filter,
+            f"{name} {column}",
+        )
         scale = glyph_scale(glyph_tables[index])
         for row, sentence_index in enumerate(sentences, start=1):
             table = glyph_tables[index][glyph_tables[index]["sentence_index"] == sentence_index]
             draw_glyph_column(axes[row, index], table, scale, f"{name}: {table['sentence'].iloc[0]}")
-    fig.suptitle(f"{textwrap.fill(title, 180)}\nword clusters over {scores['common_tokens']} common tokens: ARI {scores['adjusted_rand']:.3f}, AMI {scores['adjusted_mutual_info']:.3f}", fontsize=9)
+    fig.suptitle(
+        f"{textwrap.fill(title, 180)}\nword clusters over {scores['common_tokens']} common tokens: ARI {scores['adjusted_rand']:.3f}, AMI {scores['adjusted_mutual_info']:.3f}",
+        fontsize=9,
+    )
     fig.tight_layout()
     save_figure(fig, plot_png)

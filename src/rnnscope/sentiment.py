@@ -77,19 +77,27 @@ def build_sentence_vocab(texts: Sequence[str], max_size: int) -> list[str]:
     return [PAD, UNK, *[word for word in words if word not in (PAD, UNK)][: max_size - 2]]
 
 
-def prepare_sentiment(paths: Sequence[str | Path], fractions: Sequence[float], seed: int, vocab_size: int, out_dir: str | Path) -> None:
+def prepare_sentiment(
+    paths: Sequence[str | Path], fractions: Sequence[float], seed: int, vocab_size: int, out_dir: str | Path
+) -> None:
     """Pool the polarity files, split them, write ``<split>.tsv`` (label, text) and ``vocab.json``."""
     parts = split_frame(read_polarity_files(paths), fractions, seed)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     for split, part in parts.items():
-        part[["label", "text"]].to_csv(out / f"{split}.tsv", sep="\t", index=False, quoting=csv.QUOTE_NONE, escapechar="\\")
+        part[["label", "text"]].to_csv(
+            out / f"{split}.tsv", sep="\t", index=False, quoting=csv.QUOTE_NONE, escapechar="\\"
+        )
     vocab = build_sentence_vocab(parts["train"]["text"].tolist(), vocab_size)
-    (out / "vocab.json").write_text(json.dumps({"tokens": vocab, "level": "word"}, ensure_ascii=False, indent=0), encoding="utf-8")
+    (out / "vocab.json").write_text(
+        json.dumps({"tokens": vocab, "level": "word"}, ensure_ascii=False, indent=0), encoding="utf-8"
+    )
 
 
 def read_split(path: str | Path) -> pd.DataFrame:
-    return pd.read_csv(path, sep="\t", quoting=csv.QUOTE_NONE, escapechar="\\", keep_default_na=False, dtype={"text": str})
+    return pd.read_csv(
+        path, sep="\t", quoting=csv.QUOTE_NONE, escapechar="\\", keep_default_na=False, dtype={"text": str}
+    )
 
 
 def encode_sentences(texts: Sequence[str], vocab: Sequence[str]) -> tuple[list[torch.Tensor], torch.Tensor]:
@@ -111,7 +119,9 @@ def batches(
 
 
 @torch.no_grad()
-def accuracy(model: RNNModel, encoded: list[torch.Tensor], lengths: torch.Tensor, labels: torch.Tensor, batch_size: int) -> tuple[float, float]:
+def accuracy(
+    model: RNNModel, encoded: list[torch.Tensor], lengths: torch.Tensor, labels: torch.Tensor, batch_size: int
+) -> tuple[float, float]:
     """(accuracy, mean cross entropy in nats) over a split."""
     model.eval()
     correct, loss = 0, 0.0
@@ -123,8 +133,14 @@ def accuracy(model: RNNModel, encoded: list[torch.Tensor], lengths: torch.Tensor
 
 
 def train_sentiment(
-    data_dir: str | Path, model_settings: dict, train_settings: dict, checkpoint_path: str | Path,
-    metrics_path: str | Path, history_path: str | Path, model_name: str, threads: int = 1,
+    data_dir: str | Path,
+    model_settings: dict,
+    train_settings: dict,
+    checkpoint_path: str | Path,
+    metrics_path: str | Path,
+    history_path: str | Path,
+    model_name: str,
+    threads: int = 1,
 ) -> dict:
     """Train a sentence classifier with Adam on ``train.tsv``; the epoch with the best valid
     accuracy is kept; writes checkpoint, metrics (accuracy per split) and per-epoch history."""
@@ -150,7 +166,9 @@ def train_sentiment(
         model.train()
         encoded, lengths, labels = splits["train"]
         total, count = 0.0, 0
-        for tokens, batch_lengths, batch_labels in batches(encoded, lengths, labels, batch_size, rng.permutation(len(labels))):
+        for tokens, batch_lengths, batch_labels in batches(
+            encoded, lengths, labels, batch_size, rng.permutation(len(labels))
+        ):
             loss = nn.functional.cross_entropy(model.classify(tokens, batch_lengths), batch_labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -158,20 +176,38 @@ def train_sentiment(
             total += loss.item() * len(batch_labels)
             count += len(batch_labels)
         valid_accuracy, valid_loss = accuracy(model, *splits["valid"], batch_size)
-        history.append({"epoch": epoch, "train_loss_nats": total / count, "valid_loss_nats": valid_loss, "valid_accuracy": valid_accuracy})
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss_nats": total / count,
+                "valid_loss_nats": valid_loss,
+                "valid_accuracy": valid_accuracy,
+            }
+        )
         log.info("%s epoch %d: train %.4f nats, valid accuracy %.4f", model_name, epoch, total / count, valid_accuracy)
         if valid_accuracy > best_valid:
-            best_valid, best_state = valid_accuracy, {name: tensor.clone() for name, tensor in model.state_dict().items()}
+            best_valid, best_state = (
+                valid_accuracy,
+                {name: tensor.clone() for name, tensor in model.state_dict().items()},
+            )
     elapsed = time.perf_counter() - started
     assert best_state is not None, "no epoch ran"  # the first epoch's accuracy beats -1
     model.load_state_dict(best_state)
     best_epoch = max(history, key=lambda row: row["valid_accuracy"])["epoch"]
-    metrics: dict[str, Any] = {"model": model_name, "epoch": best_epoch, "train_seconds": elapsed, "parameters": sum(p.numel() for p in model.parameters()), "splits": {}}
+    metrics: dict[str, Any] = {
+        "model": model_name,
+        "epoch": best_epoch,
+        "train_seconds": elapsed,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "splits": {},
+    }
     for split in SPLITS:
         split_accuracy, split_loss = accuracy(model, *splits[split], batch_size)
         labels = splits[split][2]
         metrics["splits"][split] = {
-            "accuracy": split_accuracy, "loss_nats": split_loss, "sentences": len(labels),
+            "accuracy": split_accuracy,
+            "loss_nats": split_loss,
+            "sentences": len(labels),
             "majority_accuracy": max(float(labels.float().mean()), 1 - float(labels.float().mean())),
         }
     steps_per_epoch = -(-len(splits["train"][2]) // batch_size)

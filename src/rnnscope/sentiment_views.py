@@ -45,7 +45,12 @@ def word_log_odds(frame: pd.DataFrame) -> pd.DataFrame:
     negative = np.array([counts[0][word] for word in words], dtype=float)
     base = np.log((frame["label"] == 1).sum() / max((frame["label"] == 0).sum(), 1))
     return pd.DataFrame(
-        {"token": words, "positive": positive, "negative": negative, "log_odds": np.log((positive + 0.5) / (negative + 0.5)) - base}
+        {
+            "token": words,
+            "positive": positive,
+            "negative": negative,
+            "log_odds": np.log((positive + 0.5) / (negative + 0.5)) - base,
+        }
     )
 
 
@@ -72,11 +77,17 @@ def model_findings(
     words = words.assign(log_odds=odds, polarity=polarity(pd.Series(odds), threshold))
     n_clusters = int(pd.read_csv(edges_csv)["word_cluster"].max()) + 1
     edges = edge_matrix(edges_csv, n_clusters)
-    clouds, units, though = "word clouds of positive and negative words", "units respond with opposite signs", f"impact of '{PIVOT}'"
+    clouds, units, though = (
+        "word clouds of positive and negative words",
+        "units respond with opposite signs",
+        f"impact of '{PIVOT}'",
+    )
     rows = []
 
     def row(finding: str, seed: str, item: str, measure: str, value: float, detail: str = "") -> None:
-        rows.append({"finding": finding, "seed": seed, "item": item, "measure": measure, "value": value, "detail": detail})
+        rows.append(
+            {"finding": finding, "seed": seed, "item": item, "measure": measure, "value": value, "detail": detail}
+        )
 
     polar = words[words["polarity"] != "neutral"]
     counts = pd.crosstab(polar["cluster"], polar["polarity"]).reindex(columns=["positive", "negative"], fill_value=0)
@@ -90,9 +101,15 @@ def model_findings(
         row(clouds, SEED001_YELP_WORD_CLOUDS, f"W{cluster}", "share of positive words", shares["positive"], detail)
         row(clouds, SEED001_YELP_WORD_CLOUDS, f"W{cluster}", "share of negative words", shares["negative"])
     purity = counts.max(axis=1).sum() / max(counts.to_numpy().sum(), 1)
-    row(clouds, SEED001_YELP_WORD_CLOUDS, "all word clusters", "polarity purity", float(purity),
+    row(
+        clouds,
+        SEED001_YELP_WORD_CLOUDS,
+        "all word clusters",
+        "polarity purity",
+        float(purity),
         f"of the {len(polar)} polar co-clustered words, the share in a cluster whose polar words are mostly of "
-        "their polarity (1: positive and negative words never share a cluster; about 0.5: fully mixed)")
+        "their polarity (1: positive and negative words never share a cluster; about 0.5: fully mixed)",
+    )
 
     is_pos, is_neg = (words["polarity"] == "positive").to_numpy(), (words["polarity"] == "negative").to_numpy()
     mean_pos = response[is_pos].mean(axis=0) if is_pos.any() else np.full(response.shape[1], np.nan)
@@ -101,43 +118,82 @@ def model_findings(
         members = unit_labels == cluster
         if members.any():
             for name, means in (("positive", mean_pos), ("negative", mean_neg)):
-                row(units, SEED001_YELP_WORD_CLOUDS, f"H{cluster} ({int(members.sum())} units)",
-                    f"mean response s(x) to {name} words", float(means[members].mean()))
-    row(units, SEED001_YELP_WORD_CLOUDS, "all units", "share of units answering positive and negative words with opposite signs",
-        float(np.mean(np.sign(mean_pos) * np.sign(mean_neg) < 0)), f"{int(is_pos.sum())} positive, {int(is_neg.sum())} negative co-clustered words")
+                row(
+                    units,
+                    SEED001_YELP_WORD_CLOUDS,
+                    f"H{cluster} ({int(members.sum())} units)",
+                    f"mean response s(x) to {name} words",
+                    float(means[members].mean()),
+                )
+    row(
+        units,
+        SEED001_YELP_WORD_CLOUDS,
+        "all units",
+        "share of units answering positive and negative words with opposite signs",
+        float(np.mean(np.sign(mean_pos) * np.sign(mean_neg) < 0)),
+        f"{int(is_pos.sum())} positive, {int(is_neg.sum())} negative co-clustered words",
+    )
     model, _ = load_model(checkpoint)
     readout = response @ (model.decoder.weight[1] - model.decoder.weight[0]).double().numpy()
-    row(units, SEED001_YELP_WORD_CLOUDS, "all co-clustered words", "correlation of s(x)·(u_pos − u_neg) with the word's log-odds",
+    row(
+        units,
+        SEED001_YELP_WORD_CLOUDS,
+        "all co-clustered words",
+        "correlation of s(x)·(u_pos − u_neg) with the word's log-odds",
         float(np.corrcoef(readout, odds)[0, 1]),
-        "seed 002: a word's contribution to class i is exp(u_i·Δh); here with its expected response s(x)")
+        "seed 002: a word's contribution to class i is exp(u_i·Δh); here with its expected response s(x)",
+    )
 
     glyphs = pd.read_csv(glyphs_csv, keep_default_na=False, na_values=[""], dtype={"token": str})
     sentences = glyphs.drop_duplicates("sentence_index").sort_values("sentence_index")["sentence"].tolist()
     top = f"l{model.config.layers - 1}_h"
     impact: dict[str, list[float]] = {"updated information": [], "‖Δh‖": []}
     pivoted = []
-    for number, (sentence, (tokens, states)) in enumerate(zip(sentences, sentence_states(checkpoint, vocab_path, sentences, [top]), strict=True)):
+    for number, (sentence, (tokens, states)) in enumerate(
+        zip(sentences, sentence_states(checkpoint, vocab_path, sentences, [top]), strict=True)
+    ):
         if PIVOT not in sentence.split():
             continue
         step = sentence.split().index(PIVOT)
         h = np.vstack([np.zeros_like(states[top][:1]), states[top]])  # h[t + 1]: after word t; h[0]: the zero state
         # P(positive) the decoder reads from the state after each prefix (h[0]: before any word).
-        probability = torch.softmax(model.decoder(torch.from_numpy(h)), dim=-1)[:, LABEL_NAMES.index("positive")].numpy()
+        probability = torch.softmax(model.decoder(torch.from_numpy(h)), dim=-1)[
+            :, LABEL_NAMES.index("positive")
+        ].numpy()
         updated = glyphs.loc[(glyphs["sentence_index"] == number) & (glyphs["step"] == step), "updated"].sum()
         pivoted.append(sentence)
         impact["updated information"].append(float(updated))
         impact["‖Δh‖"].append(float(np.linalg.norm(h[step + 1] - h[step])))
         read = f"read as {tokens[step]!r}" if tokens[step] != PIVOT else ""
         # (no "|" in the text: it would split a Markdown table cell)
-        row(though, SEED001_YELP_THOUGH, sentence, f"updated information at '{PIVOT}' (glyph: sum over clusters of abs(Δα+ + Δα−))", float(updated), read)
+        row(
+            though,
+            SEED001_YELP_THOUGH,
+            sentence,
+            f"updated information at '{PIVOT}' (glyph: sum over clusters of abs(Δα+ + Δα−))",
+            float(updated),
+            read,
+        )
         row(though, SEED001_YELP_THOUGH, sentence, f"‖Δh‖ at '{PIVOT}'", impact["‖Δh‖"][-1])
-        row(though, SEED001_YELP_THOUGH, sentence, f"P(positive) after '{PIVOT}'", float(probability[step + 1]),
-            f"{probability[step]:.3f} before it")
+        row(
+            though,
+            SEED001_YELP_THOUGH,
+            sentence,
+            f"P(positive) after '{PIVOT}'",
+            float(probability[step + 1]),
+            f"{probability[step]:.3f} before it",
+        )
         row(though, SEED001_YELP_THOUGH, sentence, "P(positive) after the sentence", float(probability[-1]))
     if len(pivoted) >= 2:
         for measure, (a, b) in ((measure, values[:2]) for measure, values in impact.items()):
-            row(though, SEED001_YELP_THOUGH, "first vs second sentence", f"{measure} at '{PIVOT}': first / second", a / b if b else np.nan,
-                f"{'larger' if a > b else 'not larger'} in {pivoted[0]!r} than in {pivoted[1]!r}")
+            row(
+                though,
+                SEED001_YELP_THOUGH,
+                "first vs second sentence",
+                f"{measure} at '{PIVOT}': first / second",
+                a / b if b else np.nan,
+                f"{'larger' if a > b else 'not larger'} in {pivoted[0]!r} than in {pivoted[1]!r}",
+            )
     return rows
 
 
@@ -164,12 +220,13 @@ def run_sentiment_views_table(
     table = pd.concat(parts, ignore_index=True)
     # Markdown: each seed quote once, above the rows that measure it.
     sections = [
-        f"### {model}: {finding}\n\nSeed: \"{group['seed'].iloc[0]}\"\n\n"
+        f'### {model}: {finding}\n\nSeed: "{group["seed"].iloc[0]}"\n\n'
         + group[["item", "measure", "value", "detail"]].to_markdown(index=False, floatfmt=".3g")
         for (model, finding), group in table.groupby(["model", "finding"], sort=False)
     ]
     write_table(
-        table, csv_path,
+        table,
+        csv_path,
         "RNNVis's Yelp case study, seeds beside our run. seed: what seed 001 says about its Yelp sentiment GRU "
         f"(seed 002 shows the glyphs of {' / '.join(map(repr, SEED002_YELP_SENTENCES))} and gives no numbers). "
         f"Ours, from the top layer's h: words are positive/negative when the log-odds that a train sentence holding "

@@ -56,9 +56,7 @@ def reading_parquet(path: str | Path) -> Iterator[None]:
     except (FileNotFoundError, PermissionError, IsADirectoryError):
         raise
     except (pa.ArrowException, OSError) as error:
-        raise DamagedParquetError(
-            f"{path} is damaged ({error}): recreate it with `snakemake -f {path}`"
-        ) from error
+        raise DamagedParquetError(f"{path} is damaged ({error}): recreate it with `snakemake -f {path}`") from error
 
 
 def open_parquet(path: str | Path) -> pq.ParquetFile:
@@ -234,4 +232,3 @@ class StatesWriter:
             self.close()
         else:
             self.abort()
-

@@ -40,7 +40,9 @@ def write_table(table: pd.DataFrame, csv_path: str | Path, caption: str, markdow
     csv_path.with_suffix(".md").write_text(f"{caption}\n\n{body}\n")
 
 
-def perplexity_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict], datasets: Mapping[str, dict], csv_path: str | Path) -> pd.DataFrame:
+def perplexity_table(
+    metrics_paths: Sequence[str | Path], models: Mapping[str, dict], datasets: Mapping[str, dict], csv_path: str | Path
+) -> pd.DataFrame:
     """results/tables/perplexity.csv: loss in nats, ppl = e^nats and bits per token per split,
     with seed 003's reported test "perplexity" beside the test rows of its (dataset, cell)."""
     rows = []
@@ -73,8 +75,7 @@ def perplexity_table(metrics_paths: Sequence[str | Path], models: Mapping[str, d
         "(bits per character for character models); pow2_nats = 2^(nats), the scale seed 003's "
         "numbers appear to be on; seed003_reported = the seed's test perplexity for the same dataset "
         "and cell (Section 4). Source: results/train/<model>/metrics.json, config models.<model> "
-        "(seed column); train split evaluated on its first eval_max_tokens tokens.\n\n"
-        + seed_perplexity_note(table)
+        "(seed column); train split evaluated on its first eval_max_tokens tokens.\n\n" + seed_perplexity_note(table)
     )
     write_table(table, csv_path, caption)
     return table
@@ -105,13 +106,20 @@ def run_description(spec: dict, metrics: dict) -> str:
         f"lr {train['lr']:g}" if "lr" in train else "",
         "unigram output bias" if train.get("output_bias") == "unigram" else "",
     ]
-    return ", ".join([
-        f"{model['layers']}x{model['hidden']} {model['cell']}", f"emb {model.get('embedding', 0)}",
-        f"{metrics['epochs']} epochs", f"{tokens if tokens is not None else 'all'} train tokens", *filter(None, recipe),
-    ])
+    return ", ".join(
+        [
+            f"{model['layers']}x{model['hidden']} {model['cell']}",
+            f"emb {model.get('embedding', 0)}",
+            f"{metrics['epochs']} epochs",
+            f"{tokens if tokens is not None else 'all'} train tokens",
+            *filter(None, recipe),
+        ]
+    )
 
 
-def ptb_perplexity_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict], csv_path: str | Path) -> pd.DataFrame:
+def ptb_perplexity_table(
+    metrics_paths: Sequence[str | Path], models: Mapping[str, dict], csv_path: str | Path
+) -> pd.DataFrame:
     """results/tables/ptb_perplexity.csv: our valid/test perplexity per model beside RNNVis's and
     Zaremba et al.'s for the model named by its ``reference``."""
     rows = []
@@ -170,7 +178,9 @@ def seed_perplexity_note(table: pd.DataFrame) -> str:
         )
         ours = table[(table["split"] == "test") & (table["dataset"] == dataset) & (table["cell"] == cell)]
         for row in ours.to_dict("records"):
-            closer = "2^L" if abs(math.log(row["pow2_nats"] / reported)) < abs(math.log(row["ppl"] / reported)) else "e^L"
+            closer = (
+                "2^L" if abs(math.log(row["pow2_nats"] / reported)) < abs(math.log(row["ppl"] / reported)) else "e^L"
+            )
             lines.append(
                 f"Ours {row['model']} test: L = {row['loss_nats']:.3f} nats, e^L = {row['ppl']:.3f}, "
                 f"2^L = {row['pow2_nats']:.3f}; {closer} is nearer the seed's {reported}."
@@ -179,11 +189,23 @@ def seed_perplexity_note(table: pd.DataFrame) -> str:
 
 
 PROBE_TABLE_KEYS = ["model", "dataset", "cell", "text", "states", "seed"]
-AGGREGATED_SCORES = ["accuracy", "precision", "recall", "f1", "r2", "majority_accuracy", "control_accuracy", "control_r2", "selectivity"]
+AGGREGATED_SCORES = [
+    "accuracy",
+    "precision",
+    "recall",
+    "f1",
+    "r2",
+    "majority_accuracy",
+    "control_accuracy",
+    "control_r2",
+    "selectivity",
+]
 PROBE_GROUP_KEYS = ["dataset", "cell", "text", "states", "layer", "kind", "hypothesis", "target_kind", "weighting"]
 
 
-def probe_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict], datasets: Mapping[str, dict], csv_path: str | Path) -> pd.DataFrame:
+def probe_table(
+    metrics_paths: Sequence[str | Path], models: Mapping[str, dict], datasets: Mapping[str, dict], csv_path: str | Path
+) -> pd.DataFrame:
     """results/tables/probes.csv: every probe of every model, trained and untrained, with model
     shape and data source; probes_by_seed.csv beside it aggregates models differing only in seed."""
     frames = []
@@ -239,6 +261,7 @@ def probe_table(metrics_paths: Sequence[str | Path], models: Mapping[str, dict],
 def seed_groups(models: Mapping[str, dict]) -> dict[str, str]:
     """Model -> its group: models whose configs are equal but for train.seed share a group,
     named after the member with the lowest seed (ties: the first name in sort order)."""
+
     def without_seed(spec: Mapping) -> str:
         train = {key: value for key, value in spec["train"].items() if key != "seed"}
         return json.dumps({**spec, "train": train}, sort_keys=True, default=str)
@@ -273,7 +296,9 @@ def probe_seed_table(table: pd.DataFrame, models: Mapping[str, dict]) -> pd.Data
         ok[f"{score}_variance"] = ((ok[f"{score}_ci_high"] - ok[f"{score}_ci_low"]) / (2 * Z)) ** 2
     grouped = ok.groupby(["group", *PROBE_GROUP_KEYS], sort=False, dropna=False)
     scores = grouped[AGGREGATED_SCORES].agg(["mean", "std", "count"])
-    bounds = grouped[[f"{score}_{part}" for score in interval_scores for part in ("ci_low", "ci_high", "variance")]].mean()
+    bounds = grouped[
+        [f"{score}_{part}" for score in interval_scores for part in ("ci_low", "ci_high", "variance")]
+    ].mean()
     for score in interval_scores:
         n, mean = scores[(score, "count")], scores[(score, "mean")]
         half = Z * np.sqrt(scores[(score, "std")] ** 2 / n + bounds[f"{score}_variance"])
@@ -312,7 +337,9 @@ COMPARISON_TEXTS = ("generated", "real")
 COMPARISON_KEYS = ["model", "dataset", "cell", "states", "layer", "kind", "hypothesis", "weighting"]
 
 
-def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], generate: Mapping, csv_path: str | Path) -> pd.DataFrame:
+def probe_comparison(
+    probes_csv: str | Path, models: Mapping[str, dict], generate: Mapping, csv_path: str | Path
+) -> pd.DataFrame:
     """Our probes beside seed 003's Figures 3-6: per model group of a (dataset, cell) the seed
     reports on, the last layer's h, every classifier hypothesis, accuracy/precision/recall/F1 of
     plain and balanced logistic regression (mean ± std over seeds when the group has several).
@@ -324,7 +351,9 @@ def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], generat
     fallback to real text). Baselines: majority class, control task, selectivity per text, and
     the untrained model (real text only)."""
     table = pd.read_csv(probes_csv)
-    reported = pd.Series(list(zip(table["dataset"], table["cell"], strict=True)), index=table.index).isin(list(SEED003_PROBES))
+    reported = pd.Series(list(zip(table["dataset"], table["cell"], strict=True)), index=table.index).isin(
+        list(SEED003_PROBES)
+    )
     by_seed = probe_seed_table(table[reported], models)
     last_layer = by_seed.groupby("model")["layer"].transform("max")
     shown = by_seed[
@@ -340,7 +369,11 @@ def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], generat
         ours: dict[str, Any] = dict(zip(COMPARISON_KEYS, key, strict=True))
         by_text = {record["text"]: record for record in probes.to_dict("records")}
         for metric in (*SEED003_METRICS, "majority_accuracy", "control_accuracy", "selectivity"):
-            seed_value = seed_probe_value(ours["dataset"], ours["cell"], ours["hypothesis"], metric) if metric in SEED003_METRICS else None
+            seed_value = (
+                seed_probe_value(ours["dataset"], ours["cell"], ours["hypothesis"], metric)
+                if metric in SEED003_METRICS
+                else None
+            )
             row = ours | {
                 "seed_hypothesis": SEED003_HYPOTHESES.get(ours["hypothesis"]) if seed_value else None,
                 "metric": metric,
@@ -359,8 +392,17 @@ def probe_comparison(probes_csv: str | Path, models: Mapping[str, dict], generat
                 }
             rows.append(row)
     columns = [
-        *COMPARISON_KEYS, "seed_hypothesis", "metric", "generated_mean", "seed003", "real_mean",
-        *[f"{text}_{name}" for name in ("std", "ci_low", "ci_high", "n_seeds", "converged") for text in COMPARISON_TEXTS],
+        *COMPARISON_KEYS,
+        "seed_hypothesis",
+        "metric",
+        "generated_mean",
+        "seed003",
+        "real_mean",
+        *[
+            f"{text}_{name}"
+            for name in ("std", "ci_low", "ci_high", "n_seeds", "converged")
+            for text in COMPARISON_TEXTS
+        ],
         "generated_probes",
     ]
     comparison = with_untrained_verdicts(pd.DataFrame(rows, columns=columns))
@@ -404,8 +446,11 @@ def with_untrained_verdicts(comparison: pd.DataFrame) -> pd.DataFrame:
     untrained = comparison.loc[comparison["states"] == "untrained", [*keys, "real_ci_low", "real_ci_high"]]
     paired = comparison.merge(untrained, on=keys, how="left", suffixes=("", "_untrained"))
     verdicts = [
-        interval_verdict((row["real_ci_low"], row["real_ci_high"]), (row["real_ci_low_untrained"], row["real_ci_high_untrained"]))
-        if row["states"] == "trained" else ""
+        interval_verdict(
+            (row["real_ci_low"], row["real_ci_high"]), (row["real_ci_low_untrained"], row["real_ci_high_untrained"])
+        )
+        if row["states"] == "trained"
+        else ""
         for row in paired.to_dict("records")
     ]
     return comparison.assign(vs_untrained=verdicts)
@@ -460,8 +505,13 @@ def comparison_markdown(comparison: pd.DataFrame) -> str:
             row["Untrained acc. (real)"] = _cell(untrained_values, "real", "accuracy")
             row["Untrained F1 (real)"] = _cell(untrained_values, "real", "f1")
             for metric, label in (("accuracy", "Acc."), ("f1", "F1")):
-                verdicts = [values.loc[(values["metric"] == metric) & (values["weighting"] == weighting), "vs_untrained"] for weighting in COMPARISON_WEIGHTINGS]
-                row[f"{label} vs untrained (real)"] = "/".join((verdict.iloc[0] or "-") if len(verdict) else "-" for verdict in verdicts)
+                verdicts = [
+                    values.loc[(values["metric"] == metric) & (values["weighting"] == weighting), "vs_untrained"]
+                    for weighting in COMPARISON_WEIGHTINGS
+                ]
+                row[f"{label} vs untrained (real)"] = "/".join(
+                    (verdict.iloc[0] or "-") if len(verdict) else "-" for verdict in verdicts
+                )
             lines.append(row)
         n_seeds = int(ours[[f"{text}_n_seeds" for text in COMPARISON_TEXTS]].max().max())
         title = f"### {model} ({first['dataset']}, {first['cell']}), layer {first['layer']} {first['kind']}, n = {n_seeds} seed(s)"
@@ -483,12 +533,27 @@ def plot_training_curves(history_paths: Sequence[str | Path], png_path: str | Pa
         history = pd.read_csv(path)
         history["model"] = Path(path).parent.name
         frames.append(history)
-    data = pd.concat(frames).melt(id_vars=["model", "restart", "epoch", "step"], value_vars=["train_loss_nats", "valid_loss_nats"], var_name="split", value_name="loss_nats")
+    data = pd.concat(frames).melt(
+        id_vars=["model", "restart", "epoch", "step"],
+        value_vars=["train_loss_nats", "valid_loss_nats"],
+        var_name="split",
+        value_name="loss_nats",
+    )
     data["split"] = data["split"].str.replace("_loss_nats", "")
     # One line per restart (no aggregation across restarts, which would also bootstrap a CI).
     grid = sns.relplot(
-        data=data, x="epoch", y="loss_nats", hue="split", units="restart", estimator=None, col="model",
-        col_wrap=2, kind="line", facet_kws={"sharey": False, "sharex": False}, height=3, aspect=1.4,
+        data=data,
+        x="epoch",
+        y="loss_nats",
+        hue="split",
+        units="restart",
+        estimator=None,
+        col="model",
+        col_wrap=2,
+        kind="line",
+        facet_kws={"sharey": False, "sharex": False},
+        height=3,
+        aspect=1.4,
     )
     grid.set_titles("{col_name}")
     grid.savefig(png_path, dpi=110)
@@ -505,14 +570,30 @@ def plot_probe_scores(metrics_csv: str | Path, png_path: str | Path) -> None:
     frame["probe"] = frame["hypothesis"] + " (" + frame["weighting"] + ")"
     pivot = frame.pivot_table(index="probe", columns="state", values="score")
     # A probe that stopped at max_iter is marked with "*" in its cell.
-    unconverged = ~frame.assign(ok=frame["converged"].astype(bool)).pivot_table(index="probe", columns="state", values="ok", aggfunc="all")
+    unconverged = ~frame.assign(ok=frame["converged"].astype(bool)).pivot_table(
+        index="probe", columns="state", values="ok", aggfunc="all"
+    )
     unconverged = unconverged.reindex_like(pivot).fillna(False).astype(bool)
-    annotations = pivot.map(lambda value: "" if pd.isna(value) else f"{value:.2f}") + unconverged.map(lambda flag: "*" if flag else "")
+    annotations = pivot.map(lambda value: "" if pd.isna(value) else f"{value:.2f}") + unconverged.map(
+        lambda flag: "*" if flag else ""
+    )
     figure, axes = plt.subplots(figsize=(1.0 + 0.7 * max(len(pivot.columns), 2), 1.0 + 0.35 * max(len(pivot), 2)))
-    sns.heatmap(pivot, annot=annotations, fmt="", vmin=0, vmax=1, cmap="viridis", ax=axes, cbar_kws={"label": "F1 (classifiers) / R² (regressions)"})
+    sns.heatmap(
+        pivot,
+        annot=annotations,
+        fmt="",
+        vmin=0,
+        vmax=1,
+        cmap="viridis",
+        ax=axes,
+        cbar_kws={"label": "F1 (classifiers) / R² (regressions)"},
+    )
     model = frame["model"].iloc[0] if len(frame) else Path(metrics_csv).parent.name
     title = f"{model}: held-out probe scores"
-    axes.set_title(title + (f"\n* did not converge ({int(unconverged.to_numpy().sum())} cells)" if unconverged.to_numpy().any() else ""))
+    axes.set_title(
+        title
+        + (f"\n* did not converge ({int(unconverged.to_numpy().sum())} cells)" if unconverged.to_numpy().any() else "")
+    )
     figure.tight_layout()
     figure.savefig(png_path, dpi=110)
     figure.savefig(Path(png_path).with_suffix(".svg"))
@@ -529,22 +610,36 @@ def benchmark_summary(benchmark_dir: str | Path, csv_path: str | Path) -> pd.Dat
     for path in sorted(Path(benchmark_dir).rglob("*.tsv")):
         relative = path.relative_to(benchmark_dir)
         measured = pd.read_csv(path, sep="\t", na_values=["-", "NA"]).iloc[-1]
-        rows.append({
-            "rule": relative.parts[0].removesuffix(".tsv"),
-            "wall_s": measured["s"],
-            "cpu_s": measured.get("cpu_time"),
-            "max_rss_mb": measured.get("max_rss"),
-        })
+        rows.append(
+            {
+                "rule": relative.parts[0].removesuffix(".tsv"),
+                "wall_s": measured["s"],
+                "cpu_s": measured.get("cpu_time"),
+                "max_rss_mb": measured.get("max_rss"),
+            }
+        )
     if not rows:
         raise FileNotFoundError(f"no benchmark files under {benchmark_dir}: run the pipeline first")
     jobs = pd.DataFrame(rows)
-    table = jobs.groupby("rule").agg(
-        jobs=("wall_s", "size"), wall_s=("wall_s", "sum"), cpu_s=("cpu_s", "sum"), max_rss_mb=("max_rss_mb", "max")
-    ).reset_index().sort_values("wall_s", ascending=False)
-    total = pd.DataFrame([{
-        "rule": "total", "jobs": int(table["jobs"].sum()), "wall_s": table["wall_s"].sum(),
-        "cpu_s": table["cpu_s"].sum(), "max_rss_mb": table["max_rss_mb"].max(),
-    }])
+    table = (
+        jobs.groupby("rule")
+        .agg(
+            jobs=("wall_s", "size"), wall_s=("wall_s", "sum"), cpu_s=("cpu_s", "sum"), max_rss_mb=("max_rss_mb", "max")
+        )
+        .reset_index()
+        .sort_values("wall_s", ascending=False)
+    )
+    total = pd.DataFrame(
+        [
+            {
+                "rule": "total",
+                "jobs": int(table["jobs"].sum()),
+                "wall_s": table["wall_s"].sum(),
+                "cpu_s": table["cpu_s"].sum(),
+                "max_rss_mb": table["max_rss_mb"].max(),
+            }
+        ]
+    )
     table = pd.concat([table, total], ignore_index=True)
     caption = (
         f"Per-rule totals of Snakemake's job benchmarks ({benchmark_dir}/): wall and CPU seconds summed over "
@@ -561,20 +656,23 @@ def sentiment_table(metrics_paths: Sequence[str | Path], models: dict, csv_path:
     for path in metrics_paths:
         metrics = json.loads(Path(path).read_text())
         spec = models[metrics["model"]]
-        rows.append({
-            "model": metrics["model"],
-            "config": f"{spec['model']['layers']}x{spec['model']['hidden']} {spec['model']['cell']}, emb {spec['model']['embedding']}, "
-                      f"Adam {spec['train']['lr']:g}, {spec['train']['epochs']} epochs (best valid at {metrics['epoch']})",
-            "test_accuracy": metrics["splits"]["test"]["accuracy"],
-            "valid_accuracy": metrics["splits"]["valid"]["accuracy"],
-            "test_majority_accuracy": metrics["splits"]["test"]["majority_accuracy"],
-            "test_sentences": metrics["splits"]["test"]["sentences"],
-            "train_sentences": metrics["splits"]["train"]["sentences"],
-            "train_seconds": metrics["train_seconds"],
-        })
+        rows.append(
+            {
+                "model": metrics["model"],
+                "config": f"{spec['model']['layers']}x{spec['model']['hidden']} {spec['model']['cell']}, emb {spec['model']['embedding']}, "
+                f"Adam {spec['train']['lr']:g}, {spec['train']['epochs']} epochs (best valid at {metrics['epoch']})",
+                "test_accuracy": metrics["splits"]["test"]["accuracy"],
+                "valid_accuracy": metrics["splits"]["valid"]["accuracy"],
+                "test_majority_accuracy": metrics["splits"]["test"]["majority_accuracy"],
+                "test_sentences": metrics["splits"]["test"]["sentences"],
+                "train_sentences": metrics["splits"]["train"]["sentences"],
+                "train_seconds": metrics["train_seconds"],
+            }
+        )
     table = pd.DataFrame(rows)
     write_table(
-        table, csv_path,
+        table,
+        csv_path,
         "Yelp sentence polarity (Shen et al. 2017 dev+test pooled, split 80/10/10 with a fixed seed): "
         "accuracy on the held-out test split of the epoch with the best valid accuracy; "
         "test_majority_accuracy = always predicting the test majority class. "

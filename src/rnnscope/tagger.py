@@ -45,10 +45,26 @@ class TaggerFile:
 
 PERCEPTRON = "averaged_perceptron_tagger_eng"
 TAGGER_FILES = (
-    TaggerFile(f"taggers/{PERCEPTRON}/{PERCEPTRON}.classes.json", "d152ffa69d45b8357276341a3d592c6c025911d52ec0d9068d4f382560dd48b6", PERCEPTRON),
-    TaggerFile(f"taggers/{PERCEPTRON}/{PERCEPTRON}.tagdict.json", "4c713731cb06727736962bc8cd94ad919217a040e76691059af99bc0c2c9c246", PERCEPTRON),
-    TaggerFile(f"taggers/{PERCEPTRON}/{PERCEPTRON}.weights.json", "789e8e35f6fac656d9b7eccea29ba4e8a137cbb5b525dd31f39e4291a9e80832", PERCEPTRON),
-    TaggerFile("taggers/universal_tagset/en-ptb.map", "9cdfd3fefcdc3722d69f5283abc5f00b4251c834d4631d7fa80a9eb658ebe746", "universal_tagset"),
+    TaggerFile(
+        f"taggers/{PERCEPTRON}/{PERCEPTRON}.classes.json",
+        "d152ffa69d45b8357276341a3d592c6c025911d52ec0d9068d4f382560dd48b6",
+        PERCEPTRON,
+    ),
+    TaggerFile(
+        f"taggers/{PERCEPTRON}/{PERCEPTRON}.tagdict.json",
+        "4c713731cb06727736962bc8cd94ad919217a040e76691059af99bc0c2c9c246",
+        PERCEPTRON,
+    ),
+    TaggerFile(
+        f"taggers/{PERCEPTRON}/{PERCEPTRON}.weights.json",
+        "789e8e35f6fac656d9b7eccea29ba4e8a137cbb5b525dd31f39e4291a9e80832",
+        PERCEPTRON,
+    ),
+    TaggerFile(
+        "taggers/universal_tagset/en-ptb.map",
+        "9cdfd3fefcdc3722d69f5283abc5f00b4251c834d4631d7fa80a9eb658ebe746",
+        "universal_tagset",
+    ),
 )
 # What nltk.pos_tag(..., tagset="universal") looks up.
 NLTK_RESOURCES = (f"taggers/{PERCEPTRON}/", "taggers/universal_tagset/en-ptb.map")
@@ -109,7 +125,8 @@ def fetch_tagger_data(
                     zip_path = Path(scratch) / f"{file.package}.zip"
                     if not copy_with_retries(file.zip_url, zip_path, retries, timeout, errors):
                         raise DownloadError(
-                            f"could not fetch NLTK's {file.package} from any source:\n  " + "\n  ".join(errors)
+                            f"could not fetch NLTK's {file.package} from any source:\n  "
+                            + "\n  ".join(errors)
                             + f"\nOffline? Set config key `mirror` (or ${MIRROR_ENV}) to a folder holding "
                             f"nltk_data/{file.path}, or config key nltk_data to a folder holding {file.path}."
                         )

@@ -43,9 +43,7 @@ INITIAL_WEIGHT = 0.0
 TRAJECTORY_COLUMNS = ["step", "x", "target", *WEIGHTS, "yhat_next", "yhat_next_c_only"]
 WEIGHTS_TABLE_COLUMNS = ["sequence", *WEIGHTS, "yhat_min", "yhat_max"]
 
-_PART = re.compile(
-    r"\((?P<group>[01]+)\)\^(?P<group_count>\d+)|(?P<digit>[01])\^(?P<digit_count>\d+)|(?P<plain>[01]+)"
-)
+_PART = re.compile(r"\((?P<group>[01]+)\)\^(?P<group_count>\d+)|(?P<digit>[01])\^(?P<digit_count>\d+)|(?P<plain>[01]+)")
 _SYMBOLS = {1.0: "+", -1.0: "-", 0.0: "="}
 
 
@@ -194,7 +192,7 @@ def plot_trajectories(trajectories: Mapping[str, pd.DataFrame], png_path: str | 
             bbox_to_anchor=(0.5, -0.18),
             frameon=False,
         )
-    for ax in axes.flat[len(trajectories):]:
+    for ax in axes.flat[len(trajectories) :]:
         ax.set_visible(False)
     fig.tight_layout()
     fig.savefig(png_path, dpi=120)

@@ -131,7 +131,9 @@ def load_checkpoint(path: str | Path, weights_only: bool = True) -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=weights_only)
     except Exception as error:  # torch raises RuntimeError, EOFError, UnpicklingError, zipfile errors...
-        raise CorruptCheckpoint(f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: {error})") from error
+        raise CorruptCheckpoint(
+            f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: {error})"
+        ) from error
     if not isinstance(payload, dict) or not {"model_config", "state_dict"} <= set(payload):
         raise CorruptCheckpoint(f"checkpoint {path} is not an rnnscope checkpoint (no model_config/state_dict)")
     return payload
@@ -178,7 +180,9 @@ def split_metrics(loss_nats: float) -> dict[str, float]:
     return {"loss_nats": loss_nats, "ppl": math.exp(loss_nats), "bpc": loss_nats / LN2}
 
 
-def save_checkpoint(path: Path, model: RNNModel, settings: TrainSettings | dict, step: int, epoch: int, **extra: object) -> None:
+def save_checkpoint(
+    path: Path, model: RNNModel, settings: TrainSettings | dict, step: int, epoch: int, **extra: object
+) -> None:
     """state_dict + configs + step, never a pickled module; written atomically. ``settings`` is a
     language model's TrainSettings or a sentiment classifier's train settings (rnnscope.sentiment)."""
     payload = {
@@ -194,7 +198,9 @@ def save_checkpoint(path: Path, model: RNNModel, settings: TrainSettings | dict,
     partial.replace(path)
 
 
-def initial_model(config: ModelConfig, seed: int, settings: TrainSettings | None = None, train_ids: torch.Tensor | None = None) -> RNNModel:
+def initial_model(
+    config: ModelConfig, seed: int, settings: TrainSettings | None = None, train_ids: torch.Tensor | None = None
+) -> RNNModel:
     """The weights a training run with ``seed`` starts from (``init_range`` or PyTorch's init),
     with the decoder bias set from ``train_ids`` when ``settings.output_bias`` is ``unigram``."""
     torch.manual_seed(seed)
@@ -222,7 +228,9 @@ def write_untrained_checkpoint(
     train_ids = None
     if settings.output_bias == "unigram":
         # The tokens training counts: the capped split, cut to whole batch rows.
-        ids = load_split_ids(Path(data_dir), vocab, "train", load_level(vocab_path))[: settings.max_train_tokens or None]
+        ids = load_split_ids(Path(data_dir), vocab, "train", load_level(vocab_path))[
+            : settings.max_train_tokens or None
+        ]
         train_ids = batchify(ids, settings.batch_size, settings.seq_len, "train")
     model = initial_model(config, settings.seed, settings, train_ids)
     save_checkpoint(checkpoint_path, model, settings, step=0, epoch=0, untrained=True)
@@ -291,8 +299,16 @@ def train_language_model(
     with StopRequest() as stop:
         for restart in range(len(completed), settings.restarts):
             run = _train_run(
-                config, settings, restart, train_data.to(device), ids["valid"].to(device),
-                resume if resume.get("restart") == restart else {}, resume_path, completed, model_name, stop,
+                config,
+                settings,
+                restart,
+                train_data.to(device),
+                ids["valid"].to(device),
+                resume if resume.get("restart") == restart else {},
+                resume_path,
+                completed,
+                model_name,
+                stop,
             )
             trained_tokens += run.pop("tokens")
             completed.append(run)
@@ -321,11 +337,15 @@ def train_language_model(
     }
     for split in SPLITS:
         split_ids = (ids[split][: settings.eval_max_tokens] if split == "train" else ids[split]).to(device)
-        metrics["splits"][split] = split_metrics(evaluate(model, split_ids, settings.eval_batch_size, settings.seq_len, split))
+        metrics["splits"][split] = split_metrics(
+            evaluate(model, split_ids, settings.eval_batch_size, settings.seq_len, split)
+        )
         metrics["splits"][split]["tokens"] = int(split_ids.numel())
     Path(metrics_path).write_text(json.dumps(metrics, indent=2))
     with open(history_path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["restart", "epoch", "step", "lr", "train_loss_nats", "valid_loss_nats"])
+        writer = csv.DictWriter(
+            handle, fieldnames=["restart", "epoch", "step", "lr", "train_loss_nats", "valid_loss_nats"]
+        )
         writer.writeheader()
         for run in completed:
             writer.writerows({"restart": run["restart"], **row} for row in run["history"])
@@ -363,9 +383,18 @@ def _train_run(
         model.load_state_dict(resume["state_dict"])
         optimizer.load_state_dict(resume["optimizer"])
         torch.set_rng_state(resume["rng_state"])
-        step, first_epoch, history, in_epoch = resume["step"], resume["epoch"] + 1, resume["history"], resume.get("in_epoch")
+        step, first_epoch, history, in_epoch = (
+            resume["step"],
+            resume["epoch"] + 1,
+            resume["history"],
+            resume.get("in_epoch"),
+        )
         best = resume.get("best", {})
-        where = f"epoch {first_epoch} batch {in_epoch['batch_index']}" if in_epoch else f"the end of epoch {resume['epoch']}"
+        where = (
+            f"epoch {first_epoch} batch {in_epoch['batch_index']}"
+            if in_epoch
+            else f"the end of epoch {resume['epoch']}"
+        )
         log.info("resuming %s restart %d from %s (step %d)", model_name, restart, where, step)
     steps_per_epoch = math.ceil((train_data.size(1) - 1) / settings.seq_len)
     show_bar = sys.stderr.isatty()
@@ -375,9 +404,18 @@ def _train_run(
     def save_resume(epoch_done: int, position: dict | None) -> None:
         nonlocal last_save
         save_checkpoint(
-            resume_path, model, settings, step, epoch_done,
-            optimizer=optimizer.state_dict(), rng_state=torch.get_rng_state(), history=history,
-            restart=restart, completed=completed, in_epoch=position, best=best,
+            resume_path,
+            model,
+            settings,
+            step,
+            epoch_done,
+            optimizer=optimizer.state_dict(),
+            rng_state=torch.get_rng_state(),
+            history=history,
+            restart=restart,
+            completed=completed,
+            in_epoch=position,
+            best=best,
         )
         last_save = time.monotonic()
 
@@ -385,7 +423,9 @@ def _train_run(
         if settings.max_steps and step >= settings.max_steps:
             break
         if best and epoch - best["epoch"] > settings.early_stopping_patience:
-            log.info("%s restart %d: early stop before epoch %d, keeping epoch %d", model_name, restart, epoch, best["epoch"])
+            log.info(
+                "%s restart %d: early stop before epoch %d, keeping epoch %d", model_name, restart, epoch, best["epoch"]
+            )
             break
         model.train()
         lr = settings.epoch_lr(epoch)
@@ -394,10 +434,16 @@ def _train_run(
         hidden, epoch_loss, epoch_tokens, skip = None, 0.0, 0, 0
         if in_epoch is not None:
             hidden = in_epoch["hidden"]
-            hidden = tuple(h.to(device) for h in hidden) if isinstance(hidden, tuple) else (hidden.to(device) if hidden is not None else None)
+            hidden = (
+                tuple(h.to(device) for h in hidden)
+                if isinstance(hidden, tuple)
+                else (hidden.to(device) if hidden is not None else None)
+            )
             epoch_loss, epoch_tokens, skip = in_epoch["epoch_loss"], in_epoch["epoch_tokens"], in_epoch["batch_index"]
             in_epoch = None
-        bar = tqdm(total=steps_per_epoch, initial=skip, desc=f"{model_name} epoch {epoch}", disable=not show_bar, leave=False)
+        bar = tqdm(
+            total=steps_per_epoch, initial=skip, desc=f"{model_name} epoch {epoch}", disable=not show_bar, leave=False
+        )
         for batch_index, (inputs, targets) in enumerate(chunks(train_data, settings.seq_len)):
             if batch_index < skip:
                 continue
@@ -415,31 +461,60 @@ def _train_run(
             epoch_tokens += targets.numel()
             bar.update()
             due = (settings.checkpoint_every_steps and step % settings.checkpoint_every_steps == 0) or (
-                settings.checkpoint_every_minutes and time.monotonic() - last_save >= 60 * settings.checkpoint_every_minutes
+                settings.checkpoint_every_minutes
+                and time.monotonic() - last_save >= 60 * settings.checkpoint_every_minutes
             )
             if due or stop.signal_name:
-                position = {"batch_index": batch_index + 1, "hidden": detach(hidden), "epoch_loss": epoch_loss, "epoch_tokens": epoch_tokens}
+                position = {
+                    "batch_index": batch_index + 1,
+                    "hidden": detach(hidden),
+                    "epoch_loss": epoch_loss,
+                    "epoch_tokens": epoch_tokens,
+                }
                 save_resume(epoch - 1, position)
                 if stop.signal_name:
                     bar.close()
-                    log.warning("%s: wrote %s at step %d; exiting with code %d", stop.signal_name, resume_path, step, PREEMPTED_EXIT_CODE)
+                    log.warning(
+                        "%s: wrote %s at step %d; exiting with code %d",
+                        stop.signal_name,
+                        resume_path,
+                        step,
+                        PREEMPTED_EXIT_CODE,
+                    )
                     raise Preempted(stop.signal_name)
             if settings.max_steps and step >= settings.max_steps:
                 break
         bar.close()
         tokens += epoch_tokens
         valid_loss = evaluate(model, valid_ids, settings.eval_batch_size, settings.seq_len, "valid")
-        row = {"epoch": epoch, "step": step, "lr": lr, "train_loss_nats": epoch_loss / epoch_tokens, "valid_loss_nats": valid_loss}
+        row = {
+            "epoch": epoch,
+            "step": step,
+            "lr": lr,
+            "train_loss_nats": epoch_loss / epoch_tokens,
+            "valid_loss_nats": valid_loss,
+        }
         history.append(row)
         if epoch % settings.log_every == 0 or epoch == settings.epochs:
             log.info(
                 "%s restart %d epoch %d step %d: train %.4f nats, valid %.4f nats (ppl %.3f)",
-                model_name, restart, epoch, step, row["train_loss_nats"], valid_loss, math.exp(valid_loss),
+                model_name,
+                restart,
+                epoch,
+                step,
+                row["train_loss_nats"],
+                valid_loss,
+                math.exp(valid_loss),
             )
         if settings.early_stopping_patience and (not best or valid_loss < best["valid_loss_nats"]):
             best = {"epoch": epoch, "step": step, "valid_loss_nats": valid_loss, "state_dict": cpu_state(model)}
         save_resume(epoch, None)
-    kept = best or {"epoch": history[-1]["epoch"], "step": step, "valid_loss_nats": history[-1]["valid_loss_nats"], "state_dict": cpu_state(model)}
+    kept = best or {
+        "epoch": history[-1]["epoch"],
+        "step": step,
+        "valid_loss_nats": history[-1]["valid_loss_nats"],
+        "state_dict": cpu_state(model),
+    }
     return {**kept, "restart": restart, "history": history, "tokens": tokens}
 
 
