@@ -1,6 +1,6 @@
 // rnnscope explorer: RNNVis-style views of a results folder (rnnscope.explorer writes the data).
 // Data arrive as <script> files setting globals (RNNSCOPE_INDEX, RNNSCOPE_VIEWS[id], RNNSCOPE_PROBES,
-// RNNSCOPE_NEURONS): Chromium refuses fetch() of file:// URLs. Nothing is loaded from outside this folder.
+// RNNSCOPE_NEURONS): Chromium refuses to fetch file:// URLs. Nothing is loaded from outside this folder.
 "use strict";
 (function () {
   const INDEX = window.RNNSCOPE_INDEX;
