@@ -19,7 +19,7 @@ import pytest
 
 from explorer_browser import check_explorer_site, check_live_page
 from explorer_results import CHARS, MODELS, SENTENCES, make_results
-from rnnscope.explorer import MAX_SENTENCE_CHARS, build_explorer, main, round_floats, serve
+from rnnscope.explorer import MAX_SENTENCE_CHARS, ExplorerSettings, build_explorer, main, round_floats, serve
 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "explorer"
 
@@ -124,6 +124,22 @@ def test_live_models_guessed_for_a_folder_made_elsewhere(site: Path) -> None:
     models = json.loads((site / "models.json").read_text())
     assert models["char_lstm"] == {"checkpoint": "results/train/char_lstm/model.pt", "vocab": "results/data/chars/vocab.json"}
     assert models["word_lstm"]["vocab"] == "results/data/words/vocab.json"
+
+
+def test_rule_settings_choose_what_is_shown(results: Path, tmp_path: Path) -> None:
+    """The rule passes the config's views, pairs, neurons, cluster settings and checkpoints: only those are shown."""
+    settings = ExplorerSettings(
+        mode="positive", n_clusters=3, min_count=3, link_filter=0.5, words_per_cluster=4,
+        models={"char_gru": {"checkpoint": "results/train/char_gru/model.pt", "vocab": "results/data/chars/vocab.json"}},
+        views=[["char_gru", "l1_h"]], comparisons=[], neurons=[],
+    )
+    summary = build_explorer(results, tmp_path / "site", settings)
+    assert [view["id"] for view in summary["views"]] == ["char_gru/l1_h"] and summary["comparisons"] == [] and summary["neurons"] == 0
+    data = view_file(tmp_path / "site", "char_gru/l1_h")
+    assert (data["mode"], data["min_count"], data["link_filter"], data["words_per_cluster"]) == ("positive", 3, 0.5, 4)
+    assert json.loads((tmp_path / "site" / "models.json").read_text()) == settings.models
+    with pytest.raises(ValueError, match="run the cluster stage for char_gru/l7_h"):
+        build_explorer(results, tmp_path / "bad", ExplorerSettings(views=[["char_gru", "l7_h"]]))
 
 
 def test_command_line_and_clear_error(results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -109,10 +109,22 @@ class ExplorerSettings:
     link_filter: float = 0.2
     words_per_cluster: int = 10
     models: dict[str, dict[str, str]] = field(default_factory=dict)  # model -> checkpoint, vocab (relative to results)
+    # What to show (the rule passes the config's lists); None: whatever the folder holds.
+    views: list[tuple[str, str]] | None = None  # (model, state column)
+    comparisons: list[tuple[str, str, str]] | None = None  # (model a, model b, state column)
+    neurons: list[tuple[str, str]] | None = None  # (model, hypothesis)
 
 
-def find_views(results: Path) -> list[ViewSource]:
-    """Every (model, column) with the cluster stage's four tables, in name order."""
+def find_views(results: Path, wanted: Sequence[Sequence[str]] | None = None) -> list[ViewSource]:
+    """Every (model, column) with the cluster stage's four tables, in name order; or the ``wanted``
+    ones, each of which must have them."""
+    if wanted is not None:
+        views = [ViewSource(model, column, results / "cluster" / model / column, results / "rnnvis" / model / column) for model, column in wanted]
+        for view in views:
+            missing = [name for name in ("responses.parquet", "word_clusters.csv", "unit_clusters.csv", "edges.csv") if not (view.cluster_dir / name).is_file()]
+            if missing:
+                raise ValueError(f"{view.cluster_dir} lacks {missing}; run the cluster stage for {view.id}")
+        return views
     views = []
     for responses in sorted((results / "cluster").glob("*/*/responses.parquet")):
         folder = responses.parent
@@ -252,10 +264,12 @@ def glyph_data(glyphs_csv: Path, n_clusters: int) -> list[dict[str, Any]]:
     return sentences
 
 
-def comparison_data(results: Path) -> list[dict[str, Any]]:
-    """Every compared pair and column: the ARI/AMI summary and the word-cluster overlap."""
+def comparison_data(results: Path, wanted: Sequence[Sequence[str]] | None = None) -> list[dict[str, Any]]:
+    """Every compared pair and column (or the ``wanted`` ones): the ARI/AMI summary and the word-cluster overlap."""
     pairs = []
-    for summary_csv in sorted((results / "rnnvis" / "compare").glob("*__*/*/summary.csv")):
+    compare = results / "rnnvis" / "compare"
+    paths = sorted(compare.glob("*__*/*/summary.csv")) if wanted is None else [compare / f"{a}__{b}" / column / "summary.csv" for a, b, column in wanted]
+    for summary_csv in paths:
         summary = pd.read_csv(summary_csv).iloc[0].to_dict()
         overlap_csv = summary_csv.with_name("word_cluster_overlap.csv")
         overlap = pd.read_csv(overlap_csv, keep_default_na=False).to_dict("records") if overlap_csv.is_file() else []
@@ -276,10 +290,11 @@ def probe_data(results: Path) -> dict[str, Any]:
     return {"columns": columns, "rows": table.values.tolist(), "source": "results/tables/probes.csv"}
 
 
-def neuron_data(results: Path) -> list[dict[str, Any]]:
+def neuron_data(results: Path, wanted: Sequence[Sequence[str]] | None = None) -> list[dict[str, Any]]:
     """The most responsible neurons' activations over held-out text (rule neurons' heatmap.json)."""
     shown = []
-    for path in sorted((results / "neurons").glob("*/*/heatmap.json")):
+    paths = sorted((results / "neurons").glob("*/*/heatmap.json")) if wanted is None else [results / "neurons" / m / h / "heatmap.json" for m, h in wanted]
+    for path in paths:
         shown.append(json.loads(path.read_text(encoding="utf-8")))
     return shown
 
@@ -294,7 +309,7 @@ def build_explorer(results: str | Path, out: str | Path, settings: ExplorerSetti
     started = time.perf_counter()
     results, out = Path(results), Path(out)
     settings = settings or ExplorerSettings()
-    sources = find_views(results)
+    sources = find_views(results, settings.views)
     if not sources:
         raise ValueError(
             f"{results} holds no co-clustered view (results/cluster/<model>/<layer>_<kind>/ with responses.parquet, "
@@ -317,9 +332,9 @@ def build_explorer(results: str | Path, out: str | Path, settings: ExplorerSetti
             }
         )
         log.info("view %s: %d tokens, %d units, %d KB", source.id, len(data["tokens"]), data["units"], path.stat().st_size // 1024)
-    comparisons = comparison_data(results)
+    comparisons = comparison_data(results, settings.comparisons)
     probes = probe_data(results)
-    neurons = neuron_data(results)
+    neurons = neuron_data(results, settings.neurons)
     index = {
         "views": views,
         "comparisons": comparisons,

@@ -291,6 +291,8 @@ def final_outputs():
     if counting_models():
         outputs += ["results/tables/srn_counting.csv"]
         outputs += [f"results/plots/activation_space_{m}.png" for m in counting_models()]
+    if clustered_models():
+        outputs += ["results/explorer"]  # the interactive explorer (workflow/rules/explorer.smk)
     return outputs
 
 
