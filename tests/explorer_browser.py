@@ -160,6 +160,10 @@ def check_chip_and_unit(page: Any, results: Path, view_id: str) -> None:
 
 def check_probe_sort(page: Any) -> None:
     page.locator("#tabs button[data-tab='probes']").click()
+    page.wait_for_function("window.RNNSCOPE_PROBES !== undefined")
+    if not page.evaluate("RNNSCOPE_PROBES.rows.length"):
+        assert "No probe table" in page.locator("#probe-count").inner_text()
+        return
     page.wait_for_selector("#probe-table th")
     for key in ("f1", "r2", "layer"):
         header = page.locator(f"#probe-table th[data-key='{key}']")
@@ -256,10 +260,10 @@ def check_explorer_site(site: Path, results: Path, screenshots: Path | None = No
             page.locator("#main-view text.word").nth(1).click()
             page.locator("#tab-model .row").screenshot(path=str(screenshots / "main_view.png"))
             page.locator("#main-view rect.unit").first.click()
-            page.locator("#detail-view").screenshot(path=str(screenshots / "detail_unit.png"))
+            page.locator("#detail-view").locator("xpath=..").screenshot(path=str(screenshots / "detail_unit.png"))
             page.locator("#main-view text.word").first.click()
-            page.locator("#detail-view").screenshot(path=str(screenshots / "detail_word.png"))
-            page.locator("#sequence-view").screenshot(path=str(screenshots / "sequence_view.png"))
+            page.locator("#detail-view").locator("xpath=..").screenshot(path=str(screenshots / "detail_word.png"))
+            page.locator("#sequence-view").locator("xpath=..").screenshot(path=str(screenshots / "sequence_view.png"))
         check_probe_sort(page)
         if screenshots is not None:
             page.screenshot(path=str(screenshots / "probes.png"))

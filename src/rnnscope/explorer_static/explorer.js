@@ -39,6 +39,11 @@
     tooltip.style.left = event.clientX + 12 + "px"; tooltip.style.top = event.clientY + 12 + "px";
   }
   function hideTip() { tooltip.hidden = true; }
+  const measure = document.createElement("canvas").getContext("2d");
+  function textWidth(text, size) {  // what the SVG text will take, for the word clouds' line wrap
+    measure.font = `${size}px system-ui, sans-serif`;
+    return measure.measureText(text).width;
+  }
   function colourScale(limit) {
     return d3.scaleDiverging([-limit, 0, limit], d3.interpolateRgbBasis([BLUE, "#f7f7f7", ORANGE])).clamp(true);
   }
@@ -83,7 +88,7 @@
       let x = 0, line = 0, lineH = 0, cloudH = 18;
       for (const i of members) {
         const s = size(Math.max(1, data.counts[i]));
-        const w = shown(data.tokens[i]).length * s * 0.62 + 8;
+        const w = textWidth(shown(data.tokens[i]), s) + 7;
         if (x + w > cloudW && x > 0) { line += lineH + 2; x = 0; lineH = 0; }
         placed.push({ i, x, line, s });
         x += w; lineH = Math.max(lineH, s);
@@ -140,15 +145,20 @@
     }
     let colouring = "mean response to the paired word cluster";
     let selected = null;
+    let current = scale;
     function paint(token) {
       const row = token === null ? null : tokenIndex.get(token);
+      const values = row === null || row === undefined ? base : data.response[row];
+      // RNNVis colours by the selected word's responses: the scale spans this word's largest |response|
+      const own = d3.max(values, (v) => (v === null ? 0 : Math.abs(v))) || 1;
+      current = colourScale(own);
       for (let u = 0; u < H; u++) {
-        const value = row === null || row === undefined ? base[u] : data.response[row][u];
+        const value = values[u];
         unitRects[u].setAttribute("data-value", value === null ? "" : String(value));
-        unitRects[u].setAttribute("fill", value === null ? GREY : scale(value));
+        unitRects[u].setAttribute("fill", value === null ? GREY : current(value));
       }
       colouring = row === null || row === undefined ? "mean response to the paired word cluster" : `expected response to '${shown(token)}'`;
-      if (handlers.legend) handlers.legend(colouring, limit);
+      if (handlers.legend) handlers.legend(colouring, own);
     }
     function mark(token, cls) {
       for (const node of wordTexts.values()) node.classList.remove(cls);
@@ -156,7 +166,7 @@
     }
     paint(null);
     return {
-      scale, limit, tokenIndex,
+      get scale() { return current; }, limit, tokenIndex,
       select(token) { selected = token; mark(token, "selected"); paint(token); },
       highlight(token) {  // transient (sequence view hover): colour by the token when it has a response
         mark(token, "highlight");
@@ -438,6 +448,10 @@
   const MAX_PROBE_ROWS = 400;
   function setupProbes() {
     const P = window.RNNSCOPE_PROBES;
+    if (!P.rows.length) {
+      document.getElementById("probe-count").textContent = "No probe table in this results folder (results/tables/probes.csv).";
+      return;
+    }
     const col = Object.fromEntries(P.columns.map((c, i) => [c, i]));
     const filters = document.getElementById("probe-filters");
     for (const name of PROBE_FILTERS) {
