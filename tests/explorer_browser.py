@@ -250,7 +250,9 @@ def check_explorer_site(site: Path, results: Path, screenshots: Path | None = No
         words = page.locator("#main-view text.word")
         for index in range(clicks):
             words.nth(index % words.count()).click()
-        page.locator("#sequence-view g.glyph-col").first.hover() if page.locator("#sequence-view g.glyph-col").count() else None
+        columns = page.locator("#sequence-view g.glyph-col")
+        for index in range(min(clicks, columns.count())):
+            columns.nth(index).hover()
         page.wait_for_timeout(100)
         measured = page.evaluate("RNNSCOPE_TIMINGS")
         for key in ("click_ms", "click_frame_ms", "hover_ms"):

@@ -184,7 +184,7 @@
     container.innerHTML = "";
     const order = d3.range(data.tokens.length).filter((i) => data.response[i][unit] !== null)
       .sort((a, b) => data.response[a][unit] - data.response[b][unit]);
-    const width = Math.max(640, Math.min(1400, order.length * 14 + 80)), height = 260, m = { l: 50, r: 10, t: 10, b: 70 };
+    const width = Math.max(640, Math.min(1180, order.length * 14 + 80)), height = 260, m = { l: 50, r: 10, t: 10, b: 70 };
     const x = d3.scaleBand().domain(order).range([m.l, width - m.r]).padding(0.2);
     const values = [];
     order.forEach((i) => {
@@ -198,7 +198,7 @@
     svg.append("g").attr("transform", `translate(${m.l},0)`).call(d3.axisLeft(y).ticks(5));
     svg.append("line").attr("x1", m.l).attr("x2", width - m.r).attr("y1", y(0)).attr("y2", y(0)).attr("stroke", "#999");
     const g = svg.append("g");
-    order.forEach((i) => {
+    order.forEach((i, rank) => {
       const cx = x(i) + x.bandwidth() / 2, token = data.tokens[i], b = data.bands[token];
       if (b) {
         g.append("line").attr("x1", cx).attr("x2", cx).attr("y1", y(b.p9[unit])).attr("y2", y(b.p91[unit])).attr("stroke", ORANGE).attr("stroke-width", 2).attr("opacity", 0.4);
@@ -208,7 +208,10 @@
         .attr("fill", POS_COLOURS(data.pos[i] || "?"))
         .on("mousemove", (event) => showTip(event, `'${shown(token)}' ${data.pos[i] || ""}: ${fmt(data.response[i][unit])}` + (b ? `\n25–75%: ${fmt(b.p25[unit])}…${fmt(b.p75[unit])}, 9–91%: ${fmt(b.p9[unit])}…${fmt(b.p91[unit])}` : "")))
         .on("mouseleave", hideTip);
-      g.append("text").attr("transform", `translate(${cx},${height - m.b + 6}) rotate(60)`).attr("font-size", 10).text(shown(token) + (data.pos[i] ? " " + data.pos[i] : ""));
+      // labels at least 12 px apart, and the band tokens' (every value on hover)
+      if (rank % Math.ceil(12 / x.step()) === 0 || b) {
+        g.append("text").attr("transform", `translate(${cx},${height - m.b + 6}) rotate(60)`).attr("font-size", 10).text(shown(token) + (data.pos[i] ? " " + data.pos[i] : ""));
+      }
     });
     const tags = [...new Set(data.pos.filter((p) => p))];
     const legend = d3.select(container).append("div").attr("class", "legend");
