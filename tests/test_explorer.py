@@ -55,9 +55,11 @@ def test_round_floats_keeps_four_significant_digits() -> None:
 
 
 def test_site_files_and_no_outside_references(site: Path) -> None:
-    for name in ("index.html", "explorer.js", "explorer.css", "d3.min.js", "D3-LICENSE", "live.js", "data/index.js", "data/probes.js", "data/neurons.js"):
+    for name in ("index.html", "explorer.js", "explorer.css", "d3.min.js", "D3-LICENSE", "live.js", "views.csv", "data/index.js", "data/probes.js", "data/neurons.js"):
         assert (site / name).is_file(), name
     assert "Mike Bostock" in (site / "D3-LICENSE").read_text()
+    views = pd.read_csv(site / "views.csv")
+    assert len(views) == 6 and {"id", "units", "n_clusters", "mode", "kb"} <= set(views.columns)
     html = (site / "index.html").read_text()
     references = re.findall(r'(?:src|href)="([^"]+)"', html)
     assert references and all(not re.match(r"[a-z]+://|//", ref) for ref in references if not ref.startswith("data:")), references

@@ -352,6 +352,10 @@ def build_explorer(results: str | Path, out: str | Path, settings: ExplorerSetti
     static = static_folder()
     for name in STATIC_FILES:
         shutil.copyfile(static / name, out / name)
+    # One row per view: what the Snakemake report lists beside its link to index.html.
+    pd.DataFrame(
+        [{**{k: v for k, v in view.items() if k != "file"}, "kb": round((out / view["file"]).stat().st_size / 1e3, 1)} for view in views]
+    ).to_csv(out / "views.csv", index=False)
     size = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
     log.info("explorer of %s: %d views, %d comparisons, %d probe rows, %d neurons, %.2f MB in %.1f s -> %s",
              results, len(views), len(comparisons), len(probes["rows"]), len(neurons), size / 1e6, time.perf_counter() - started, out)

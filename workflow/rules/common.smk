@@ -292,7 +292,7 @@ def final_outputs():
         outputs += ["results/tables/srn_counting.csv"]
         outputs += [f"results/plots/activation_space_{m}.png" for m in counting_models()]
     if clustered_models():
-        outputs += ["results/explorer"]  # the interactive explorer (workflow/rules/explorer.smk)
+        outputs += ["results/explorer/index.html"]  # the interactive explorer (workflow/rules/explorer.smk)
     return outputs
 
 
