@@ -147,6 +147,8 @@ def test_rule_settings_choose_what_is_shown(results: Path, tmp_path: Path) -> No
 def test_command_line_and_clear_error(results: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     main(["build", str(results), "--out", str(tmp_path / "site")])
     assert (tmp_path / "site" / "index.html").is_file() and "6 views" in capsys.readouterr().out
+    main([str(results), "--out", str(tmp_path / "plain")])  # build is the default command
+    assert (tmp_path / "plain" / "data" / "index.js").is_file()
     with pytest.raises(ValueError, match="run the cluster stage"):
         build_explorer(tmp_path / "empty", tmp_path / "out")
 

@@ -138,8 +138,9 @@
         const text = wg.append("text").attr("class", "word").attr("data-token", data.tokens[p.i]).attr("data-index", p.i)
           .attr("x", p.x).attr("y", 18 + p.line + p.s).attr("font-size", p.s.toFixed(1)).text(shown(data.tokens[p.i]))
           .on("click", () => handlers.word(data.tokens[p.i]))
+          .on("mouseenter", () => { if (handlers.hover) handlers.hover(data.tokens[p.i]); })
           .on("mousemove", (event) => showTip(event, `'${shown(data.tokens[p.i])}': ${data.counts[p.i]} times, W${row.c}${data.pos[p.i] ? ", " + data.pos[p.i] : ""}`))
-          .on("mouseleave", hideTip);
+          .on("mouseleave", () => { hideTip(); if (handlers.hover) handlers.hover(null); });
         wordTexts.set(data.tokens[p.i], text.node());
       }
     }
@@ -361,8 +362,13 @@
       `${data.model}, layer ${data.layer} ${data.kind === "h" ? "hidden state h" : data.kind === "c" ? "cell state c" : "state " + data.kind}: ` +
       `${data.units} units, ${data.word_cluster.length} most frequent tokens co-clustered into ${data.n_clusters} clusters, mode ${data.mode}` +
       (data.min_count ? `, tokens seen ≥ ${data.min_count} times` : "") + `; edges |e| ≥ ${data.link_filter} × max`;
+    const hover = (token) => {  // hovering a word (cloud or sentence) colours the chips by it until the pointer leaves
+      const h0 = performance.now();
+      state.main.highlight(token);
+      timings.hover_ms.push(performance.now() - h0);
+    };
     state.main = drawMain(document.getElementById("main-view"), data, {
-      word: selectWord, chip: selectChip, unit: selectUnit, legend: legend(document.getElementById("main-legend")),
+      word: selectWord, chip: selectChip, unit: selectUnit, hover, legend: legend(document.getElementById("main-legend")),
     });
     sidePanel().textContent = "Click a word to colour every unit by its expected response; click a chip to list its units and top words; click a unit for its detail view.";
     document.getElementById("detail-view").textContent = "Click a unit or a word in the main view.";
@@ -370,11 +376,6 @@
     const seq = document.getElementById("sequence-view");
     seq.innerHTML = "";
     const scaleMax = glyphScale(data.glyphs);
-    const hover = (token) => {
-      const h0 = performance.now();
-      state.main.highlight(token);
-      timings.hover_ms.push(performance.now() - h0);
-    };
     data.glyphs.forEach((sentence, n) => drawSentence(seq, sentence, scaleMax, hover, `sentence ${n + 1}: ${sentence.sentence}`));
     if (!data.glyphs.length) seq.textContent = "No glyph sentences for this view (rnnvis/<model>/<column>/glyphs.csv missing).";
     state.glyphScale = scaleMax;
