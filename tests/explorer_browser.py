@@ -110,10 +110,14 @@ def unit_colours(page: Any) -> list[dict[str, Any]]:
 
 def check_word_click(page: Any, results: Path, view_id: str) -> str:
     """Click the first word of the main view; every unit's colour is its response to that word."""
+    page.evaluate("window.scrollTo(0, 0)")
+    page.mouse.move(0, 0)  # no word under the pointer (a hover colours the chips too)
+    page.wait_for_timeout(50)
     before = {cell["unit"]: cell["fill"] for cell in unit_colours(page)}
     word = page.locator("#main-view text.word").first
     token = word.get_attribute("data-token")
     word.click()
+    page.wait_for_selector("#main-view text.word.selected", timeout=5000)
     cells = sorted(unit_colours(page), key=lambda cell: cell["unit"])
     expected = expected_responses(results, view_id, token)
     assert [cell["unit"] for cell in cells] == list(range(len(expected))), "one cell per unit"
