@@ -200,6 +200,17 @@ def test_live_endpoint_answers_and_refuses_clearly(server: str) -> None:
     assert get(glyphs_url(server, model="char_lstm", column="l0_h", text="a"))[0] == 200, "the server keeps serving"
 
 
+def test_live_glyphs_are_the_rules_glyphs(server: str, site: Path) -> None:
+    """A configured sentence typed in live mode gives the glyph data rule glyphs wrote for it."""
+    for model, kind in (("char_gru", "char"), ("word_lstm", "word")):
+        view = view_file(site, f"{model}/l1_h")
+        status, answer = get(glyphs_url(server, model=model, column="l1_h", text=SENTENCES[kind][0]))
+        assert status == 200 and answer["tokens"] == view["glyphs"][0]["tokens"] and answer["sizes"] == view["glyphs"][0]["sizes"]
+        np.testing.assert_allclose(
+            np.array(answer["steps"], dtype=float), np.array(view["glyphs"][0]["steps"], dtype=float), rtol=2e-3, atol=1e-6
+        )
+
+
 def test_live_page_runs_a_typed_sentence(server: str) -> None:
     check_live_page(server, "word_lstm", "l0_h", "the zebra sat on the mat.")
 
