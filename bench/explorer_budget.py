@@ -28,7 +28,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from rnnscope.explorer import build_explorer  # noqa: E402
+from rnnscope.explorer import build_explorer
 
 VIEWS = {  # model: (units, layers, kinds, co-clustered tokens, word model)
     "ptb_lstm_small": (64, 2, "hc", 60, True),
@@ -41,7 +41,7 @@ VIEWS = {  # model: (units, layers, kinds, co-clustered tokens, word model)
     "yelp_gru": (50, 1, "h", 200, True),
 }
 PAIRS = [("shakespeare_lstm", "shakespeare_gru"), ("ptb_rnn", "ptb_lstm_medium")]
-SENTENCE = "i love the food though the staff is not helpful".split()
+SENTENCE = ["i", "love", "the", "food", "though", "the", "staff", "is", "not", "helpful"]
 CLUSTERS = 4
 
 

@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import shutil
 import statistics
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -198,7 +199,7 @@ def check_compare(page: Any) -> None:
     page.locator("#compare-a text.word").first.click()
     assert page.locator("#compare-a text.word.selected").get_attribute("data-token") == token
     other = page.locator("#compare-b text.word.selected")
-    if page.locator(f"#compare-b text.word").evaluate_all("ts => ts.map(t => t.dataset.token)").count(token):
+    if page.locator("#compare-b text.word").evaluate_all("ts => ts.map(t => t.dataset.token)").count(token):
         assert other.get_attribute("data-token") == token, "word selection is linked across the two models"
     assert "adjusted Rand index" in page.locator("#compare-summary").inner_text()
 

@@ -16,9 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-
 from explorer_browser import check_explorer_site, check_live_page
 from explorer_results import CHARS, MODELS, SENTENCES, make_results
+
 from rnnscope.explorer import MAX_SENTENCE_CHARS, ExplorerSettings, build_explorer, main, round_floats, serve
 
 DOCS_SCREENSHOTS = Path(__file__).resolve().parents[1] / "docs" / "explorer"

@@ -198,7 +198,7 @@ def view_data(source: ViewSource, settings: ExplorerSettings) -> dict[str, Any]:
     if (source.cluster_dir / "top_tokens.csv").is_file():
         top = read_words(source.cluster_dir / "top_tokens.csv")
         for (unit, sign), rows in top.groupby(["unit", "sign"], sort=True):
-            unit_top.setdefault(str(int(unit)), {})[str(sign)] = rows.sort_values("rank")[["token", "response"]].values.tolist()
+            unit_top.setdefault(str(unit), {})[str(sign)] = rows.sort_values("rank")[["token", "response"]].values.tolist()
 
     bands: dict[str, Any] = {}
     if (source.cluster_dir / "bands.parquet").is_file():
@@ -206,8 +206,8 @@ def view_data(source: ViewSource, settings: ExplorerSettings) -> dict[str, Any]:
         for token, rows in band_table.groupby("token", sort=False):
             rows = rows.sort_values("unit")
             bands[str(token)] = {
-                "count": int(rows["count"].iat[0]),
-                "samples": int(rows["samples"].iat[0]),
+                "count": int(rows["count"].to_numpy()[0]),
+                "samples": int(rows["samples"].to_numpy()[0]),
                 **{name: rows[name].to_numpy() for name in ("response", "p9", "p25", "p50", "p75", "p91")},
             }
 
@@ -227,7 +227,7 @@ def view_data(source: ViewSource, settings: ExplorerSettings) -> dict[str, Any]:
         "words_per_cluster": settings.words_per_cluster,
         "unit_cluster": unit_labels.tolist(),
         "tokens": tokens,
-        "counts": [int(table["count"].iat[row_of[token]]) for token in tokens],
+        "counts": table["count"].to_numpy()[[row_of[token] for token in tokens]].astype(int).tolist(),
         "word_cluster": words["cluster"].astype(int).tolist(),  # for tokens[:len(word_cluster)]
         "pos": [pos.get(token, "") for token in tokens],
         "response": response,
@@ -482,7 +482,7 @@ def make_handler(site: Path, live: LiveGlyphs) -> type[SimpleHTTPRequestHandler]
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, directory=str(site), **kwargs)
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the stdlib's name)
+        def log_message(self, format: str, *args: Any) -> None:  # the stdlib's signature
             log.info("%s %s", self.address_string(), format % args)
 
         def _json(self, status: int, payload: Any) -> None:
@@ -494,7 +494,7 @@ def make_handler(site: Path, live: LiveGlyphs) -> type[SimpleHTTPRequestHandler]
             self.end_headers()
             self.wfile.write(body)
 
-        def do_GET(self) -> None:  # noqa: N802 (the stdlib's name)
+        def do_GET(self) -> None:  # the stdlib's name
             url = urlparse(self.path)
             if url.path == "/live.js":
                 body = js_assignment("window.RNNSCOPE_LIVE", {"models": sorted(live.models), "max_chars": MAX_SENTENCE_CHARS}).encode()

@@ -394,7 +394,7 @@ def analyse_neurons(
         log.warning("%s: %s", hypothesis, reason)
         table = pd.DataFrame([base | {"status": f"skipped: {reason}"}], columns=ABLATION_COLUMNS)
         plot_no_probe(reason, title, heatmap_png)
-        shown = {"model": model_name, "hypothesis": hypothesis, "status": "skipped", "reason": reason, "title": title}
+        shown: dict[str, object] = {"model": model_name, "hypothesis": hypothesis, "status": "skipped", "reason": reason, "title": title}
     else:
         probes = {
             (int(row.layer), row.kind): Probe.load(weights_npz, f"{state_column(int(row.layer), row.kind)}/{hypothesis}/{settings.weighting}")
@@ -413,18 +413,19 @@ def analyse_neurons(
         column = state_column(layer, kind)
         start = heatmap_window(text, labels, settings.heatmap_chars)
         window = slice(start, start + settings.heatmap_chars)
+        heatmap_title = title + f", characters {start}-{start + len(text[window]) - 1}"
+        unit_title = f"layer {layer} {kind}, unit {unit} (largest |w| = {abs(probe.coef[unit]):.3f} of the probe on {column}, held-out F1 {best['f1']:.3f})"
         shown = {
             "model": model_name, "hypothesis": hypothesis, "status": "ok", "layer": layer, "kind": kind, "unit": unit,
-            "title": title + f", characters {start}-{start + len(text[window]) - 1}",
-            "unit_title": f"layer {layer} {kind}, unit {unit} (largest |w| = {abs(probe.coef[unit]):.3f} of the probe on {column}, held-out F1 {best['f1']:.3f})",
+            "title": heatmap_title, "unit_title": unit_title,
             "start": start, "width": settings.heatmap_width, "text": text[window],
             "activation": [float(f"{v:.4g}") for v in states[column][window, unit].tolist()],
             "labels": labels[window].astype(int).tolist(),
             "probability": [float(f"{v:.3g}") for v in probe.probability(states[column][window]).tolist()],
         }
         plot_neuron_heatmap(
-            shown["text"], states[column][window, unit], labels[window], probe.probability(states[column][window]),
-            shown["title"], shown["unit_title"], heatmap_png, settings.heatmap_width,
+            text[window], states[column][window, unit], labels[window], probe.probability(states[column][window]),
+            heatmap_title, unit_title, heatmap_png, settings.heatmap_width,
         )
     if heatmap_json is not None:
         partial_json = Path(str(heatmap_json) + ".partial")
