@@ -47,7 +47,8 @@ CLUSTERS = 4
 
 def write_view(results: Path, model: str, column: str, units: int, tokens: int, words: bool, vocab: int, rng: np.random.Generator) -> None:
     names = [f"w{i}" for i in range(vocab)] if words else [chr(32 + i) for i in range(min(vocab, 90))]
-    names[: len(SENTENCE)] = SENTENCE if words else names[: len(SENTENCE)]
+    distinct = list(dict.fromkeys(SENTENCE))  # "the" twice in the sentence: once in the vocabulary
+    names[: len(distinct)] = distinct if words else names[: len(distinct)]
     counts = np.sort(rng.integers(20, 50000, len(names)))[::-1]
     folder = results / "cluster" / model / column
     folder.mkdir(parents=True)

@@ -88,7 +88,7 @@
       let x = 0, line = 0, lineH = 0, cloudH = 18;
       for (const i of members) {
         const s = size(Math.max(1, data.counts[i]));
-        const w = textWidth(shown(data.tokens[i]), s) + 7;
+        const w = textWidth(shown(data.tokens[i]), s) + 9;  // room for the bold of a selected word
         if (x + w > cloudW && x > 0) { line += lineH + 2; x = 0; lineH = 0; }
         placed.push({ i, x, line, s });
         x += w; lineH = Math.max(lineH, s);
@@ -540,7 +540,7 @@
       if (col === n.width) { line = el("div", { class: "line" }); box.append(line); col = 0; }
       const cell = el("span", { class: "ch", "data-step": t });
       const dark = Math.abs((n.activation[t] - lo) / (hi - lo) - 0.5) > 0.3;  // white text on the dark ends of the scale
-      const glyph = el("span", { style: `background:${colour(n.activation[t])};color:${dark ? "white" : "black"}` }, ch === "\n" ? "↵" : ch === " " ? "\u00a0" : ch);
+      const glyph = el("span", { style: `background:${colour(n.activation[t])};color:${dark ? "white" : "black"}` }, ch === "\n" ? "↵" : ch === "\t" ? "⇥" : ch === " " ? "\u00a0" : ch);
       const label = el("i", { style: `background:${n.labels[t] ? "#2ca02c" : "#eee"}` });
       cell.append(glyph, label);
       cell.addEventListener("mouseenter", () => {
