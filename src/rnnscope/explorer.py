@@ -160,6 +160,8 @@ def view_data(source: ViewSource, settings: ExplorerSettings) -> dict[str, Any]:
     n_clusters = int(max(edges_long["word_cluster"].max(), edges_long["unit_cluster"].max())) + 1
     edges = np.full((n_clusters, n_clusters), np.nan)
     edges[edges_long["word_cluster"], edges_long["unit_cluster"]] = edges_long["strength"]
+    if settings.n_clusters is not None and settings.n_clusters != n_clusters:
+        log.warning("%s: edges.csv has %d clusters, the config %d; showing the files' %d", source.id, n_clusters, settings.n_clusters, n_clusters)
 
     table = pd.read_parquet(source.cluster_dir / "responses.parquet")
     table["token"] = table["token"].astype(str)
