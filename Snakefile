@@ -30,6 +30,7 @@ include: "workflow/rules/neurons.smk"
 include: "workflow/rules/seeds.smk"
 include: "workflow/rules/sentiment.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/explorer.smk"
 
 
 rule all:

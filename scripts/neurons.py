@@ -18,4 +18,5 @@ analyse_neurons(
     model_name=snakemake.wildcards.model,
     threads=snakemake.threads,
     warmup_tokens=snakemake.params.warmup_tokens,
+    heatmap_json=snakemake.output.data,
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from rnnscope.dependencies import rerun_table, rules_by_module
 
 # Two nodes as `snakemake --filegraph` writes them (trimmed): a rule's name, then its files.
@@ -23,3 +25,9 @@ def test_each_module_maps_to_the_rules_listing_it() -> None:
 def test_table_has_a_row_per_module() -> None:
     rows = [line for line in rerun_table(FILEGRAPH).splitlines() if line.startswith("| `")]
     assert rows == ["| `logs` | probe, train |", "| `probes` | probe |", "| `train` | train |"]
+
+
+def test_modules_hidden_in_an_input_function_are_refused() -> None:
+    node = '<b><font point-size="18">counting_analysis</font></b><font face="monospace">&lt;function counting_inputs at 0x7f&gt;</font>'
+    with pytest.raises(ValueError, match="counting_analysis.*static `code=code"):
+        rules_by_module(node)

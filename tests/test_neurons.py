@@ -250,8 +250,17 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
         folder / "ablation.csv",
         folder / "heatmap.png",
         model_name="toy",
+        heatmap_json=folder / "heatmap.json",
     )
     assert list(pd.read_csv(folder / "ablation.csv").columns) == ABLATION_COLUMNS
+    shown = json.loads((folder / "heatmap.json").read_text())  # the explorer's copy of the heatmap
+    assert shown["status"] == "ok" and len(shown["text"]) == len(shown["activation"]) == len(shown["labels"]) == len(
+        shown["probability"]
+    )
+    test_text = Path(fitted["test_text"]).read_text(encoding="utf-8")
+    assert shown["text"] == test_text[shown["start"] : shown["start"] + len(shown["text"])] and set(
+        shown["labels"]
+    ) <= {0, 1}
     # 2 layers x 2 kinds x 2 values of k x (top + 2 random draws)
     assert len(table) == 2 * 2 * 2 * 3 and (table["status"] == "ok").all()
     # The whole test split is used, so F1 before ablation is the probe table's F1.
@@ -356,7 +365,9 @@ def test_analyse_neurons_explains_a_skipped_probe(fitted: dict[str, Path]) -> No
         folder / "skipped.csv",
         folder / "skipped.png",
         model_name="toy",
+        heatmap_json=folder / "skipped.json",
     )
+    assert json.loads((folder / "skipped.json").read_text())["status"] == "skipped"
     assert len(table) == 1 and table["status"].item().startswith("skipped:") and "class" in table["status"].item()
     assert (folder / "skipped.png").exists()
     with pytest.raises(ValueError, match="continuous"):

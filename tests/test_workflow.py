@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from explorer_browser import check_explorer_site
 from helpers import CLEAN_ENV, copy_workflow, planned_jobs, shakespeare_mirror
 from rnnscope.dependencies import rerun_table
 from rnnscope.sampling import sampled_positions
@@ -340,6 +341,13 @@ def test_report_builds(workdir: Path) -> None:
     html = (workdir / "results/report.html").read_text(errors="replace")
     assert "tiny_rnn_weights.csv" in html and "perplexity.csv" in html
     assert "ablation.csv" in html and "probes_generated.csv" in html and "heatmap.png" in html
+    assert "views.csv" in html and "explorer/index.html" in html  # the explorer's caption links the site
+
+
+def test_explorer_in_a_browser(workdir: Path) -> None:
+    """The tiny DAG's explorer, opened from file:// in Chromium: no console errors or outside
+    requests, a word click recolours the chips to responses.parquet, glyphs, probe sorting."""
+    check_explorer_site(workdir / "results/explorer", workdir / "results")
 
 
 def test_no_change_rerun_does_nothing(workdir: Path) -> None:
@@ -361,6 +369,7 @@ def test_probe_parameter_change_reruns_only_probes_and_downstream(workdir: Path)
         "generated_probe_table": 1,
         "neurons": 5,
         "ablation_table": 1,
+        "explorer": 1,  # it shows the probe table and the neurons' heatmap data
         "benchmark_summary": 1,
         "all": 1,
     }
@@ -387,7 +396,8 @@ def test_editing_a_package_module_reruns_exactly_its_rules(workdir: Path) -> Non
     }
     seed003 = {"probe_generated": 5, "generated_probe_table": 1, "neurons": 5, "ablation_table": 1}
     sentiment = {"sentiment_table": 1, "sentiment_views": 1}
-    assert jobs == {**tables, **rnnvis, **seed003, **sentiment, "benchmark_summary": 1, "all": 1}
+    explorer = {"explorer": 1}  # its glyph data come from rnnscope.glyphs, which writes with tables
+    assert jobs == {**tables, **rnnvis, **seed003, **sentiment, **explorer, "benchmark_summary": 1, "all": 1}
 
 
 def test_config_typo_fails_before_any_job(workdir: Path) -> None:

@@ -56,6 +56,11 @@ def rules_by_module(filegraph: str) -> dict[str, list[str]]:
     from the text of ``snakemake --filegraph``."""
     rules: dict[str, set[str]] = {}
     for rule, files in _NODE.findall(filegraph):
+        if "&lt;function" in files and not _MODULE.search(files):
+            raise ValueError(
+                f"rule {rule}'s package modules are hidden in an input function (--filegraph shows <function ...>):"
+                " give it a static `code=code(...)` input"
+            )
         for module in _MODULE.findall(files):
             rules.setdefault(module, set()).add(rule)
     return {module: sorted(rules[module]) for module in sorted(rules)}
@@ -70,6 +75,8 @@ def rerun_table(filegraph: str) -> str:
         "(`code(...)` in `workflow/rules/common.smk`), so editing a module reruns exactly these rules",
         "of the default run and what depends on their outputs. Generated from",
         "`snakemake --filegraph | python -m rnnscope.dependencies > docs/reruns.md`; a test checks it.",
+        "The download rules list no code on purpose: their outputs are checked against pinned sha256",
+        "sums, so a code edit cannot change them and should not fetch the data again.",
         "",
         "| module | rules that rerun when it is edited |",
         "| --- | --- |",

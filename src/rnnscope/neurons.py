@@ -21,6 +21,7 @@ the other units, so "zeroing" them is a different intervention).
 from __future__ import annotations
 
 import copy
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -395,11 +396,13 @@ def analyse_neurons(
     model_name: str,
     threads: int = 1,
     warmup_tokens: int = 0,
+    heatmap_json: str | Path | None = None,
 ) -> pd.DataFrame:
     """Ablate the top-k and random units of every fitted probe of ``hypothesis`` (each layer, the
     configured kinds and weighting) on the first ``max_tokens`` characters of held-out text (cut
     into ``streams`` equal segments, each from a zero state; scored from ``warmup_tokens`` on),
-    and plot the best layer's top unit. Writes ``ablation_csv`` and ``heatmap_png``."""
+    and plot the best layer's top unit. Writes ``ablation_csv`` and ``heatmap_png``, and the
+    heatmap's data (text, activation, hypothesis, p(true); the explorer draws it) to ``heatmap_json``."""
     torch.set_num_threads(threads)
     model, _ = load_model(checkpoint)
     frame, kinds = read_labels(labels_path)
@@ -456,6 +459,13 @@ def analyse_neurons(
         log.warning("%s: %s", hypothesis, reason)
         table = pd.DataFrame([base | {"status": f"skipped: {reason}"}], columns=ABLATION_COLUMNS)
         plot_no_probe(reason, title, heatmap_png)
+        shown: dict[str, object] = {
+            "model": model_name,
+            "hypothesis": hypothesis,
+            "status": "skipped",
+            "reason": reason,
+            "title": title,
+        }
     else:
         probes = {
             (int(row["layer"]), row["kind"]): Probe.load(
@@ -482,16 +492,38 @@ def analyse_neurons(
         column = state_column(layer, kind)
         start = heatmap_window(text, labels, settings.heatmap_chars)
         window = slice(start, start + settings.heatmap_chars)
+        heatmap_title = title + f", characters {start}-{start + len(text[window]) - 1}"
+        unit_title = f"layer {layer} {kind}, unit {unit} (largest |w| = {abs(probe.coef[unit]):.3f} of the probe on {column}, held-out F1 {best['f1']:.3f})"
+        shown = {
+            "model": model_name,
+            "hypothesis": hypothesis,
+            "status": "ok",
+            "layer": layer,
+            "kind": kind,
+            "unit": unit,
+            "title": heatmap_title,
+            "unit_title": unit_title,
+            "start": start,
+            "width": settings.heatmap_width,
+            "text": text[window],
+            "activation": [float(f"{v:.4g}") for v in states[column][window, unit].tolist()],
+            "labels": labels[window].astype(int).tolist(),
+            "probability": [float(f"{v:.3g}") for v in probe.probability(states[column][window]).tolist()],
+        }
         plot_neuron_heatmap(
             text[window],
             states[column][window, unit],
             labels[window],
             probe.probability(states[column][window]),
-            title + f", characters {start}-{start + len(text[window]) - 1}",
-            f"layer {layer} {kind}, unit {unit} (largest |w| = {abs(probe.coef[unit]):.3f} of the probe on {column}, held-out F1 {best['f1']:.3f})",
+            heatmap_title,
+            unit_title,
             heatmap_png,
             settings.heatmap_width,
         )
+    if heatmap_json is not None:
+        partial_json = Path(str(heatmap_json) + ".partial")
+        partial_json.write_text(json.dumps(shown, ensure_ascii=False), encoding="utf-8")
+        partial_json.replace(heatmap_json)
     partial = Path(str(ablation_csv) + ".partial")
     table.to_csv(partial, index=False)
     partial.replace(ablation_csv)

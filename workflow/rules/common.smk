@@ -291,6 +291,8 @@ def final_outputs():
     if counting_models():
         outputs += ["results/tables/srn_counting.csv"]
         outputs += [f"results/plots/activation_space_{m}.png" for m in counting_models()]
+    if clustered_models():
+        outputs += ["results/explorer/index.html"]  # the interactive explorer (workflow/rules/explorer.smk)
     return outputs
 
 
@@ -354,7 +356,6 @@ def counting_inputs(wildcards):
         "test_states": f"results/states/{wildcards.model}/test.parquet",
         "test_labels": f"results/labels/{dataset}/test.parquet",
         "train_metrics": f"results/train/{wildcards.model}/metrics.json",
-        "code": code("counting"),
     }
 
 
@@ -376,7 +377,7 @@ def clustered(model, column):
 def comparison_inputs(wildcards):
     """Both models' cluster-stage outputs and glyph tables for one compared state column."""
     models = (wildcards.a, wildcards.b)
-    inputs = {"code": code("rnnvis")}
+    inputs = {}
     for key in ("responses", "words", "units", "edges"):
         inputs[key] = [clustered(model, wildcards.column)[key] for model in models]
     inputs["glyphs"] = [f"results/rnnvis/{model}/{wildcards.column}/glyphs.csv" for model in models]

@@ -13,6 +13,7 @@ rule neurons:
         code=code("neurons"),
     output:
         table="results/neurons/{model}/{hypothesis}/ablation.csv",
+        data="results/neurons/{model}/{hypothesis}/heatmap.json",  # what the heatmap shows, for the explorer
         heatmap=report(
             "results/neurons/{model}/{hypothesis}/heatmap.png",
             caption="../report/neuron_heatmap.rst",

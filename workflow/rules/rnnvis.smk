@@ -117,6 +117,7 @@ rule detail_view:
 rule compare_models:
     input:
         unpack(comparison_inputs),
+        code=code("rnnvis"),  # here, not in the input function, so --filegraph shows it (docs/reruns.md)
     output:
         overlap_csv="results/rnnvis/compare/{a}__{b}/{column}/word_cluster_overlap.csv",
         summary_csv=report(

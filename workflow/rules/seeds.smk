@@ -29,6 +29,7 @@ rule tiny_rnn:
 rule counting_analysis:
     input:
         unpack(counting_inputs),
+        code=code("counting"),
     output:
         summary="results/counting/{model}/summary.json",
         per_n=report("results/counting/{model}/per_n.csv", caption="../report/counting_per_n.rst", category="Seed 000: counting", labels={"model": "{model}", "table": "per n"}),

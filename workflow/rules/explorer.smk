@@ -1,0 +1,64 @@
+# Stage 7, the interactive explorer (issue 14): every RNNVis view, comparison, the probe table and
+# the most responsible neurons as one static site (results/explorer/index.html, opens from file://).
+# `python -m rnnscope.explorer serve results` adds live glyphs of typed sentences.
+
+
+def explorer_inputs(wildcards):
+    """Every file the explorer reads: per view the cluster and rnnvis tables, each comparison's
+    summary, the probe table and each neuron heatmap's data; the package code and page files."""
+    inputs = {"static": sorted(str(p) for p in (PACKAGE_DIR / "explorer_static").iterdir())}
+    inputs["views"] = [
+        f"results/cluster/{model}/{column}/{name}"
+        for model in clustered_models()
+        for column in cluster_columns(model)
+        for name in ("responses.parquet", "word_clusters.csv", "unit_clusters.csv", "edges.csv", "top_tokens.csv", "bands.parquet")
+    ]
+    inputs["rnnvis"] = [
+        f"results/rnnvis/{model}/{column}/{name}"
+        for model in clustered_models()
+        for column in cluster_columns(model)
+        for name in ("glyphs.csv", "pos.csv")
+    ]
+    inputs["compare"] = [f"results/rnnvis/compare/{a}__{b}/{column}/{name}" for a, b, column in compare_pairs() for name in ("summary.csv", "word_cluster_overlap.csv")]
+    inputs["probes"] = "results/tables/probes.csv"
+    inputs["neurons"] = [f"results/neurons/{m}/{h}/heatmap.json" for m, h in neuron_targets()]
+    return inputs
+
+
+rule explorer:
+    input:
+        unpack(explorer_inputs),
+        code=code("explorer"),
+    output:
+        # The site is index.html and its siblings (data/, d3.min.js ...), which the job rewrites
+        # whole. Snakemake's pure-HTML report refuses a report(directory(...), htmlindex=...),
+        # so the report lists the views table and its caption links to index.html.
+        index="results/explorer/index.html",
+        views=report(
+            "results/explorer/views.csv",
+            caption="../report/explorer.rst",
+            category="Interactive explorer",
+        ),
+    params:
+        results="results",
+        settings=lambda w: {
+            "mode": config["cluster"]["mode"],
+            "n_clusters": config["cluster"]["n_clusters"],
+            "min_count": config["cluster"]["min_count"],
+            "link_filter": config["rnnvis"]["link_filter"],
+            "words_per_cluster": config["rnnvis"]["words_per_cluster"],
+            "models": {m: {"checkpoint": checkpoint_of(m), "vocab": vocab_of(m)} for m in clustered_models()},
+            "views": [[m, column] for m in clustered_models() for column in cluster_columns(m)],
+            "comparisons": [list(pair) for pair in compare_pairs()],
+            "neurons": [list(pair) for pair in neuron_targets()],
+        },
+    log:
+        "logs/explorer.log",
+    benchmark:
+        "benchmarks/explorer.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=10,
+    script:
+        "../../scripts/explorer.py"
