@@ -30,6 +30,8 @@ from typing import Any, BinaryIO, TextIO
 
 import numpy as np
 
+from rnnscope.artifacts import partial_path
+
 log = logging.getLogger(__name__)
 
 SPLITS = ("train", "valid", "test")
@@ -160,7 +162,7 @@ def fetch(source: Source, dest: str | Path, mirror: str | None = None, retries: 
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(dest.name + ".partial")
+    partial = partial_path(dest)
     errors: list[str] = []
     for location in candidate_locations(source, mirror):
         where = location.where
@@ -590,7 +592,7 @@ def write_spooled(index: SpoolIndex, spool_path: Path, out: Path) -> None:
         os.truncate(spool_path, index.kept_bytes)
         spool_path.replace(out)
         return
-    partial = out.with_name(out.name + ".partial")
+    partial = partial_path(out)
     try:
         with open(spool_path, "rb") as spool, open(partial, "wb") as corpus:
             for entry in kept:

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rnnscope.artifacts import write_text_atomically
 from rnnscope.data import encode, load_vocab, read_utf8
 from rnnscope.hypotheses import label_text
 from rnnscope.labels import HypothesisKind, write_labels
@@ -133,10 +134,7 @@ def generate_text(
     for split, sequences in (("train", samples[:n_train]), ("test", samples[n_train:])):
         text = "".join(settings.primer + "".join(vocab[i] for i in ids) for ids in sequences)
         path = Path(out_paths[split])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
+        write_text_atomically(path, text)
         counts = np.bincount(np.concatenate([np.asarray(ids) for ids in sequences]), minlength=len(vocab))
         frequencies = counts[counts > 0] / counts.sum()
         summary["splits"][split] = {

@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -36,17 +35,13 @@ from matplotlib.collections import PatchCollection
 from matplotlib.patches import Rectangle
 from sklearn.metrics import f1_score
 
+from rnnscope.artifacts import save_figure, write_atomically, write_table, write_text_atomically
 from rnnscope.data import encode, load_vocab, read_utf8
 from rnnscope.extract import gru_internals, layer_modules, lstm_internals
 from rnnscope.labels import read_labels
 from rnnscope.models import RNNModel
 from rnnscope.states import state_column
-from rnnscope.tables import write_table
 from rnnscope.train import load_model
-
-# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
-# the backend even after pyplot is imported, so the imports above need not be split around it.
-matplotlib.use("Agg")
 
 log = logging.getLogger(__name__)
 
@@ -368,9 +363,7 @@ def plot_neuron_heatmap(
         axes[2], text, probability, "Greens", -0.2, 1.2, width, "diagnostic classifier p(true) (all units)"
     )
     figure.tight_layout()
-    Path(png_path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(png_path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, png_path, dpi=110, svg=False)
 
 
 def plot_no_probe(reason: str, title: str, png_path: str | Path) -> None:
@@ -378,8 +371,7 @@ def plot_no_probe(reason: str, title: str, png_path: str | Path) -> None:
     figure, axes = plt.subplots(figsize=(6, 1.2))
     axes.axis("off")
     axes.text(0.0, 0.5, f"{title}\nno fitted probe: {reason}", va="center", fontsize=9)
-    figure.savefig(png_path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, png_path, dpi=110, svg=False)
 
 
 def analyse_neurons(
@@ -521,12 +513,8 @@ def analyse_neurons(
             settings.heatmap_width,
         )
     if heatmap_json is not None:
-        partial_json = Path(str(heatmap_json) + ".partial")
-        partial_json.write_text(json.dumps(shown, ensure_ascii=False), encoding="utf-8")
-        partial_json.replace(heatmap_json)
-    partial = Path(str(ablation_csv) + ".partial")
-    table.to_csv(partial, index=False)
-    partial.replace(ablation_csv)
+        write_text_atomically(heatmap_json, json.dumps(shown, ensure_ascii=False))
+    write_atomically(ablation_csv, lambda partial: table.to_csv(partial, index=False))
     return table
 
 

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rnnscope.artifacts import write_table
 from rnnscope.glyphs import sentence_states
 from rnnscope.rnnvis import edge_matrix, read_clustered_responses
 from rnnscope.seed_values import (
@@ -25,7 +26,6 @@ from rnnscope.seed_values import (
     SEED002_YELP_SENTENCES,
 )
 from rnnscope.sentiment import LABEL_NAMES, read_split
-from rnnscope.tables import write_table
 from rnnscope.train import load_model
 
 log = logging.getLogger(__name__)

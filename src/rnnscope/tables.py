@@ -9,12 +9,12 @@ from pathlib import Path
 from statistics import NormalDist
 from typing import Any
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 
+from rnnscope.artifacts import save_figure, write_table
 from rnnscope.models import UNTRAINED_SUFFIX
 from rnnscope.seed_values import (
     SEED003_HYPOTHESES,
@@ -23,21 +23,6 @@ from rnnscope.seed_values import (
     SEED003_PROBES,
     seed_probe_value,
 )
-
-# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
-# the backend even after pyplot is imported, so the imports above need not be split around it.
-matplotlib.use("Agg")
-
-
-def write_table(table: pd.DataFrame, csv_path: str | Path, caption: str, markdown: str | None = None) -> None:
-    """CSV for machines, Markdown beside it for people, both saying where the numbers come from.
-
-    ``markdown`` replaces the default Markdown body (the whole table) when given."""
-    csv_path = Path(csv_path)
-    csv_path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(csv_path, index=False)
-    body = table.to_markdown(index=False, floatfmt=".4g") if markdown is None else markdown
-    csv_path.with_suffix(".md").write_text(f"{caption}\n\n{body}\n")
 
 
 def perplexity_table(
@@ -556,9 +541,7 @@ def plot_training_curves(history_paths: Sequence[str | Path], png_path: str | Pa
         aspect=1.4,
     )
     grid.set_titles("{col_name}")
-    grid.savefig(png_path, dpi=110)
-    grid.savefig(Path(png_path).with_suffix(".svg"))
-    plt.close(grid.figure)
+    save_figure(grid.figure, png_path, dpi=110, bbox_inches="tight")  # FacetGrid.savefig's default
 
 
 def plot_probe_scores(metrics_csv: str | Path, png_path: str | Path) -> None:
@@ -595,9 +578,7 @@ def plot_probe_scores(metrics_csv: str | Path, png_path: str | Path) -> None:
         + (f"\n* did not converge ({int(unconverged.to_numpy().sum())} cells)" if unconverged.to_numpy().any() else "")
     )
     figure.tight_layout()
-    figure.savefig(png_path, dpi=110)
-    figure.savefig(Path(png_path).with_suffix(".svg"))
-    plt.close(figure)
+    save_figure(figure, png_path, dpi=110)
 
 
 def benchmark_summary(benchmark_dir: str | Path, csv_path: str | Path) -> pd.DataFrame:

@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from rnnscope.artifacts import partial_path
 from rnnscope.data import MIRROR_ENV, DownloadError, copy_with_retries, sha256_of
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ def fetch_tagger_data(
         for file in TAGGER_FILES:
             dest = out_dir / file.path
             dest.parent.mkdir(parents=True, exist_ok=True)
-            partial = dest.with_name(dest.name + ".partial")
+            partial = partial_path(dest)
             local = next((folder / file.path for folder in folders if (folder / file.path).is_file()), None)
             if local is not None:
                 if not copy_with_retries(str(local), partial, retries, timeout, errors):

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from rnnscope.artifacts import write_atomically
 from rnnscope.data import SPLITS, encode, load_level, load_vocab, read_utf8
 from rnnscope.models import ModelConfig, RNNModel, detach
 
@@ -193,9 +194,7 @@ def save_checkpoint(
         "epoch": epoch,
         **extra,
     }
-    partial = path.with_name(path.name + ".partial")
-    torch.save(payload, partial)
-    partial.replace(path)
+    write_atomically(path, lambda partial: torch.save(payload, partial))
 
 
 def initial_model(
