@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from rnnscope.glyphs import sentence_glyphs
-from rnnscope.models import ModelConfig, RNNModel
+from rnnscope.models import ModelConfig, RNNModel, load_model
 from rnnscope.responses import expected_response
 from rnnscope.sentence_states import extract_sentence_states
 from rnnscope.sentiment import (
@@ -29,7 +29,6 @@ from rnnscope.sentiment import (
 from rnnscope.sentiment_views import polarity, run_sentiment_views_table, word_log_odds
 from rnnscope.states import read_info
 from rnnscope.tables import sentiment_table
-from rnnscope.train import load_model
 
 ZHANG = Path(__file__).resolve().parents[2] / "shared" / "mirror" / "yelp" / "yelp_review_polarity_csv"
 

@@ -530,7 +530,7 @@ class LiveGlyphs:
         if name not in self._loaded:
             from rnnscope.data import load_vocab
             from rnnscope.glyphs import vocab_is_characters
-            from rnnscope.train import load_model
+            from rnnscope.models import load_model
 
             spec = self.models[name]
             model, _ = load_model(self.results.parent / spec["checkpoint"])

@@ -23,10 +23,9 @@ import torch
 from torch import nn
 
 from rnnscope.data import iter_encoded_chunks, load_level, load_vocab
-from rnnscope.models import STATE_KINDS, RNNModel
+from rnnscope.models import STATE_KINDS, RNNModel, load_model, resolve_device
 from rnnscope.sampling import Sampling, sampled_positions
 from rnnscope.states import StatesInfo, StatesWriter, state_column
-from rnnscope.train import load_model, resolve_device
 
 log = logging.getLogger(__name__)
 

@@ -42,8 +42,7 @@ from rnnscope.artifacts import write_text_atomically
 from rnnscope.data import encode, load_vocab, read_utf8
 from rnnscope.hypotheses import label_text
 from rnnscope.labels import HypothesisKind, write_labels
-from rnnscope.models import RNNModel
-from rnnscope.train import load_model
+from rnnscope.models import RNNModel, load_model
 
 log = logging.getLogger(__name__)
 

@@ -39,9 +39,8 @@ from rnnscope.artifacts import save_figure, write_atomically, write_table, write
 from rnnscope.data import encode, load_vocab, read_utf8
 from rnnscope.extract import gru_internals, layer_modules, lstm_internals
 from rnnscope.labels import read_labels
-from rnnscope.models import RNNModel
+from rnnscope.models import RNNModel, load_model
 from rnnscope.states import state_column
-from rnnscope.train import load_model
 
 log = logging.getLogger(__name__)
 

@@ -152,7 +152,7 @@ def train_sentiment(
         frame = read_split(data_dir / f"{split}.tsv")
         encoded, lengths = encode_sentences(frame["text"].tolist(), vocab)
         splits[split] = (encoded, lengths, torch.tensor(frame["label"].to_numpy(), dtype=torch.long))
-    # The language models' class with a class decoder: checkpoints load through train.load_model.
+    # The language models' class with a class decoder: checkpoints load through models.load_model.
     config = ModelConfig(vocab_size=len(vocab), classes=len(LABEL_NAMES), **model_settings)
     model = initial_model(config, train_settings["seed"])
     rng = np.random.default_rng(train_settings["seed"])

@@ -19,6 +19,7 @@ import torch
 
 from rnnscope.artifacts import write_table
 from rnnscope.glyphs import sentence_states
+from rnnscope.models import load_model
 from rnnscope.rnnvis import edge_matrix, read_clustered_responses
 from rnnscope.seed_values import (
     SEED001_YELP_THOUGH,
@@ -26,7 +27,6 @@ from rnnscope.seed_values import (
     SEED002_YELP_SENTENCES,
 )
 from rnnscope.sentiment import LABEL_NAMES, read_split
-from rnnscope.train import load_model
 
 log = logging.getLogger(__name__)
 
