@@ -15,8 +15,9 @@ import torch
 from torch import nn
 
 import rnnscope.train
-from rnnscope.data import encode, load_vocab, prepare_dataset
+from rnnscope.data import prepare_dataset
 from rnnscope.models import CELLS, ModelConfig, RNNModel, load_model
+from rnnscope.text import encode, load_vocab
 from rnnscope.train import TrainSettings, train_language_model
 
 MODEL = {"cell": "gru", "hidden": 8}

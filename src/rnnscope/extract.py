@@ -22,10 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnscope.data import iter_encoded_chunks, load_level, load_vocab
 from rnnscope.models import STATE_KINDS, RNNModel, load_model, resolve_device
 from rnnscope.sampling import Sampling, sampled_positions
 from rnnscope.states import StatesInfo, StatesWriter, state_column
+from rnnscope.text import iter_encoded_chunks, load_level, load_vocab
 
 log = logging.getLogger(__name__)
 

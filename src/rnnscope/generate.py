@@ -39,10 +39,10 @@ import pandas as pd
 import torch
 
 from rnnscope.artifacts import write_text_atomically
-from rnnscope.data import encode, load_vocab, read_utf8
 from rnnscope.hypotheses import label_text
 from rnnscope.labels import HypothesisKind, write_labels
 from rnnscope.models import RNNModel, load_model
+from rnnscope.text import encode, load_vocab, read_utf8
 
 log = logging.getLogger(__name__)
 

@@ -37,10 +37,10 @@ from matplotlib.axes import Axes
 
 from rnnscope.artifacts import save_figure, write_table
 from rnnscope.coclustering import display_token
-from rnnscope.data import load_vocab
 from rnnscope.extract import chunk_states, layer_modules, resolve_kinds
 from rnnscope.models import load_model
 from rnnscope.states import parse_state_column
+from rnnscope.text import load_vocab
 
 log = logging.getLogger(__name__)
 

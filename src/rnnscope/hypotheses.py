@@ -21,10 +21,10 @@ from typing import NoReturn
 import numpy as np
 import pandas as pd
 
-from rnnscope.data import read_utf8, read_utf8_prefix
 from rnnscope.labels import HypothesisKind, write_labels
 from rnnscope.sampling import Sampling, sampled_positions
 from rnnscope.tagger import use_tagger_data
+from rnnscope.text import read_utf8, read_utf8_prefix
 
 logger = logging.getLogger(__name__)
 

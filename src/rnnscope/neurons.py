@@ -36,11 +36,11 @@ from matplotlib.patches import Rectangle
 from sklearn.metrics import f1_score
 
 from rnnscope.artifacts import save_figure, write_atomically, write_table, write_text_atomically
-from rnnscope.data import encode, load_vocab, read_utf8
 from rnnscope.extract import gru_internals, layer_modules, lstm_internals
 from rnnscope.labels import read_labels
 from rnnscope.models import RNNModel, load_model
 from rnnscope.states import state_column
+from rnnscope.text import encode, load_vocab, read_utf8
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from rnnscope.data import SPLITS, UNK, read_utf8
 from rnnscope.models import ModelConfig, RNNModel
+from rnnscope.text import SPLITS, UNK, read_utf8
 from rnnscope.train import initial_model, save_checkpoint
 
 log = logging.getLogger(__name__)

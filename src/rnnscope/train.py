@@ -19,8 +19,8 @@ from torch import nn
 from tqdm import tqdm
 
 from rnnscope.artifacts import write_atomically
-from rnnscope.data import SPLITS, encode, load_level, load_vocab, read_utf8
 from rnnscope.models import CorruptCheckpoint, ModelConfig, RNNModel, detach, load_checkpoint, resolve_device
+from rnnscope.text import SPLITS, encode, load_level, load_vocab, read_utf8
 
 log = logging.getLogger(__name__)
 LN2 = math.log(2.0)
