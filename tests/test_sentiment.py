@@ -16,7 +16,6 @@ from rnnscope.responses import expected_response
 from rnnscope.sentence_states import extract_sentence_states
 from rnnscope.sentiment import (
     PAD,
-    accuracy,
     build_sentence_vocab,
     encode_sentences,
     prepare_sentiment,
@@ -24,8 +23,8 @@ from rnnscope.sentiment import (
     read_split,
     read_zhang_polarity_csv,
     split_frame,
-    train_sentiment,
 )
+from rnnscope.sentiment_training import accuracy, train_sentiment
 from rnnscope.sentiment_views import polarity, run_sentiment_views_table, word_log_odds
 from rnnscope.states import read_info
 from rnnscope.tables import sentiment_table
