@@ -36,7 +36,7 @@ from matplotlib.patches import Rectangle
 from sklearn.metrics import f1_score
 
 from rnnscope.artifacts import save_figure, write_atomically, write_table, write_text_atomically
-from rnnscope.extract import gru_internals, layer_modules, lstm_internals
+from rnnscope.extract import layer_modules, stream_states
 from rnnscope.labels import read_labels
 from rnnscope.models import RNNModel, load_model
 from rnnscope.states import state_column
@@ -159,8 +159,8 @@ def run_states(
     the result equals running each segment alone (tested). ``streams = 1`` is one sequence.
 
     With ``silenced = (layer, units)`` the model runs with those units silenced (module
-    docstring) and their recorded h (and c) are 0. The same per-layer fused modules and gate
-    recomputation as :func:`rnnscope.extract.extract_states`, held in memory.
+    docstring) and their recorded h (and c) are 0. The forward pass is
+    :func:`rnnscope.extract.stream_states`, as in :func:`rnnscope.extract.extract_states`, held in memory.
     """
     if not 1 <= streams <= len(ids) // 2:
         raise ValueError(f"{streams} streams over {len(ids)} tokens: each stream needs at least 2 tokens")
@@ -168,26 +168,10 @@ def run_states(
         model = silence_units(model, *silenced)
     length = len(ids) // streams
     tokens = torch.from_numpy(np.asarray(ids[: streams * length], dtype=np.int64)).view(streams, length)
-    x = model.embed(tokens)
-    states: dict[str, np.ndarray] = {}
+    modules = layer_modules(model)
+    columns, x = stream_states(model, modules, tokens, [None] * len(modules), kinds)
     hidden = model.config.hidden
-    for layer, module in enumerate(layer_modules(model)):
-        outputs, _ = module(x)
-        zeros = outputs.new_zeros(hidden)
-        internals: dict[str, torch.Tensor] = {"h": outputs}
-        if model.config.cell in ("lstm", "gru") and set(kinds) - {"h"}:
-            per_stream = [
-                lstm_internals(module, x[s], outputs[s], zeros, zeros)
-                if model.config.cell == "lstm"
-                else gru_internals(module, x[s], outputs[s], zeros)
-                for s in range(streams)
-            ]
-            internals = {kind: torch.stack([part[kind] for part in per_stream]) for kind in per_stream[0]} | internals
-        for kind in kinds:
-            if kind not in internals:
-                raise ValueError(f"state kind {kind!r} does not exist for cell {model.config.cell!r}")
-            states[state_column(layer, kind)] = internals[kind].reshape(streams * length, hidden).numpy().copy()
-        x = outputs
+    states = {column: values.reshape(streams * length, hidden).numpy().copy() for column, values in columns.items()}
     if silenced is not None:
         layer, units = silenced
         for kind in set(kinds) & set(ABLATABLE_KINDS):
