@@ -159,7 +159,7 @@ def save_checkpoint(
     path: Path, model: RNNModel, settings: TrainSettings | dict, step: int, epoch: int, **extra: object
 ) -> None:
     """state_dict + configs + step, never a pickled module; written atomically. ``settings`` is a
-    language model's TrainSettings or a sentiment classifier's train settings (rnnscope.sentiment)."""
+    language model's TrainSettings or a sentiment classifier's train settings (rnnscope.sentiment_training)."""
     payload = {
         "model_config": model.config.to_dict(),
         "train_settings": asdict(settings) if isinstance(settings, TrainSettings) else dict(settings),
