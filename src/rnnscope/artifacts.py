@@ -1,7 +1,8 @@
-"""Writing result files: atomically, as tables (CSV + Markdown) and as figures (PNG + SVG).
+"""Writing result files: atomically, and as tables (CSV + Markdown). Figures: rnnscope.figures.
 
 The ground floor of the package: it imports no other ``rnnscope`` module, so editing a module
-that writes results does not rerun the rules of every other module that writes results.
+that writes results does not rerun the rules of every other module that writes results. It
+imports no matplotlib either, so reading states or labels in a notebook leaves its backend alone.
 """
 
 from __future__ import annotations
@@ -10,16 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
-
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.figure import Figure
-
-# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches the
-# backend even after pyplot is imported, so a plotting module need not import this module first;
-# each imports it for save_figure, so Agg is set before any figure is drawn.
-matplotlib.use("Agg")
 
 
 def partial_path(path: str | Path) -> Path:
@@ -51,18 +44,3 @@ def write_table(table: pd.DataFrame, csv_path: str | Path, caption: str, markdow
     table.to_csv(csv_path, index=False)
     body = table.to_markdown(index=False, floatfmt=".4g") if markdown is None else markdown
     csv_path.with_suffix(".md").write_text(f"{caption}\n\n{body}\n")
-
-
-def save_figure(
-    figure: Figure, png_path: str | Path, dpi: int, svg: bool = True, bbox_inches: str | None = None
-) -> None:
-    """``png_path`` at ``dpi`` and, when ``svg``, the same figure as ``png_path`` with suffix .svg;
-    then close the figure. ``bbox_inches`` is passed to ``savefig`` (seaborn's grids save "tight")."""
-    import matplotlib.pyplot as plt
-
-    png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(png_path, dpi=dpi, bbox_inches=bbox_inches)
-    if svg:
-        figure.savefig(png_path.with_suffix(".svg"), bbox_inches=bbox_inches)
-    plt.close(figure)

@@ -20,7 +20,8 @@ import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from sklearn.cluster import SpectralCoclustering
 
-from rnnscope.artifacts import save_figure, write_table
+from rnnscope.artifacts import write_table
+from rnnscope.figures import save_figure
 from rnnscope.responses import RESPONSE_METADATA_COLUMNS
 from rnnscope.states import read_table
 

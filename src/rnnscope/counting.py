@@ -25,7 +25,7 @@ import pandas as pd
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 
-from rnnscope.artifacts import save_figure
+from rnnscope.figures import save_figure
 from rnnscope.labels import read_labels
 from rnnscope.states import read_info, read_matrices, read_tokens, state_column
 

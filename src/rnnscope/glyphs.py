@@ -35,9 +35,10 @@ import pandas as pd
 import torch
 from matplotlib.axes import Axes
 
-from rnnscope.artifacts import save_figure, write_table
+from rnnscope.artifacts import write_table
 from rnnscope.coclustering import display_token
 from rnnscope.extract import chunk_states, layer_modules, resolve_kinds
+from rnnscope.figures import save_figure
 from rnnscope.models import load_model
 from rnnscope.states import parse_state_column
 from rnnscope.text import load_vocab

@@ -35,8 +35,9 @@ from matplotlib.collections import PatchCollection
 from matplotlib.patches import Rectangle
 from sklearn.metrics import f1_score
 
-from rnnscope.artifacts import save_figure, write_atomically, write_table, write_text_atomically
+from rnnscope.artifacts import write_atomically, write_table, write_text_atomically
 from rnnscope.extract import layer_modules, stream_states
+from rnnscope.figures import save_figure
 from rnnscope.labels import read_labels
 from rnnscope.models import RNNModel, load_model
 from rnnscope.states import state_column

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from rnnscope.artifacts import save_figure, write_table
+from rnnscope.artifacts import write_table
+from rnnscope.figures import save_figure
 from rnnscope.models import UNTRAINED_SUFFIX
 
 # Published PTB perplexities (valid, test). RNNVis: Ming et al. 2017, Table 1. Zaremba et al.

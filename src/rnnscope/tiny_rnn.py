@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from rnnscope.artifacts import save_figure
+from rnnscope.figures import save_figure
 
 log = logging.getLogger(__name__)
 
