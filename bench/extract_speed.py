@@ -43,10 +43,11 @@ from harness import (
     timed_rounds,
     write_results,
 )
-from rnnscope.data import build_vocab, encode, write_splits
+from rnnscope.data import build_vocab, write_splits
 from rnnscope.extract import extract_states
 from rnnscope.models import ModelConfig, RNNModel
 from rnnscope.states import StatesWriter, read_matrices
+from rnnscope.text import encode
 from rnnscope.train import TrainSettings, save_checkpoint
 
 GATES = "ifgo"

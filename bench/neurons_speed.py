@@ -18,9 +18,10 @@ import numpy as np
 import torch
 
 from harness import Figure, char_corpus, median, speed_ratio, timed_rounds, write_results
-from rnnscope.data import build_vocab, encode
+from rnnscope.data import build_vocab
 from rnnscope.models import ModelConfig, RNNModel
 from rnnscope.neurons import run_states
+from rnnscope.text import encode
 
 
 def measure(args: argparse.Namespace) -> tuple[list[Figure], dict]:

@@ -30,13 +30,13 @@ from threadpoolctl import threadpool_limits
 
 from harness import Figure, char_corpus, median, speed_ratio, timed_rounds, write_results
 from rnnscope.data import build_vocab, write_splits
+from rnnscope.downloads import fetch_tagger_data
 from rnnscope.extract import extract_states
 from rnnscope.hypotheses import label_split
 from rnnscope.labels import read_labels
 from rnnscope.models import ModelConfig, RNNModel
 from rnnscope.probes import CLASS_WEIGHTS, LABEL_DTYPES, ProbeSettings, fit_probes
 from rnnscope.states import read_info, read_matrices
-from rnnscope.tagger import fetch_tagger_data
 from rnnscope.train import TrainSettings, save_checkpoint
 
 

@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from rnnscope.data import MIRROR_ENV, prepare_tarball, prepare_text
+from rnnscope.data import prepare_tarball, prepare_text
+from rnnscope.downloads import MIRROR_ENV
 from rnnscope.hypotheses import label_text
 from rnnscope.sampling import sampled_positions
 

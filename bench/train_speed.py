@@ -27,8 +27,9 @@ import torch
 from torch import nn
 
 from harness import Figure, at_least, char_corpus, median, speed_ratio, timed_rounds, write_results
-from rnnscope.data import EOS, build_vocab, encode, write_splits
+from rnnscope.data import build_vocab, write_splits
 from rnnscope.models import ModelConfig, RNNModel
+from rnnscope.text import EOS, encode
 from rnnscope.train import TrainSettings, train_language_model
 
 MATMUL_SIZE = 2048

@@ -1,6 +1,6 @@
 """Fetch one dataset file (mirror, local path, file:// or upstream URL), verifying its sha256."""
 
-from rnnscope.data import Source, fetch
+from rnnscope.downloads import Source, fetch
 from rnnscope.logs import configure_logging
 
 configure_logging(snakemake.log[0])

@@ -1,7 +1,8 @@
 """Fetch NLTK's part-of-speech tagger files (config folder, mirror or upstream zips), sha256-checked."""
 
+from rnnscope.downloads import fetch_tagger_data
 from rnnscope.logs import configure_logging
-from rnnscope.tagger import TAGGER_FILES, fetch_tagger_data
+from rnnscope.tagger import TAGGER_FILES
 
 configure_logging(snakemake.log[0])
 fetch_tagger_data(

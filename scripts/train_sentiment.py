@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from rnnscope.logs import configure_logging
-from rnnscope.sentiment import train_sentiment
+from rnnscope.sentiment_training import train_sentiment
 
 configure_logging(snakemake.log[0])
 train_sentiment(

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from helpers import mirror_folder
-from rnnscope.tagger import fetch_tagger_data
+from rnnscope.downloads import fetch_tagger_data
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from rnnscope.data import sha256_of
+from rnnscope.downloads import sha256_of
 from rnnscope.states import StatesInfo, StatesWriter
 
 ROOT = Path(__file__).resolve().parents[1]

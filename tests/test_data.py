@@ -16,26 +16,16 @@ import numpy as np
 import pytest
 
 from rnnscope.data import (
-    EOS,
-    MIRROR_ENV,
-    UNK,
-    DownloadError,
-    Source,
     build_tar_corpus,
     counting_splits,
-    encode,
-    fetch,
     generate_counting,
-    iter_encoded_chunks,
-    iter_utf8_chunks,
-    load_level,
-    load_vocab,
     prepare_dataset,
-    read_utf8,
     route_splits,
     split_text,
     write_splits,
 )
+from rnnscope.downloads import MIRROR_ENV, DownloadError, Source, fetch
+from rnnscope.text import EOS, UNK, encode, iter_encoded_chunks, iter_utf8_chunks, load_level, load_vocab, read_utf8
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
@@ -322,7 +312,7 @@ def test_prepare_text_streams_with_small_chunks(tmp_path: Path, monkeypatch: pyt
     corpus = tmp_path / "corpus.txt"
     text = "".join(f"line {i} é\r\n" if i % 7 else f"{i}\n" for i in range(200))
     corpus.write_text(text, encoding="utf-8", newline="")
-    monkeypatch.setattr("rnnscope.data.TEXT_CHUNK_BYTES", 5)
+    monkeypatch.setattr("rnnscope.text.TEXT_CHUNK_BYTES", 5)
     out = tmp_path / "data"
     prepare_dataset({"kind": "text", "split": [0.9, 0.05, 0.05]}, [str(corpus)], out)
     for split, part in reference_split(text, [0.9, 0.05, 0.05]).items():
@@ -467,13 +457,13 @@ def test_fetch_mirror_stand_in_is_checked_against_its_own_sha256_and_logged(
     upstream, upstream_digest = corpus_file
     source = Source(str(upstream), upstream_digest, mirror_path="sub/corpus.txt", mirror_sha256=stand_in_digest)
     dest = tmp_path / "out.txt"
-    with caplog.at_level(logging.INFO, logger="rnnscope.data"):
+    with caplog.at_level(logging.INFO, logger="rnnscope.downloads"):
         fetch(source, dest, mirror=str(mirror))
     assert dest.read_bytes() == b"from the mirror\n"
     assert "MIRROR STAND-IN" in caplog.text and str(upstream) in caplog.text and upstream_digest in caplog.text
     # Without a mirror the upstream file is fetched and checked against the upstream sha256.
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="rnnscope.data"):
+    with caplog.at_level(logging.INFO, logger="rnnscope.downloads"):
         fetch(source, dest)
     assert dest.read_bytes() == upstream.read_bytes() and "STAND-IN" not in caplog.text
     # A stand-in that is not the pinned one is refused, naming the key to fix.

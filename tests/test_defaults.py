@@ -8,7 +8,7 @@ import dataclasses
 import pytest
 
 from rnnscope.config_schema import load_schema
-from rnnscope.data import Source
+from rnnscope.downloads import Source
 from rnnscope.generate import GenerateSettings
 from rnnscope.models import ModelConfig
 from rnnscope.neurons import NeuronSettings

@@ -265,7 +265,8 @@ def test_too_short_text_is_an_error(tmp_path: Path) -> None:
 
 def test_word_level_extraction_token_column_holds_words(tmp_path: Path) -> None:
     """A word model's states file has one row per word (``<eos>`` at line ends), named in ``token``."""
-    from rnnscope.data import EOS, encode, prepare_dataset
+    from rnnscope.data import prepare_dataset
+    from rnnscope.text import EOS, encode
 
     sources = []
     splits = (

@@ -7,7 +7,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnscope.data import TEXT_CHUNK_BYTES, line_prefix, read_utf8_prefix
 from rnnscope.hypotheses import (
     HYPOTHESIS_SETS,
     char_surface_labels,
@@ -16,6 +15,7 @@ from rnnscope.hypotheses import (
     part_of_speech_labels,
 )
 from rnnscope.labels import read_labels
+from rnnscope.text import TEXT_CHUNK_BYTES, line_prefix, read_utf8_prefix
 
 NA = None
 MIRROR = Path(__file__).resolve().parents[2] / "shared" / "mirror"

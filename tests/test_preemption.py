@@ -15,7 +15,8 @@ import pytest
 import torch
 
 from rnnscope.data import prepare_dataset
-from rnnscope.train import PREEMPTED_EXIT_CODE, CorruptCheckpoint, load_model, resolve_device
+from rnnscope.models import CorruptCheckpoint, load_model, resolve_device
+from rnnscope.train import PREEMPTED_EXIT_CODE
 
 MODEL = {"cell": "lstm", "hidden": 24, "layers": 2, "dropout": 0.1}
 SETTINGS = {"epochs": 3, "batch_size": 4, "seq_len": 16, "lr": 0.01, "seed": 3, "checkpoint_every_steps": 1}

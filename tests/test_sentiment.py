@@ -11,12 +11,11 @@ import pytest
 import torch
 
 from rnnscope.glyphs import sentence_glyphs
-from rnnscope.models import ModelConfig, RNNModel
+from rnnscope.models import ModelConfig, RNNModel, load_model
 from rnnscope.responses import expected_response
 from rnnscope.sentence_states import extract_sentence_states
 from rnnscope.sentiment import (
     PAD,
-    accuracy,
     build_sentence_vocab,
     encode_sentences,
     prepare_sentiment,
@@ -24,12 +23,11 @@ from rnnscope.sentiment import (
     read_split,
     read_zhang_polarity_csv,
     split_frame,
-    train_sentiment,
 )
+from rnnscope.sentiment_training import accuracy, train_sentiment
 from rnnscope.sentiment_views import polarity, run_sentiment_views_table, word_log_odds
 from rnnscope.states import read_info
 from rnnscope.tables import sentiment_table
-from rnnscope.train import load_model
 
 ZHANG = Path(__file__).resolve().parents[2] / "shared" / "mirror" / "yelp" / "yelp_review_polarity_csv"
 

@@ -12,16 +12,9 @@ import pandas as pd
 import pytest
 
 from rnnscope.probes import METRIC_COLUMNS
+from rnnscope.seed_tables import interval_verdict, perplexity_table, probe_comparison
 from rnnscope.seed_values import SEED003_PERPLEXITY, SEED003_PROBES, seed_probe_value
-from rnnscope.tables import (
-    Z,
-    interval_verdict,
-    perplexity_table,
-    probe_comparison,
-    probe_seed_table,
-    probe_table,
-    seed_groups,
-)
+from rnnscope.tables import Z, probe_seed_table, probe_table, seed_groups
 
 SHAPE = {"cell": "gru", "hidden": 8, "layers": 2}
 TRAIN = {"epochs": 1, "batch_size": 8, "seq_len": 32, "lr": 0.01}

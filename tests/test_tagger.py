@@ -10,9 +10,9 @@ import pytest
 import rnnscope.tagger
 from helpers import mirror_folder
 from rnnscope.config_schema import reject_removed_keys
-from rnnscope.data import DownloadError, sha256_of
+from rnnscope.downloads import DownloadError, fetch_tagger_data, sha256_of
 from rnnscope.hypotheses import part_of_speech_labels
-from rnnscope.tagger import TAGGER_FILES, fetch_tagger_data, use_tagger_data
+from rnnscope.tagger import TAGGER_FILES, use_tagger_data
 
 
 def mirrored_tagger() -> Path:

@@ -15,9 +15,10 @@ import torch
 from torch import nn
 
 import rnnscope.train
-from rnnscope.data import encode, load_vocab, prepare_dataset
-from rnnscope.models import CELLS, ModelConfig, RNNModel
-from rnnscope.train import TrainSettings, load_model, train_language_model
+from rnnscope.data import prepare_dataset
+from rnnscope.models import CELLS, ModelConfig, RNNModel, load_model
+from rnnscope.text import encode, load_vocab
+from rnnscope.train import TrainSettings, train_language_model
 
 MODEL = {"cell": "gru", "hidden": 8}
 SETTINGS = TrainSettings(epochs=2, batch_size=4, seq_len=20, lr=0.05, seed=0, eval_batch_size=2)

@@ -14,19 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.colors import TwoSlopeNorm
 from sklearn.cluster import SpectralCoclustering
 
+from rnnscope.artifacts import write_table
+from rnnscope.figures import save_figure
 from rnnscope.responses import RESPONSE_METADATA_COLUMNS
 from rnnscope.states import read_table
-from rnnscope.tables import write_table
 
 log = logging.getLogger(__name__)
 
@@ -187,11 +184,7 @@ def plot_cocluster(
     ax.set_title(title)
     fig.colorbar(image, ax=ax, label="expected response s(x) = E[Δh | x]", extend="both")
     fig.tight_layout()
-    png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png_path, dpi=150)
-    fig.savefig(png_path.with_suffix(".svg"))
-    plt.close(fig)
+    save_figure(fig, png_path, dpi=150)
 
 
 def _read_top_responses(responses_parquet: str | Path, max_tokens: int) -> tuple[pd.DataFrame, np.ndarray]:

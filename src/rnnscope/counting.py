@@ -19,19 +19,15 @@ import logging
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LinearRegression
 from sklearn.metrics import r2_score
 
+from rnnscope.figures import save_figure
 from rnnscope.labels import read_labels
 from rnnscope.states import read_info, read_matrices, read_tokens, state_column
-
-# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
-# the backend even after pyplot is imported, so the imports above need not be split around it.
-matplotlib.use("Agg")
 
 log = logging.getLogger(__name__)
 SYMBOL_COLOURS = {"a": "tab:blue", "b": "tab:orange", "c": "tab:green"}
@@ -166,9 +162,7 @@ def plot_activation_space(states_path: str | Path, labels_path: str | Path, n_ma
     axes.set_title(f"{read_info(states_path).model}: hidden activations (a: count seen; b, c: count remaining)")
     axes.legend(loc="best")
     figure.tight_layout()
-    figure.savefig(png_path, dpi=120)
-    figure.savefig(Path(png_path).with_suffix(".svg"))
-    plt.close(figure)
+    save_figure(figure, png_path, dpi=120)
 
 
 def counting_table(summaries: list[str | Path], csv_path: str | Path) -> pd.DataFrame:

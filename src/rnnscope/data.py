@@ -1,49 +1,36 @@
-"""Datasets: synthetic generators, verified downloads, deterministic splits and vocabularies."""
+"""Preparing datasets: synthetic generators, corpora from text files and source tarballs, deterministic
+splits and vocabularies (the prepare_dataset rule). Downloads are in rnnscope.downloads; reading the
+prepared splits back (UTF-8, vocabularies, token ids) is in rnnscope.text."""
 
 from __future__ import annotations
 
 import bz2
-import codecs
 import contextlib
 import gzip
-import hashlib
 import io
 import json
 import logging
 import lzma
 import os
 import random
-import shutil
 import tarfile
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import zlib
 from bisect import insort
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO
 
-import numpy as np
+from rnnscope.artifacts import partial_path
+from rnnscope.text import LEVELS, SPLITS, iter_utf8_chunks, read_utf8, text_lines, word_tokens
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("train", "valid", "test")
-MIRROR_ENV = "RNNSCOPE_MIRROR"
 COUNTING_SYMBOLS = {"anbn": "ab", "anbncn": "abc"}
-# Token levels of a dataset's vocabulary (vocab.json "level"): one token per character, or
-# whitespace-separated words with an end-of-sentence token at every line end (Mikolov's PTB).
-LEVELS = ("char", "word")
-EOS = "<eos>"
-UNK = "<unk>"
-
-
-class DownloadError(RuntimeError):
-    """A dataset could not be fetched from any source."""
 
 
 # ---------------------------------------------------------------- synthetic corpora
@@ -78,191 +65,7 @@ def counting_splits(
     return {name: generate_counting(symbols, ns) for name, ns in zip(SPLITS, (train, valid, test), strict=True)}
 
 
-# ---------------------------------------------------------------- downloads
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class Source:
-    """Where a file can come from: an upstream URL (http(s), file:// or a local path) and its
-    path inside a mirror folder (config ``mirror`` or $RNNSCOPE_MIRROR).
-
-    A mirror normally holds the upstream file itself, checked against ``sha256``. When it holds
-    a *stand-in* instead (another file that serves the same purpose offline, e.g. a subset of a
-    tarball too large to mirror), ``mirror_sha256`` pins that file: the stand-in is accepted only
-    with that checksum, and using it is logged as a warning naming both files.
-    """
-
-    url: str
-    sha256: str
-    mirror_path: str | None = None
-    mirror_sha256: str | None = None
-
-
-@dataclass(frozen=True)
-class Location:
-    """One place to try: where, the sha256 the file there must have, and whether it is a stand-in."""
-
-    where: str
-    sha256: str
-    stand_in: bool = False
-
-
-def candidate_locations(source: Source, mirror: str | None) -> list[Location]:
-    mirror = mirror or os.environ.get(MIRROR_ENV) or None
-    locations = []
-    if mirror and source.mirror_path:
-        where = str(Path(mirror) / source.mirror_path)
-        locations.append(Location(where, source.mirror_sha256 or source.sha256, stand_in=bool(source.mirror_sha256)))
-    locations.append(Location(source.url, source.sha256))
-    return locations
-
-
-def _copy_location(location: str, partial: Path, timeout: float) -> None:
-    if location.startswith(("http://", "https://", "file://")):
-        with urllib.request.urlopen(location, timeout=timeout) as response, open(partial, "wb") as out:
-            shutil.copyfileobj(response, out, 1 << 20)
-    else:
-        shutil.copyfile(location, partial)
-
-
-def copy_with_retries(where: str, partial: Path, retries: int, timeout: float, errors: list[str]) -> bool:
-    """Copy ``where`` (URL or local path) to ``partial``; a remote source is tried ``retries``
-    times with a short back-off. False (nothing left at ``partial``, the causes appended to
-    ``errors``) when every attempt failed."""
-    is_remote = where.startswith(("http://", "https://"))
-    for attempt in range(1, (retries if is_remote else 1) + 1):
-        try:
-            _copy_location(where, partial, timeout)
-            return True
-        except (OSError, urllib.error.URLError) as error:
-            errors.append(f"{where} (attempt {attempt}): {error}")
-            partial.unlink(missing_ok=True)
-            if is_remote and attempt < retries:
-                time.sleep(0.5 * attempt)
-    return False
-
-
-def fetch(source: Source, dest: str | Path, mirror: str | None = None, retries: int = 3, timeout: float = 10.0) -> Path:
-    """Copy ``source`` to ``dest``, verifying its sha256; nothing is left at ``dest`` on failure.
-
-    Sources are tried in order (mirror first, then the URL); network errors are retried
-    ``retries`` times with a short back-off, each attempt bounded by ``timeout`` seconds.
-    A mirror stand-in (``source.mirror_sha256`` set) is checked against its own sha256 and its
-    use is logged as a warning, since what arrives at ``dest`` is then not the upstream file.
-    """
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    partial = dest.with_name(dest.name + ".partial")
-    errors: list[str] = []
-    for location in candidate_locations(source, mirror):
-        where = location.where
-        if copy_with_retries(where, partial, retries, timeout, errors):
-            actual = sha256_of(partial)
-            if actual != location.sha256:
-                partial.unlink(missing_ok=True)
-                key = "mirror_sha256" if location.stand_in else "sha256"
-                raise DownloadError(
-                    f"sha256 mismatch for {where}: expected {location.sha256}, got {actual}. "
-                    "The file is corrupt or a different version; nothing was kept. Point the "
-                    f"dataset at the right file or update its {key} in the config."
-                )
-            partial.replace(dest)
-            if location.stand_in:
-                log.warning(
-                    "used the MIRROR STAND-IN %s (sha256 %s) -> %s, NOT the upstream file %s (sha256 %s): "
-                    "results built from it describe the stand-in's content",
-                    where,
-                    location.sha256,
-                    dest,
-                    source.url,
-                    source.sha256,
-                )
-            else:
-                log.info("fetched %s -> %s (sha256 ok)", where, dest)
-            return dest
-    raise DownloadError(
-        "could not fetch the dataset from any source:\n  "
-        + "\n  ".join(errors)
-        + f"\nOffline? Point at a local copy: set config key `mirror` (or ${MIRROR_ENV}) to a folder "
-        f"holding {source.mirror_path or 'the file'}, or set the dataset's `url` to a local path or file:// URL."
-    )
-
-
 # ---------------------------------------------------------------- text corpora
-
-
-TEXT_CHUNK_BYTES = 1 << 20
-
-
-def read_utf8(path: str | Path) -> str:
-    """The file as text; a non-UTF-8 file is an error naming the byte offset."""
-    data = Path(path).read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise not_utf8(path, error.start, data[error.start : error.start + 1]) from error
-    if not text:
-        raise ValueError(f"{path} is empty: a dataset needs text to train on.")
-    return text
-
-
-def not_utf8(path: str | Path, offset: int, byte: bytes) -> ValueError:
-    return ValueError(
-        f"{path} is not UTF-8: byte {offset} ({byte!r}) cannot be decoded. "
-        "Re-encode the file as UTF-8 (e.g. `iconv -f latin1 -t utf-8`)."
-    )
-
-
-def iter_utf8_chunks(path: str | Path, chunk_bytes: int = TEXT_CHUNK_BYTES) -> Iterator[str]:
-    """The file's text in pieces of about ``chunk_bytes`` bytes, decoded incrementally (a
-    character split across two reads is completed by the next), so memory does not grow with
-    the file. Line endings are kept as they are. A non-UTF-8 byte is an error naming its offset."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    consumed = 0  # bytes handed to the decoder before the current block
-    with open(path, "rb") as handle:
-        while True:
-            block = handle.read(chunk_bytes)
-            try:
-                text = decoder.decode(block, final=not block)
-            except UnicodeDecodeError as error:
-                pending = len(error.object) - len(block)  # bytes the decoder held from the last block
-                offset = consumed - pending + error.start
-                raise not_utf8(path, offset, error.object[error.start : error.start + 1]) from error
-            consumed += len(block)
-            if text:
-                yield text
-            if not block:
-                return
-
-
-def line_prefix(text: str, max_chars: int) -> str:
-    """``text`` through the first newline at or after index ``max_chars`` (all of it if none):
-    the shortest prefix whose line-local labels agree with the whole text's on its first
-    ``max_chars`` characters."""
-    end = text.find("\n", max_chars)
-    return text if end < 0 else text[: end + 1]
-
-
-def read_utf8_prefix(path: str | Path, max_chars: int) -> str:
-    """:func:`line_prefix` of the file, read in chunks: memory follows ``max_chars``, not the file's size."""
-    pieces, characters = [], 0
-    for chunk in iter_utf8_chunks(path):
-        pieces.append(chunk)
-        characters += len(chunk)
-        if characters > max_chars and "\n" in chunk[max(0, max_chars - characters + len(chunk)) :]:
-            break
-    text = line_prefix("".join(pieces), max_chars)
-    if not text:
-        raise ValueError(f"{path} is empty: a dataset needs text to train on.")
-    return text
 
 
 @dataclass(frozen=True)
@@ -350,22 +153,6 @@ def build_vocab(text: str) -> list[str]:
     return sorted(set(text))
 
 
-def word_tokens(lines: Iterable[str]) -> Iterator[str]:
-    """The words of each line (split at whitespace), each line closed by ``<eos>``.
-
-    This is how Mikolov's PTB is read (a line is a sentence; its newline becomes ``<eos>``); a
-    last line without a newline is closed too, and an empty line is a lone ``<eos>``.
-    """
-    for line in lines:
-        yield from line.split()
-        yield EOS
-
-
-def text_lines(text: str) -> list[str]:
-    """The lines of ``text`` as a file iterator would give them (a final newline opens no new line)."""
-    return text.splitlines(keepends=True) if text else []
-
-
 def build_word_vocab(text: str) -> list[str]:
     """Word vocabulary of a training text: ``<eos>`` and every word, most frequent first (ties
     alphabetical). Words of other splits that are missing map to ``<unk>`` when it is in here."""
@@ -383,99 +170,6 @@ def write_splits(parts: dict[str, str], vocab: list[str], out_dir: str | Path, l
     # Character vocabularies keep the original file layout (no "level" key means char).
     payload: dict = {"tokens": vocab} if level == "char" else {"tokens": vocab, "level": level}
     (out / "vocab.json").write_text(json.dumps(payload, ensure_ascii=False, indent=0), encoding="utf-8")
-
-
-def load_vocab(path: str | Path) -> list[str]:
-    return json.loads(Path(path).read_text(encoding="utf-8"))["tokens"]
-
-
-def load_level(path: str | Path) -> str:
-    """The token level of a vocab.json: ``char`` (the default) or ``word``."""
-    level = json.loads(Path(path).read_text(encoding="utf-8")).get("level", "char")
-    if level not in LEVELS:
-        raise ValueError(f"{path} has token level {level!r}; allowed: {', '.join(LEVELS)}. Rebuild the dataset.")
-    return level
-
-
-def _word_ids(words: Iterable[str], index: dict[str, int], where: str) -> Iterator[int]:
-    """Ids of ``words``; a word outside the vocabulary is ``<unk>`` when the vocabulary has one."""
-    unk = index.get(UNK)
-    for word in words:
-        token_id = index.get(word, unk)
-        if token_id is None:
-            raise ValueError(
-                f"word {word!r}{where} is not in the vocabulary, which has no {UNK} token to stand for it; "
-                f"rebuild the dataset or map rare words to {UNK} in the corpus"
-            )
-        yield token_id
-
-
-def encode(text: str, vocab: Sequence[str], level: str = "char") -> list[int]:
-    """Token ids of ``text``: one per character, or per word (with ``<eos>`` at line ends)."""
-    index = {token: i for i, token in enumerate(vocab)}
-    if level == "word":
-        return list(_word_ids(word_tokens(text_lines(text)), index, ""))
-    if level != "char":
-        raise ValueError(f"unknown token level {level!r}; allowed: {', '.join(LEVELS)}")
-    try:
-        return [index[char] for char in text]
-    except KeyError as error:
-        raise ValueError(f"character {error.args[0]!r} is not in the vocabulary; rebuild the dataset") from error
-
-
-def iter_encoded_chunks(
-    path: str | Path, vocab: Sequence[str], chunk_len: int, max_tokens: int = 0, level: str = "char"
-) -> Iterator[np.ndarray]:
-    """The file's tokens as token-id arrays of ``chunk_len``, read incrementally so memory
-    does not grow with the file (the first ``max_tokens`` tokens when > 0)."""
-    if level == "word":
-        yield from _iter_word_chunks(path, vocab, chunk_len, max_tokens)
-        return
-    if level != "char":
-        raise ValueError(f"unknown token level {level!r}; allowed: {', '.join(LEVELS)}")
-    index = {token: i for i, token in enumerate(vocab)}
-    remaining = max_tokens or None
-    with open(path, encoding="utf-8", newline="") as handle:
-        offset = 0
-        while remaining is None or remaining > 0:
-            size = chunk_len if remaining is None else min(chunk_len, remaining)
-            try:
-                text = handle.read(size)
-            except UnicodeDecodeError as error:
-                raise ValueError(
-                    f"{path} is not UTF-8 near character {offset}: {error.reason}. Re-encode the file as UTF-8."
-                ) from error
-            if not text:
-                return
-            try:
-                yield np.fromiter((index[char] for char in text), dtype=np.int64, count=len(text))
-            except KeyError as error:
-                raise ValueError(
-                    f"character {error.args[0]!r} of {path} is not in the vocabulary; rebuild the dataset"
-                ) from error
-            offset += len(text)
-            if remaining is not None:
-                remaining -= len(text)
-
-
-def _iter_word_chunks(path: str | Path, vocab: Sequence[str], chunk_len: int, max_tokens: int) -> Iterator[np.ndarray]:
-    index = {token: i for i, token in enumerate(vocab)}
-    buffer: list[int] = []
-    emitted = 0
-    with open(path, encoding="utf-8") as handle:
-        try:
-            for token_id in _word_ids(word_tokens(handle), index, f" of {path}"):
-                buffer.append(token_id)
-                if len(buffer) == chunk_len or (max_tokens and emitted + len(buffer) == max_tokens):
-                    yield np.asarray(buffer, dtype=np.int64)
-                    emitted += len(buffer)
-                    buffer = []
-                    if max_tokens and emitted >= max_tokens:
-                        return
-        except UnicodeDecodeError as error:
-            raise ValueError(f"{path} is not UTF-8: {error.reason}. Re-encode the file as UTF-8.") from error
-    if buffer:
-        yield np.asarray(buffer, dtype=np.int64)
 
 
 # ---------------------------------------------------------------- source tarballs
@@ -590,7 +284,7 @@ def write_spooled(index: SpoolIndex, spool_path: Path, out: Path) -> None:
         os.truncate(spool_path, index.kept_bytes)
         spool_path.replace(out)
         return
-    partial = out.with_name(out.name + ".partial")
+    partial = partial_path(out)
     try:
         with open(spool_path, "rb") as spool, open(partial, "wb") as corpus:
             for entry in kept:

@@ -22,11 +22,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnscope.data import iter_encoded_chunks, load_level, load_vocab
-from rnnscope.models import STATE_KINDS, RNNModel
+from rnnscope.models import STATE_KINDS, RNNModel, load_model, resolve_device
 from rnnscope.sampling import Sampling, sampled_positions
 from rnnscope.states import StatesInfo, StatesWriter, state_column
-from rnnscope.train import load_model, resolve_device
+from rnnscope.text import iter_encoded_chunks, load_level, load_vocab
 
 log = logging.getLogger(__name__)
 
@@ -141,39 +140,63 @@ def resolve_kinds(cell: str, kinds: Sequence[str] | str) -> tuple[str, ...]:
 
 
 @torch.no_grad()
+def stream_states(
+    model: RNNModel, modules: Sequence[nn.Module], tokens: torch.Tensor, state: list, kinds: Sequence[str]
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """States ``l{layer}_{kind}`` (S, T, H) of every layer for S streams of token ids (S, T), run
+    as one batch, and the top layer's h (S, T, H): the one forward pass behind
+    :func:`chunk_states` (extraction, glyphs) and :func:`rnnscope.neurons.run_states` (ablations).
+
+    ``modules`` are :func:`layer_modules` of the model. ``state`` holds each layer's carried state
+    (None: the zero initial state) and is updated in place to the state after the last token, so
+    consecutive calls continue the streams. h comes from the fused layer; c and the gates (they
+    cost about a second forward pass: only when asked for) are recomputed from it per stream.
+    """
+    hidden = model.config.hidden
+    cell = model.config.cell
+    streams = tokens.shape[0]
+    recompute = cell in ("lstm", "gru") and bool(set(kinds) - {"h"})
+    columns: dict[str, torch.Tensor] = {}
+    x = model.embed(tokens)
+    for layer, module in enumerate(modules):
+        outputs, new_state = module(x, state[layer])
+        if state[layer] is None:  # zero initial state, shaped (num_layers=1, batch=streams, hidden)
+            zeros = outputs.new_zeros(1, streams, hidden)
+            state[layer] = (zeros, zeros) if cell == "lstm" else zeros
+        internals: dict[str, torch.Tensor] = {}
+        if recompute:
+            per_stream = [
+                lstm_internals(module, x[s], outputs[s], state[layer][0][0, s], state[layer][1][0, s])
+                if cell == "lstm"
+                else gru_internals(module, x[s], outputs[s], state[layer][0, s])
+                for s in range(streams)
+            ]
+            if streams == 1:  # a view, not a copy: extraction's chunks are one stream
+                internals = {kind: values[None] for kind, values in per_stream[0].items()}
+            else:
+                internals = {kind: torch.stack([part[kind] for part in per_stream]) for kind in per_stream[0]}
+        internals["h"] = outputs
+        for kind in kinds:
+            if kind not in internals:
+                raise ValueError(f"state kind {kind!r} does not exist for cell {cell!r}")
+            columns[state_column(layer, kind)] = internals[kind]
+        state[layer] = new_state
+        x = outputs
+    return columns, x
+
+
+@torch.no_grad()
 def chunk_states(
     model: RNNModel, modules: Sequence[nn.Module], ids: torch.Tensor, state: list, kinds: Sequence[str]
 ) -> tuple[dict[str, np.ndarray], torch.Tensor]:
-    """States ``l{layer}_{kind}`` (T, H) of every layer for token ids (T,), and the top layer's h.
+    """States ``l{layer}_{kind}`` (T, H) of every layer for token ids (T,), and the top layer's h:
+    :func:`stream_states` of one stream.
 
     ``state`` holds each layer's carried state (None: the zero initial state) and is updated in
     place to the state after the last token, so consecutive calls continue one stream.
     """
-    hidden = model.config.hidden
-    cell = model.config.cell
-    recompute = tuple(kinds) != ("h",)  # c and the gates cost about a second forward pass: only when asked for
-    columns: dict[str, np.ndarray] = {}
-    x = model.embed(ids[None])
-    for layer, module in enumerate(modules):
-        outputs, new_state = module(x, state[layer])
-        h = outputs[0]
-        if state[layer] is None:  # zero initial state, shaped (num_layers=1, batch=1, hidden)
-            zeros = h.new_zeros(1, 1, hidden)
-            state[layer] = (zeros, zeros) if cell == "lstm" else zeros
-        if not recompute:
-            internals = {}
-        elif cell == "lstm":
-            internals = lstm_internals(module, x[0], h, state[layer][0][0, 0], state[layer][1][0, 0])
-        elif cell == "gru":
-            internals = gru_internals(module, x[0], h, state[layer][0, 0])
-        else:
-            internals = {}
-        internals["h"] = h
-        for kind in kinds:
-            columns[state_column(layer, kind)] = internals[kind].cpu().numpy()
-        state[layer] = new_state
-        x = outputs
-    return columns, x[0]
+    columns, top = stream_states(model, modules, ids[None], state, kinds)
+    return {column: values[0].cpu().numpy() for column, values in columns.items()}, top[0]
 
 
 @torch.no_grad()

@@ -38,11 +38,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rnnscope.data import encode, load_vocab, read_utf8
+from rnnscope.artifacts import write_text_atomically
 from rnnscope.hypotheses import label_text
 from rnnscope.labels import HypothesisKind, write_labels
-from rnnscope.models import RNNModel
-from rnnscope.train import load_model
+from rnnscope.models import RNNModel, load_model
+from rnnscope.text import encode, load_vocab, read_utf8
 
 log = logging.getLogger(__name__)
 
@@ -133,10 +133,7 @@ def generate_text(
     for split, sequences in (("train", samples[:n_train]), ("test", samples[n_train:])):
         text = "".join(settings.primer + "".join(vocab[i] for i in ids) for ids in sequences)
         path = Path(out_paths[split])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(path)
+        write_text_atomically(path, text)
         counts = np.bincount(np.concatenate([np.asarray(ids) for ids in sequences]), minlength=len(vocab))
         frequencies = counts[counts > 0] / counts.sum()
         summary["splits"][split] = {

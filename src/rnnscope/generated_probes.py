@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from rnnscope.artifacts import write_atomically, write_table
 from rnnscope.probes import ProbeSettings, fit_probes
-from rnnscope.tables import write_table
 
 
 def probe_generated_text(
@@ -48,9 +48,7 @@ def probe_generated_text(
             model=model,
         )
     table.insert(1, "text", "generated")
-    partial = Path(str(metrics_csv) + ".partial")
-    table.to_csv(partial, index=False)
-    partial.replace(metrics_csv)
+    write_atomically(metrics_csv, lambda partial: table.to_csv(partial, index=False))
     return table
 
 

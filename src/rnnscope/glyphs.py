@@ -29,27 +29,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
 from matplotlib.axes import Axes
 
+from rnnscope.artifacts import write_table
 from rnnscope.coclustering import display_token
-from rnnscope.data import load_vocab
 from rnnscope.extract import chunk_states, layer_modules, resolve_kinds
+from rnnscope.figures import save_figure
+from rnnscope.models import load_model
 from rnnscope.states import parse_state_column
-from rnnscope.tables import write_table
-from rnnscope.train import load_model
-
-# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
-# the backend even after pyplot is imported, so the imports above need not be split around it.
-matplotlib.use("Agg")
+from rnnscope.text import load_vocab
 
 log = logging.getLogger(__name__)
 
 UNKNOWN = "<unk>"
+# Resolution of the glyph figures (and of rnnvis's views, drawn with the same glyphs).
+GLYPH_DPI = 130
+
 # RNNVis's colours: orange = more positive information (or less negative), blue = the reverse.
 ORANGE = "#f28e2b"
 BLUE = "#4e79a7"
@@ -223,15 +222,7 @@ def plot_glyphs(table: pd.DataFrame, png_path: str | Path, title: str) -> None:
         draw_glyph_column(ax, table[table["sentence_index"] == sentence["sentence_index"]], scale, sentence["sentence"])
     fig.suptitle(textwrap.fill(title, 45 * len(sentences)), fontsize=8)
     fig.tight_layout()
-    save_figure(fig, png_path)
-
-
-def save_figure(fig: plt.Figure, png_path: str | Path) -> None:
-    png_path = Path(png_path)
-    png_path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(png_path, dpi=130)
-    fig.savefig(png_path.with_suffix(".svg"))
-    plt.close(fig)
+    save_figure(fig, png_path, dpi=GLYPH_DPI)
 
 
 def run_glyphs(

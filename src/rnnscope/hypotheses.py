@@ -21,10 +21,10 @@ from typing import NoReturn
 import numpy as np
 import pandas as pd
 
-from rnnscope.data import read_utf8, read_utf8_prefix
 from rnnscope.labels import HypothesisKind, write_labels
 from rnnscope.sampling import Sampling, sampled_positions
 from rnnscope.tagger import use_tagger_data
+from rnnscope.text import read_utf8, read_utf8_prefix
 
 logger = logging.getLogger(__name__)
 
@@ -473,7 +473,7 @@ def label_split(
     ``prefix``: the first ``max_tokens`` rows (0 = all). The char_text and code labels of a
     character depend only on what came before and on the rest of its line (next_is_newline, a
     comment opener's second character, the part-of-speech tag of its word in its line), so with
-    ``max_tokens`` set only :func:`rnnscope.data.line_prefix` of the split is read: memory
+    ``max_tokens`` set only :func:`rnnscope.text.line_prefix` of the split is read: memory
     follows ``max_tokens``, not the split's size. Counting labels can depend on a whole string
     (its n), so that set reads the whole split. ``spread``: a label can depend on everything
     before its character (a comment opened lines earlier, the parenthesis depth), so the whole

@@ -17,6 +17,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rnnscope.artifacts import write_atomically
 from rnnscope.states import read_schema, read_table
 
 HypothesisKind = Literal["binary", "categorical", "continuous"]
@@ -37,11 +38,7 @@ def write_labels(frame: pd.DataFrame, kinds: dict[str, HypothesisKind], path: st
     fields += [pa.field(name, ARROW_TYPES[kind]) for name, kind in kinds.items()]
     schema = pa.schema(fields, metadata={METADATA_KEY: json.dumps(kinds).encode()})
     table = pa.Table.from_pandas(frame[["position", *kinds]], schema=schema, preserve_index=False)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    pq.write_table(table, partial, compression="zstd")
-    partial.replace(path)
+    write_atomically(path, lambda partial: pq.write_table(table, partial, compression="zstd"))
 
 
 def read_kinds(path: str | Path) -> dict[str, HypothesisKind]:

@@ -1,9 +1,11 @@
 """One recurrent model covering Elman SRN, tanh RNN, GRU and LSTM, any depth: a language model,
-or (``classes`` > 0) a sequence classifier reading the last state (the Yelp sentiment GRU)."""
+or (``classes`` > 0) a sequence classifier reading the last state (the Yelp sentiment GRU); and
+loading it back from a checkpoint (rnnscope.train writes them) onto the device a config asks for."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -131,3 +133,40 @@ class RNNModel(nn.Module):
 def detach(hidden: Hidden) -> Hidden:
     """Cut the graph at a truncated-BPTT boundary."""
     return tuple(h.detach() for h in hidden) if isinstance(hidden, tuple) else hidden.detach()  # type: ignore[return-value]
+
+
+def resolve_device(requested: str, config_key: str = "train.device") -> torch.device:
+    """``auto`` takes CUDA when present; asking for CUDA without it is an error naming ``config_key``."""
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device cuda was requested but torch sees no CUDA device; set {config_key} to auto or cpu")
+    if requested == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(requested)
+
+
+def load_checkpoint(path: str | Path, weights_only: bool = True) -> dict:
+    """torch.load with a clear error for a truncated or corrupt file (zip CRCs catch most damage)."""
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=weights_only)
+    except Exception as error:  # torch raises RuntimeError, EOFError, UnpicklingError, zipfile errors...
+        raise CorruptCheckpoint(
+            f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: {error})"
+        ) from error
+    if not isinstance(payload, dict) or not {"model_config", "state_dict"} <= set(payload):
+        raise CorruptCheckpoint(f"checkpoint {path} is not an rnnscope checkpoint (no model_config/state_dict)")
+    return payload
+
+
+class CorruptCheckpoint(ValueError):
+    """A checkpoint file cannot be read back."""
+
+
+def load_model(checkpoint_path: str | Path) -> tuple[RNNModel, dict]:
+    try:
+        payload = load_checkpoint(checkpoint_path)
+    except CorruptCheckpoint as error:
+        raise CorruptCheckpoint(f"{error}. Delete it and rerun its train job.") from error
+    model = RNNModel(ModelConfig(**payload["model_config"]))
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    return model, payload

@@ -27,7 +27,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -36,17 +35,13 @@ from matplotlib.collections import PatchCollection
 from matplotlib.patches import Rectangle
 from sklearn.metrics import f1_score
 
-from rnnscope.data import encode, load_vocab, read_utf8
-from rnnscope.extract import gru_internals, layer_modules, lstm_internals
+from rnnscope.artifacts import write_atomically, write_table, write_text_atomically
+from rnnscope.extract import layer_modules, stream_states
+from rnnscope.figures import save_figure
 from rnnscope.labels import read_labels
-from rnnscope.models import RNNModel
+from rnnscope.models import RNNModel, load_model
 from rnnscope.states import state_column
-from rnnscope.tables import write_table
-from rnnscope.train import load_model
-
-# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
-# the backend even after pyplot is imported, so the imports above need not be split around it.
-matplotlib.use("Agg")
+from rnnscope.text import encode, load_vocab, read_utf8
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +160,8 @@ def run_states(
     the result equals running each segment alone (tested). ``streams = 1`` is one sequence.
 
     With ``silenced = (layer, units)`` the model runs with those units silenced (module
-    docstring) and their recorded h (and c) are 0. The same per-layer fused modules and gate
-    recomputation as :func:`rnnscope.extract.extract_states`, held in memory.
+    docstring) and their recorded h (and c) are 0. The forward pass is
+    :func:`rnnscope.extract.stream_states`, as in :func:`rnnscope.extract.extract_states`, held in memory.
     """
     if not 1 <= streams <= len(ids) // 2:
         raise ValueError(f"{streams} streams over {len(ids)} tokens: each stream needs at least 2 tokens")
@@ -174,26 +169,10 @@ def run_states(
         model = silence_units(model, *silenced)
     length = len(ids) // streams
     tokens = torch.from_numpy(np.asarray(ids[: streams * length], dtype=np.int64)).view(streams, length)
-    x = model.embed(tokens)
-    states: dict[str, np.ndarray] = {}
+    modules = layer_modules(model)
+    columns, x = stream_states(model, modules, tokens, [None] * len(modules), kinds)
     hidden = model.config.hidden
-    for layer, module in enumerate(layer_modules(model)):
-        outputs, _ = module(x)
-        zeros = outputs.new_zeros(hidden)
-        internals: dict[str, torch.Tensor] = {"h": outputs}
-        if model.config.cell in ("lstm", "gru") and set(kinds) - {"h"}:
-            per_stream = [
-                lstm_internals(module, x[s], outputs[s], zeros, zeros)
-                if model.config.cell == "lstm"
-                else gru_internals(module, x[s], outputs[s], zeros)
-                for s in range(streams)
-            ]
-            internals = {kind: torch.stack([part[kind] for part in per_stream]) for kind in per_stream[0]} | internals
-        for kind in kinds:
-            if kind not in internals:
-                raise ValueError(f"state kind {kind!r} does not exist for cell {model.config.cell!r}")
-            states[state_column(layer, kind)] = internals[kind].reshape(streams * length, hidden).numpy().copy()
-        x = outputs
+    states = {column: values.reshape(streams * length, hidden).numpy().copy() for column, values in columns.items()}
     if silenced is not None:
         layer, units = silenced
         for kind in set(kinds) & set(ABLATABLE_KINDS):
@@ -368,9 +347,7 @@ def plot_neuron_heatmap(
         axes[2], text, probability, "Greens", -0.2, 1.2, width, "diagnostic classifier p(true) (all units)"
     )
     figure.tight_layout()
-    Path(png_path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(png_path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, png_path, dpi=110, svg=False)
 
 
 def plot_no_probe(reason: str, title: str, png_path: str | Path) -> None:
@@ -378,8 +355,7 @@ def plot_no_probe(reason: str, title: str, png_path: str | Path) -> None:
     figure, axes = plt.subplots(figsize=(6, 1.2))
     axes.axis("off")
     axes.text(0.0, 0.5, f"{title}\nno fitted probe: {reason}", va="center", fontsize=9)
-    figure.savefig(png_path, dpi=110)
-    plt.close(figure)
+    save_figure(figure, png_path, dpi=110, svg=False)
 
 
 def analyse_neurons(
@@ -521,12 +497,8 @@ def analyse_neurons(
             settings.heatmap_width,
         )
     if heatmap_json is not None:
-        partial_json = Path(str(heatmap_json) + ".partial")
-        partial_json.write_text(json.dumps(shown, ensure_ascii=False), encoding="utf-8")
-        partial_json.replace(heatmap_json)
-    partial = Path(str(ablation_csv) + ".partial")
-    table.to_csv(partial, index=False)
-    partial.replace(ablation_csv)
+        write_text_atomically(heatmap_json, json.dumps(shown, ensure_ascii=False))
+    write_atomically(ablation_csv, lambda partial: table.to_csv(partial, index=False))
     return table
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import warnings
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from rnnscope.artifacts import write_atomically
 from rnnscope.labels import HypothesisKind, read_kinds
 from rnnscope.states import parse_state_column, read_info, read_matrix_rows, read_table
 
@@ -467,15 +468,6 @@ def _top_unit(coef: np.ndarray) -> tuple[int, float]:
     return int(unit), float(coef[row, unit])
 
 
-def _write_atomically(path: str | Path, write: Callable[[Path], object]) -> None:
-    """Call ``write(partial_path)`` then rename, so a killed run never leaves a finished-looking file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    write(partial)
-    partial.replace(path)
-
-
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     with path.open("wb") as handle:  # a handle, because np.savez appends ".npz" to a bare name
         # numpy's stub lets **arrays reach its bool allow_pickle keyword; no array is named so.
@@ -608,7 +600,7 @@ def fit_probes(
         }
         | dict.fromkeys(SCORE_COLUMNS, "float64")
     )
-    _write_atomically(weights_npz, lambda partial: _save_npz(partial, arrays))
-    _write_atomically(metrics_csv, lambda partial: table.to_csv(partial, index=False))
+    write_atomically(weights_npz, lambda partial: _save_npz(partial, arrays))
+    write_atomically(metrics_csv, lambda partial: table.to_csv(partial, index=False))
     logger.info("wrote %d probe rows to %s and %d arrays to %s", len(table), metrics_csv, len(arrays), weights_npz)
     return table

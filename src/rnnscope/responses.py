@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
+from rnnscope.artifacts import write_atomically
 from rnnscope.states import (
     StatesInfo,
     fixed_list_to_numpy,
@@ -302,11 +303,7 @@ def write_responses(
     columns = {name: pa.array(frame[name]) for name in RESPONSE_METADATA_COLUMNS}
     columns.update((unit_column(unit), pa.array(values)) for unit, values in enumerate(response.T))
     table = pa.table(columns)
-    responses_parquet = Path(responses_parquet)
-    responses_parquet.parent.mkdir(parents=True, exist_ok=True)
-    partial = responses_parquet.with_name(responses_parquet.name + ".partial")
-    pq.write_table(table, partial, compression="zstd")
-    partial.replace(responses_parquet)
+    write_atomically(responses_parquet, lambda partial: pq.write_table(table, partial, compression="zstd"))
 
     top_csv = Path(top_csv)
     top_csv.parent.mkdir(parents=True, exist_ok=True)
@@ -315,7 +312,4 @@ def write_responses(
     if bands_parquet is not None:
         bands, _ = response_bands(states_path, column, band_tokens, band_samples, seed, batch_rows)
         bands = bands[bands["count"] >= min_count] if len(bands) else bands
-        bands_parquet = Path(bands_parquet)
-        partial = bands_parquet.with_name(bands_parquet.name + ".partial")
-        bands.to_parquet(partial, index=False)
-        partial.replace(bands_parquet)
+        write_atomically(bands_parquet, lambda partial: bands.to_parquet(partial, index=False))

@@ -1,6 +1,7 @@
 """Numbers reported by seed 003 (van der Ouderaa, "Quantitatively understanding recurrent
-networks"), transcribed from its text so our tables can show them beside ours; and what seeds
-001/002 (RNNVis) say about their Yelp sentiment GRU, quoted (they give no numbers for it).
+networks"), transcribed from its text so our tables (rnnscope.seed_tables) can show them beside
+ours. What seeds 001/002 (RNNVis) say about their Yelp sentiment GRU (quotes, no numbers) is in
+rnnscope.sentiment_views, the one module that shows it.
 
 Keys are (dataset, cell) as named in config/config.yaml: ``linux`` (Karpathy's kernel corpus,
 Figures 3 and 4) and ``tinyshakespeare`` (Figures 5 and 6). Each probe value is
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 Pair = tuple[float, float]
 
-# Section 4: test-set "perplexity" of each model (see tables.perplexity_table on its scale).
+# Section 4: test-set "perplexity" of each model (see seed_tables.perplexity_table on its scale).
 SEED003_PERPLEXITY: dict[tuple[str, str], float] = {
     ("linux", "lstm"): 2.23,
     ("linux", "gru"): 2.29,
@@ -137,21 +138,3 @@ def seed_probe_value(dataset: str, cell: str, hypothesis: str, metric: str) -> P
     """The seed's (plain, balanced) value for our ``hypothesis`` on this dataset and cell, if reported."""
     name = SEED003_HYPOTHESES.get(hypothesis)
     return SEED003_PROBES.get((dataset, cell), {}).get(name or "", {}).get(metric)
-
-
-# Seed 001 (a review of Ming et al.'s RNNVis), "Case studies", on the Yelp sentiment GRU.
-SEED001_YELP_WORD_CLOUDS = (
-    "the co-clustering visualisation clearly showed two different word clouds for words with positive "
-    "and negative sentiments"
-)
-SEED001_YELP_THOUGH = (
-    "the GRU had learned to distinguish differing impacts of the word 'though' based on context: the "
-    "response to 'though' in 'I love the food, though the staff is not helpful,' and 'The staff is not "
-    "helpful, though I love the food' is different in each case (more impactful in the former)"
-)
-# Seed 002 (RNNVis slides), "Sentiment Analysis: Yelp Data Challenge": two figures captioned with
-# the sentence pair below, no numbers.
-SEED002_YELP_SENTENCES = (
-    "I love the food though staff is not helpful",
-    "The staff is not helpful though i love the food",
-)

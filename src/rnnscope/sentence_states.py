@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from rnnscope.data import load_vocab
 from rnnscope.extract import chunk_states, layer_modules, resolve_kinds
+from rnnscope.models import load_model
 from rnnscope.sentiment import encode_sentences, read_split
 from rnnscope.states import StatesInfo, StatesWriter
-from rnnscope.train import load_model
+from rnnscope.text import load_vocab
 
 log = logging.getLogger(__name__)
 

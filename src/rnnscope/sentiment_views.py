@@ -17,18 +17,30 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rnnscope.artifacts import write_table
 from rnnscope.glyphs import sentence_states
+from rnnscope.models import load_model
 from rnnscope.rnnvis import edge_matrix, read_clustered_responses
-from rnnscope.seed_values import (
-    SEED001_YELP_THOUGH,
-    SEED001_YELP_WORD_CLOUDS,
-    SEED002_YELP_SENTENCES,
-)
 from rnnscope.sentiment import LABEL_NAMES, read_split
-from rnnscope.tables import write_table
-from rnnscope.train import load_model
 
 log = logging.getLogger(__name__)
+
+# Seed 001 (a review of Ming et al.'s RNNVis), "Case studies", on the Yelp sentiment GRU.
+SEED001_YELP_WORD_CLOUDS = (
+    "the co-clustering visualisation clearly showed two different word clouds for words with positive "
+    "and negative sentiments"
+)
+SEED001_YELP_THOUGH = (
+    "the GRU had learned to distinguish differing impacts of the word 'though' based on context: the "
+    "response to 'though' in 'I love the food, though the staff is not helpful,' and 'The staff is not "
+    "helpful, though I love the food' is different in each case (more impactful in the former)"
+)
+# Seed 002 (RNNVis slides), "Sentiment Analysis: Yelp Data Challenge": two figures captioned with
+# the sentence pair below, no numbers.
+SEED002_YELP_SENTENCES = (
+    "I love the food though staff is not helpful",
+    "The staff is not helpful though i love the food",
+)
 
 PIVOT = "though"  # the word whose impact seed 001 compares between the two sentences
 

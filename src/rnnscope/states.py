@@ -38,6 +38,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rnnscope.artifacts import partial_path
+
 TOKEN_COLUMNS = ("position", "sequence", "token_id", "token", "next_token_id", "logprob_next", "pred_id")
 METADATA_KEY = b"rnnscope"
 
@@ -191,7 +193,7 @@ class StatesWriter:
 
     def __init__(self, path: str | Path, info: StatesInfo, row_group_size: int = 16384) -> None:
         self.path = Path(path)
-        self.partial = self.path.with_name(self.path.name + ".partial")
+        self.partial = partial_path(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.schema = states_schema(info)
         self.row_group_size = row_group_size

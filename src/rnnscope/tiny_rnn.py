@@ -26,15 +26,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-# Files only, never a window: the pipeline runs headless (Slurm nodes, CI). use() switches
-# the backend even after pyplot is imported, so the imports above need not be split around it.
-matplotlib.use("Agg")
+from rnnscope.figures import save_figure
 
 log = logging.getLogger(__name__)
 
@@ -195,9 +192,7 @@ def plot_trajectories(trajectories: Mapping[str, pd.DataFrame], png_path: str | 
     for ax in axes.flat[len(trajectories) :]:
         ax.set_visible(False)
     fig.tight_layout()
-    fig.savefig(png_path, dpi=120)
-    fig.savefig(png_path.with_suffix(".svg"))
-    plt.close(fig)
+    save_figure(fig, png_path, dpi=120)
 
 
 def reproduce(

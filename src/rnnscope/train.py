@@ -18,8 +18,9 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from rnnscope.data import SPLITS, encode, load_level, load_vocab, read_utf8
-from rnnscope.models import ModelConfig, RNNModel, detach
+from rnnscope.artifacts import write_atomically
+from rnnscope.models import CorruptCheckpoint, ModelConfig, RNNModel, detach, load_checkpoint, resolve_device
+from rnnscope.text import SPLITS, encode, load_level, load_vocab, read_utf8
 
 log = logging.getLogger(__name__)
 LN2 = math.log(2.0)
@@ -117,32 +118,6 @@ class StopRequest:
             signal.signal(number, handler)  # type: ignore[arg-type]
 
 
-def resolve_device(requested: str, config_key: str = "train.device") -> torch.device:
-    """``auto`` takes CUDA when present; asking for CUDA without it is an error naming ``config_key``."""
-    if requested == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device cuda was requested but torch sees no CUDA device; set {config_key} to auto or cpu")
-    if requested == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
-
-
-def load_checkpoint(path: str | Path, weights_only: bool = True) -> dict:
-    """torch.load with a clear error for a truncated or corrupt file (zip CRCs catch most damage)."""
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=weights_only)
-    except Exception as error:  # torch raises RuntimeError, EOFError, UnpicklingError, zipfile errors...
-        raise CorruptCheckpoint(
-            f"checkpoint {path} is corrupt or truncated ({type(error).__name__}: {error})"
-        ) from error
-    if not isinstance(payload, dict) or not {"model_config", "state_dict"} <= set(payload):
-        raise CorruptCheckpoint(f"checkpoint {path} is not an rnnscope checkpoint (no model_config/state_dict)")
-    return payload
-
-
-class CorruptCheckpoint(ValueError):
-    """A checkpoint file cannot be read back."""
-
-
 def batchify(ids: torch.Tensor, batch: int, seq_len: int, name: str) -> torch.Tensor:
     """Cut a token stream into ``batch`` contiguous rows (batch, length); the tail that does not fill a row is dropped."""
     length = ids.numel() // batch
@@ -184,7 +159,7 @@ def save_checkpoint(
     path: Path, model: RNNModel, settings: TrainSettings | dict, step: int, epoch: int, **extra: object
 ) -> None:
     """state_dict + configs + step, never a pickled module; written atomically. ``settings`` is a
-    language model's TrainSettings or a sentiment classifier's train settings (rnnscope.sentiment)."""
+    language model's TrainSettings or a sentiment classifier's train settings (rnnscope.sentiment_training)."""
     payload = {
         "model_config": model.config.to_dict(),
         "train_settings": asdict(settings) if isinstance(settings, TrainSettings) else dict(settings),
@@ -193,9 +168,7 @@ def save_checkpoint(
         "epoch": epoch,
         **extra,
     }
-    partial = path.with_name(path.name + ".partial")
-    torch.save(payload, partial)
-    partial.replace(path)
+    write_atomically(path, lambda partial: torch.save(payload, partial))
 
 
 def initial_model(
@@ -236,17 +209,6 @@ def write_untrained_checkpoint(
     save_checkpoint(checkpoint_path, model, settings, step=0, epoch=0, untrained=True)
     log.info("wrote the untrained %s model (seed %d) to %s", config.cell, settings.seed, checkpoint_path)
     return model
-
-
-def load_model(checkpoint_path: str | Path) -> tuple[RNNModel, dict]:
-    try:
-        payload = load_checkpoint(checkpoint_path)
-    except CorruptCheckpoint as error:
-        raise CorruptCheckpoint(f"{error}. Delete it and rerun its train job.") from error
-    model = RNNModel(ModelConfig(**payload["model_config"]))
-    model.load_state_dict(payload["state_dict"])
-    model.eval()
-    return model, payload
 
 
 def load_split_ids(split_dir: Path, vocab: list[str], split: str, level: str = "char") -> torch.Tensor:

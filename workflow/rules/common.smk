@@ -3,10 +3,10 @@ import re
 from pathlib import Path
 
 from rnnscope import resources as estimate
-from rnnscope.data import load_vocab
 from rnnscope.dependencies import module_closure
 from rnnscope.models import STATE_KINDS, UNTRAINED_SUFFIX
 from rnnscope.tagger import TAGGER_FILES
+from rnnscope.text import load_vocab
 
 PACKAGE_DIR = Path(workflow.basedir) / "src" / "rnnscope"
 SPLITS = ["train", "valid", "test"]

@@ -4,7 +4,7 @@
 rule perplexity_table:
     input:
         metrics=lambda w: [f"results/train/{m}/metrics.json" for m in MODELS],
-        code=code("tables"),
+        code=code("seed_tables"),
     output:
         table=report("results/tables/perplexity.csv", caption="../report/perplexity.rst", category="Language models"),
     params:
@@ -67,7 +67,7 @@ rule probe_comparison:
     input:
         # real-text and generated-text probes (rule probe_table reads generated_metrics.csv too)
         probes="results/tables/probes.csv",
-        code=code("tables"),
+        code=code("seed_tables"),
     output:
         table=report(
             "results/tables/probe_comparison.csv", caption="../report/probe_comparison.rst", category="Diagnostic classifiers"

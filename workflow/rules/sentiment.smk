@@ -48,7 +48,7 @@ rule train_sentiment:
     input:
         **{split: f"results/sentiment/data/{split}.tsv" for split in SPLITS},
         vocab="results/sentiment/data/vocab.json",
-        code=code("sentiment"),
+        code=code("sentiment_training"),
     output:
         checkpoint="results/sentiment/{sentiment_model}/model.pt",
         metrics="results/sentiment/{sentiment_model}/metrics.json",
