@@ -313,6 +313,8 @@ def test_prepare_text_streams_with_small_chunks(tmp_path: Path, monkeypatch: pyt
     text = "".join(f"line {i} é\r\n" if i % 7 else f"{i}\n" for i in range(200))
     corpus.write_text(text, encoding="utf-8", newline="")
     monkeypatch.setattr("rnnscope.text.TEXT_CHUNK_BYTES", 5)
+    # the default read size is looked up at call time, so prepare_dataset reads 5 bytes at a time
+    assert max(len(chunk.encode()) for chunk in iter_utf8_chunks(corpus)) <= 5 + 3  # (+ a character's tail)
     out = tmp_path / "data"
     prepare_dataset({"kind": "text", "split": [0.9, 0.05, 0.05]}, [str(corpus)], out)
     for split, part in reference_split(text, [0.9, 0.05, 0.05]).items():

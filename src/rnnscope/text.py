@@ -39,10 +39,12 @@ def not_utf8(path: str | Path, offset: int, byte: bytes) -> ValueError:
     )
 
 
-def iter_utf8_chunks(path: str | Path, chunk_bytes: int = TEXT_CHUNK_BYTES) -> Iterator[str]:
-    """The file's text in pieces of about ``chunk_bytes`` bytes, decoded incrementally (a
+def iter_utf8_chunks(path: str | Path, chunk_bytes: int | None = None) -> Iterator[str]:
+    """The file's text in pieces of about ``chunk_bytes`` bytes (default :data:`TEXT_CHUNK_BYTES`, read
+    at call time so a test can shrink it), decoded incrementally (a
     character split across two reads is completed by the next), so memory does not grow with
     the file. Line endings are kept as they are. A non-UTF-8 byte is an error naming its offset."""
+    chunk_bytes = chunk_bytes or TEXT_CHUNK_BYTES
     decoder = codecs.getincrementaldecoder("utf-8")()
     consumed = 0  # bytes handed to the decoder before the current block
     with open(path, "rb") as handle:
