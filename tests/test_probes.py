@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sklearn.metrics import precision_recall_fscore_support, r2_score
+from sklearn.metrics import matthews_corrcoef, precision_recall_fscore_support, r2_score
 
 from rnnscope.labels import write_labels
 from rnnscope.probes import (
@@ -16,6 +16,7 @@ from rnnscope.probes import (
     INTERVAL_SCORES,
     METRIC_COLUMNS,
     ProbeSettings,
+    _classifier_scores,
     bootstrap_intervals,
     control_labels,
     fit_probes,
@@ -123,11 +124,11 @@ def test_encoded_binary_found(result: tuple[pd.DataFrame, Path, Path]) -> None:
         row = probe(table, 1, "flag", weighting)
         assert row.status == "ok"
         assert row.top_unit == FLAG_UNIT and row.top_weight > 0
-        assert row.accuracy > 0.98 and row.f1 > 0.97
+        assert row.accuracy > 0.98 and row.f1 > 0.97 and row.mcc > 0.95
         assert row.majority_accuracy == pytest.approx(0.7)
         assert (row.n_train, row.n_test, row.n_classes) == (600, 300, 2)
     noise_layer = probe(table, 0, "flag", "plain")
-    assert noise_layer.accuracy < 0.8
+    assert noise_layer.accuracy < 0.8 and abs(noise_layer.mcc) < 0.2
 
 
 def test_control_task_and_selectivity(result: tuple[pd.DataFrame, Path, Path]) -> None:
@@ -324,6 +325,29 @@ def test_bootstrap_scores_are_sklearns_on_the_resampled_rows() -> None:
         got = [intervals[f"{score}_ci_low"] for score in ("precision", "recall", "f1")]
         assert got == pytest.approx(list(expected))
         assert intervals["accuracy_ci_high"] == pytest.approx(np.mean(y[drawn] == predicted[kind][drawn]))
+        assert intervals["mcc_ci_low"] == pytest.approx(matthews_corrcoef(y[drawn], predicted[kind][drawn]))
+
+
+@pytest.mark.parametrize(
+    ("truth", "predicted"),
+    [
+        ([True, True, False, False, False, True], [True, False, False, True, False, True]),  # binary
+        ([False, False, True, True], [True, True, False, False]),  # perfectly wrong: -1
+        ([True, False, True, False], [True, True, True, True]),  # constant prediction: 0 (undefined)
+        (list("aabbccab"), list("abbccaab")),  # multi-class
+        (list("aabbcc"), list("aabbcc")),  # perfect: 1
+        (list("abcabc"), list("abcaaa")),  # some classes never predicted
+    ],
+)
+def test_mcc_is_sklearns(truth: list, predicted: list) -> None:
+    """MCC from confusion counts (the bootstrap's path) equals sklearn's on hand-made cases."""
+    kind = "binary" if isinstance(truth[0], bool) else "categorical"
+    truth_array, predicted_array = np.array(truth), np.array(predicted)
+    classes, codes = np.unique(np.concatenate([truth_array, predicted_array]), return_inverse=True)
+    confusion = np.zeros((1, len(classes), len(classes)), dtype=np.int64)
+    np.add.at(confusion[0], (codes[: len(truth)], codes[len(truth) :]), 1)
+    expected = matthews_corrcoef(truth_array, predicted_array)
+    assert _classifier_scores(confusion, kind)["mcc"][0] == pytest.approx(expected)
 
 
 def test_bootstrap_intervals_narrow_with_more_test_rows() -> None:

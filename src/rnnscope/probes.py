@@ -12,7 +12,11 @@ empirical train label distribution, and the same probe is fitted on the same row
 labels. ``selectivity`` = accuracy − control accuracy for classifiers (r2 − control r2 for
 regressions): how much of the probe's score the token's identity alone does not explain.
 
-Every score of a fitted probe (accuracy, precision, recall, F1; r2) gets a 95 % bootstrap
+Classifiers also get the Matthews correlation coefficient ``mcc`` (sklearn's
+``matthews_corrcoef``; for categorical hypotheses its multi-class form, Gorodkin's R_K), which
+unlike accuracy and F1 is 0 for any constant or chance predictor whatever the class balance.
+
+Every score of a fitted probe (accuracy, precision, recall, F1, MCC; r2) gets a 95 % bootstrap
 percentile interval over its test rows (``<score>_ci_low``, ``<score>_ci_high``): the test rows
 are resampled with replacement and the score recomputed from the stored predictions, without
 refitting, so the interval covers the test-row sampling only, not the choice of train rows.
@@ -33,7 +37,7 @@ import pyarrow as pa
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support, r2_score
+from sklearn.metrics import accuracy_score, matthews_corrcoef, precision_recall_fscore_support, r2_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -47,11 +51,11 @@ logger = logging.getLogger(__name__)
 CLASS_WEIGHTS: dict[str, str | None] = {"plain": None, "balanced": "balanced"}
 REGRESSION_WEIGHTING = "none"
 MIN_ROWS = 10
-CLASSIFIER_SCORES = ("accuracy", "precision", "recall", "f1")
+CLASSIFIER_SCORES = ("accuracy", "precision", "recall", "f1", "mcc")
 INTERVAL_SCORES = (*CLASSIFIER_SCORES, "r2")  # the scores that get a bootstrap interval
 INTERVAL_COLUMNS = [f"{score}_ci_{bound}" for score in INTERVAL_SCORES for bound in ("low", "high")]
 SCORE_COLUMNS = [
-    *["accuracy", "precision", "recall", "f1", "r2", "majority_accuracy"],
+    *["accuracy", "precision", "recall", "f1", "mcc", "r2", "majority_accuracy"],
     *["control_accuracy", "control_r2", "selectivity"],
     *INTERVAL_COLUMNS,
 ]
@@ -197,10 +201,25 @@ def _resampled_rows(n_rows: int, resamples: int, rng: np.random.Generator) -> It
         yield rng.integers(n_rows, size=(min(BOOTSTRAP_BLOCK, resamples - start), n_rows))
 
 
+def _mcc(confusion: np.ndarray) -> np.ndarray:
+    """Matthews correlation of each resample's confusion counts (resamples, true, predicted), in
+    sklearn's multi-class form (the binary MCC for two classes); 0 where undefined (one class
+    true or predicted), as sklearn."""
+    confusion = confusion.astype(np.float64)  # n² products overflow nothing in float64
+    n = confusion.sum(axis=(1, 2))
+    correct = np.trace(confusion, axis1=1, axis2=2)
+    true, predicted = confusion.sum(axis=2), confusion.sum(axis=1)
+    covariance = correct * n - (true * predicted).sum(axis=1)
+    spread = (n**2 - (true**2).sum(axis=1)) * (n**2 - (predicted**2).sum(axis=1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(spread > 0, covariance / np.sqrt(spread), 0.0)
+
+
 def _classifier_scores(confusion: np.ndarray, kind: HypothesisKind) -> dict[str, np.ndarray]:
     """Accuracy, precision, recall and F1 (binary: of class True; categorical: macro average over
     the classes a resample has, as sklearn's ``average="macro"``), zero where undefined (sklearn's
-    ``zero_division=0``), from confusion counts (resamples, true class, predicted class)."""
+    ``zero_division=0``), and MCC (:func:`_mcc`), from confusion counts (resamples, true class,
+    predicted class)."""
     true_positive = np.diagonal(confusion, axis1=1, axis2=2)
     predicted, actual = confusion.sum(axis=1), confusion.sum(axis=2)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -209,11 +228,18 @@ def _classifier_scores(confusion: np.ndarray, kind: HypothesisKind) -> dict[str,
         f1 = np.where(predicted + actual > 0, 2 * true_positive / (predicted + actual), 0.0)
     accuracy = true_positive.sum(axis=1) / confusion.sum(axis=(1, 2))
     if kind == "binary":  # class order False, True: the positive class is column 1
-        return {"accuracy": accuracy, "precision": precision[:, 1], "recall": recall[:, 1], "f1": f1[:, 1]}
+        return {
+            "accuracy": accuracy,
+            "precision": precision[:, 1],
+            "recall": recall[:, 1],
+            "f1": f1[:, 1],
+            "mcc": _mcc(confusion),
+        }
     present = (predicted + actual) > 0
     counts = present.sum(axis=1)
     return {
         "accuracy": accuracy,
+        "mcc": _mcc(confusion),
         **{
             name: (values * present).sum(axis=1) / counts
             for name, values in (("precision", precision), ("recall", recall), ("f1", f1))
@@ -408,6 +434,7 @@ def _fit_probe(
             "precision": precision,
             "recall": recall,
             "f1": f1,
+            "mcc": matthews_corrcoef(y_test, predicted),
         }
         classes = estimator.classes_
     coef = np.atleast_2d(estimator.coef_)
