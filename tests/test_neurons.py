@@ -31,6 +31,8 @@ TEXT = "".join(
     for name, word in [("First", "Speak"), ("Second", "resolved"), ("All", "Caius"), ("Third", "lords")] * 12
 )
 VOCAB = sorted(set(TEXT))
+# Train on 7 of TEXT's 12 repeats, test on 5: equal halves would be the same token stream, which fit_probes refuses.
+SPLIT_AT = 7 * len(TEXT) // 12
 
 
 def toy_model(cell: str, seed: int = 0) -> RNNModel:
@@ -162,14 +164,13 @@ def test_char_cells_break_lines_at_newlines_and_wrap() -> None:
 
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory: pytest.TempPathFactory, tagger_data: Path) -> dict[str, Path]:
-    """A toy LSTM's states and capitalized_word labels on two halves of TEXT, probes fitted."""
+    """A toy LSTM's states and capitalized_word labels on 7/12 and 5/12 of TEXT, probes fitted."""
     folder = tmp_path_factory.mktemp("neurons")
     model = toy_model("lstm", seed=1)
     paths = {"checkpoint": folder / "model.pt", "vocab": folder / "vocab.json"}
     torch.save({"model_config": model.config.to_dict(), "state_dict": model.state_dict()}, paths["checkpoint"])
     paths["vocab"].write_text(json.dumps({"tokens": VOCAB}))
-    half = len(TEXT) // 2
-    for split, text in (("train", TEXT[:half]), ("test", TEXT[half:])):
+    for split, text in (("train", TEXT[:SPLIT_AT]), ("test", TEXT[SPLIT_AT:])):
         paths[f"{split}_text"] = folder / f"{split}.txt"
         paths[f"{split}_text"].write_text(text)
         paths[f"{split}_states"] = folder / f"{split}_states.parquet"
@@ -302,8 +303,7 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
         model_name="toy",
     )
     assert (
-        len(streamed) == len(table)
-        and (streamed["n_chars"] == len(TEXT) - len(TEXT) // 2 - (len(TEXT) - len(TEXT) // 2) % 4).all()
+        len(streamed) == len(table) and (streamed["n_chars"] == len(TEXT) - SPLIT_AT - (len(TEXT) - SPLIT_AT) % 4).all()
     )
     assert streamed["units"].tolist() == table["units"].tolist()
     assert (streamed["streams"] == 4).all() and (table["streams"] == 1).all()  # the table says how the text was run

@@ -397,3 +397,28 @@ def test_warmup_leaves_out_positions_not_rows(files: tuple[Path, Path, Path, Pat
     )
     # Train keeps rows 25.. (positions = rows); test drops only positions 0, 10 and 20.
     assert (probe(table, 1, "flag", "plain").n_train, probe(table, 1, "flag", "plain").n_test) == (575, 297)
+
+
+def test_train_and_test_rows_never_overlap(files: tuple[Path, Path, Path, Path], tmp_path: Path) -> None:
+    """Probe train and test rows come from different files (real splits) or samples (generated
+    text); a probe given one split twice, or a copy of it, is refused instead of scoring its own
+    train rows."""
+    train_states, test_states, train_labels, test_labels = files
+    settings = ProbeSettings(**vars(SETTINGS) | {"control": False, "weightings": ("plain",), "bootstrap": 0})
+    with pytest.raises(ValueError, match="same file"):
+        fit_probes(
+            train_states, train_states, train_labels, test_labels, settings, tmp_path / "a.csv", tmp_path / "a.npz"
+        )
+    with pytest.raises(ValueError, match="same file"):
+        fit_probes(
+            train_states, test_states, train_labels, train_labels, settings, tmp_path / "b.csv", tmp_path / "b.npz"
+        )
+    copies = []
+    for path in (train_states, train_labels):
+        copies.append(tmp_path / f"copy_{path.name}")
+        copies[-1].write_bytes(path.read_bytes())
+    with pytest.raises(ValueError, match="same 600-token stream"):
+        fit_probes(train_states, copies[0], train_labels, copies[1], settings, tmp_path / "c.csv", tmp_path / "c.npz")
+    assert not (tmp_path / "c.csv").exists()
+    # Different splits pass: their token streams differ.
+    fit_probes(*files, settings, tmp_path / "d.csv", tmp_path / "d.npz")

@@ -315,6 +315,34 @@ def _check_positions(states_path: str | Path, labels_path: str | Path, labels_po
     )
 
 
+def _check_disjoint(
+    train_states: str | Path,
+    test_states: str | Path,
+    train_labels: str | Path,
+    test_labels: str | Path,
+    train_ids: np.ndarray,
+    test_ids: np.ndarray,
+) -> None:
+    """Refuse a probe whose train and test rows are the same rows.
+
+    Positions count from 0 within each file, so rows of the two files cannot be matched by
+    position; what keeps them apart is where the files come from: real splits are disjoint
+    stretches of the text (:mod:`rnnscope.data`), generated probe-train and probe-test are
+    disjoint samples (:mod:`rnnscope.generate`). This catches what would undo that here: one file
+    given as both splits, or a test file holding the same token stream as the train file (a copy).
+    A test split that is a strict part of the train split is not detected."""
+    for name, train, test in (("states", train_states, test_states), ("labels", train_labels, test_labels)):
+        if Path(train).resolve() == Path(test).resolve():
+            raise ValueError(
+                f"train and test {name} are the same file {train}: probe train and test rows would overlap"
+            )
+    if np.array_equal(train_ids, test_ids):
+        raise ValueError(
+            f"train states {train_states} and test states {test_states} hold the same {len(train_ids)}-token stream: "
+            "probe train and test rows would be the same rows; give the probe two different splits"
+        )
+
+
 def _token_ids(states_path: str | Path) -> np.ndarray:
     return read_table(states_path, columns=["token_id"]).column("token_id").to_numpy()
 
@@ -355,9 +383,10 @@ def _read_targets(
 
     train_positions = label_column(train_labels, "position").to_numpy()
     test_positions = label_column(test_labels, "position").to_numpy()
+    train_ids, test_ids = _token_ids(train_states), _token_ids(test_states)
+    _check_disjoint(train_states, test_states, train_labels, test_labels, train_ids, test_ids)
     _check_positions(train_states, train_labels, train_positions)
     _check_positions(test_states, test_labels, test_positions)
-    train_ids, test_ids = _token_ids(train_states), _token_ids(test_states)
     sampled = []
     for hypothesis, kind in kinds.items():
         train_rows, y_train = _labelled_rows(
