@@ -19,6 +19,7 @@ from rnnscope.config_schema import (
     load_schema,
     render_table,
 )
+from rnnscope.probes import MDL_PORTIONS
 
 
 def test_every_key_has_description_and_default() -> None:
@@ -46,6 +47,7 @@ def test_defaults_are_filled_in_nested_entries() -> None:
     assert config["models"]["m"]["train"]["optimizer"] == "adam"
     assert config["models"]["m"]["model"]["cell"] == "lstm"
     assert config["datasets"]["d"]["split"] == [0.9, 0.05, 0.05]
+    assert config["probe"]["mdl"] == {"enabled": False, "portions": list(MDL_PORTIONS)}
 
 
 @pytest.mark.parametrize(

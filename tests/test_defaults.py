@@ -12,7 +12,7 @@ from rnnscope.downloads import Source
 from rnnscope.generate import GenerateSettings
 from rnnscope.models import ModelConfig
 from rnnscope.neurons import NeuronSettings
-from rnnscope.probes import ProbeSettings
+from rnnscope.probes import MdlSettings, ProbeSettings
 from rnnscope.train import TrainSettings
 
 # Dataclass -> its config section ("*" is a model name) and the fields the pipeline fills in
@@ -21,6 +21,7 @@ SECTIONS = {
     TrainSettings: (("models", "*", "train"), set()),
     ModelConfig: (("models", "*", "model"), {"vocab_size", "classes"}),  # classes: set by rnnscope.sentiment
     ProbeSettings: (("probe",), set()),
+    MdlSettings: (("probe", "mdl"), set()),  # ProbeSettings.mdl: a nested section, checked as its own
     GenerateSettings: (("generate",), set()),
     NeuronSettings: (("neurons",), set()),
     Source: (("datasets", "*"), set()),  # rule download passes url, sha256, mirror_path, mirror_sha256
@@ -59,5 +60,8 @@ def test_dataclass_defaults_are_the_schema_defaults(settings: type) -> None:
 
 
 def _normalised(value: object) -> object:
-    """Tuples in dataclasses are lists in YAML."""
+    """Tuples in dataclasses are lists in YAML. A nested settings dataclass (a section of its own in
+    SECTIONS) is the schema's ``{}``: validation fills that section from its own keys' defaults."""
+    if dataclasses.is_dataclass(value) and type(value) in SECTIONS:
+        return {}
     return list(value) if isinstance(value, tuple) else value

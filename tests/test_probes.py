@@ -15,11 +15,14 @@ from rnnscope.probes import (
     INTERVAL_COLUMNS,
     INTERVAL_SCORES,
     METRIC_COLUMNS,
+    MdlSettings,
     ProbeSettings,
     _classifier_scores,
     bootstrap_intervals,
     control_labels,
     fit_probes,
+    mdl_blocks,
+    online_codelength,
 )
 from rnnscope.states import StatesInfo, StatesWriter, parse_state_column
 
@@ -422,3 +425,79 @@ def test_train_and_test_rows_never_overlap(files: tuple[Path, Path, Path, Path],
     assert not (tmp_path / "c.csv").exists()
     # Different splits pass: their token streams differ.
     fit_probes(*files, settings, tmp_path / "d.csv", tmp_path / "d.npz")
+
+
+MDL_COLUMNS = ["mdl_online_bits", "mdl_uniform_bits", "mdl_compression", "control_mdl_compression"]
+
+
+def test_online_codelength_compresses_a_separable_problem_not_shuffled_labels() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 5))
+    y = x[:, 0] + 0.1 * x[:, 1] > 0
+    classes = np.array([False, True])
+    separable, uniform = online_codelength(x, y, classes, "binary", SETTINGS, np.random.default_rng(1))
+    shuffled, _ = online_codelength(x, rng.permutation(y), classes, "binary", SETTINGS, np.random.default_rng(1))
+    assert uniform == pytest.approx(2000.0)  # n log2 2
+    assert uniform / separable > 5  # a few bits for the first blocks, then almost nothing
+    assert 0.8 < uniform / shuffled < 1.05  # nothing to learn: no better than the uniform code
+    # The first block's uniform code is part of the online code: never below it.
+    assert separable > mdl_blocks(SETTINGS.mdl.portions, 2000)[0]
+
+
+def test_uniform_codelength_is_n_log2_k_and_blocks_follow_the_portions() -> None:
+    rng = np.random.default_rng(2)
+    y = np.array(list("abc"))[rng.integers(3, size=500)]
+    x = rng.normal(size=(500, 3))
+    online, uniform = online_codelength(x, y, np.array(list("abc")), "categorical", SETTINGS, rng)
+    assert uniform == pytest.approx(500 * np.log2(3))
+    assert online > 0.8 * uniform  # random labels: no compression to speak of
+    assert mdl_blocks(SETTINGS.mdl.portions, 20_000).tolist() == [
+        20,
+        40,
+        80,
+        160,
+        320,
+        640,
+        1250,
+        2500,
+        5000,
+        10_000,
+        20_000,
+    ]
+    assert mdl_blocks(SETTINGS.mdl.portions, 600).tolist() == [1, 2, 5, 10, 19, 38, 75, 150, 300, 600]
+
+
+def test_mdl_portions_are_validated() -> None:
+    assert MdlSettings().portions[-1] == 1.0 and not MdlSettings().enabled
+    for portions in ((0.5, 0.25, 1.0), (0.1, 0.5), (0.0, 1.0), (0.5, 0.5, 1.0), ()):
+        with pytest.raises(ValueError, match="portions"):
+            MdlSettings(portions=portions)
+    # The config gives a dict and lists.
+    settings = ProbeSettings(**vars(SETTINGS) | {"mdl": {"enabled": True, "portions": [0.5, 1]}})
+    assert settings.mdl == MdlSettings(enabled=True, portions=(0.5, 1.0))
+
+
+def test_mdl_columns_beside_plain_classifiers(files: tuple[Path, Path, Path, Path], tmp_path: Path) -> None:
+    settings = ProbeSettings(**vars(SETTINGS) | {"mdl": MdlSettings(enabled=True), "bootstrap": 0})
+    table = fit_probes(*files, settings, tmp_path / "m.csv", tmp_path / "w.npz")
+    assert list(pd.read_csv(tmp_path / "m.csv").columns) == METRIC_COLUMNS
+    ok = table[table.status == "ok"]
+    plain = ok[(ok.weighting == "plain") & (ok.target_kind != "continuous")]
+    assert len(plain) == 2 * 3 and plain[MDL_COLUMNS].notna().all().all()
+    assert ok[ok.weighting != "plain"][MDL_COLUMNS].isna().all().all()  # balanced and regressions: none
+    assert np.allclose(plain.mdl_compression, plain.mdl_uniform_bits / plain.mdl_online_bits)
+    assert np.allclose(plain.mdl_uniform_bits, 600 * np.log2(plain.n_classes.astype(float)))
+    encoded, noise = probe(table, 1, "flag", "plain"), probe(table, 0, "flag", "plain")
+    # The unit that carries flag compresses it far better than noise states and than the control task.
+    assert encoded.mdl_compression > 3 * noise.mdl_compression and noise.mdl_compression < 1.1
+    assert encoded.mdl_compression > 3 * encoded.control_mdl_compression
+    # No code is much worse than the uniform one: a few-row prefix's fit costs a wrong row bits, not
+    # thousands of them (float32 probabilities rounded to 0; a scaler fitted on 2 rows).
+    assert (plain[["mdl_compression", "control_mdl_compression"]] > 0.8).all().all()
+    # Off (the default): the columns are there and empty.
+    assert (
+        table.pipe(lambda _: fit_probes(*files, SETTINGS, tmp_path / "o.csv", tmp_path / "o.npz"))[MDL_COLUMNS]
+        .isna()
+        .all()
+        .all()
+    )

@@ -207,9 +207,14 @@ def test_probe_table_covers_every_model_layer_and_hypothesis(workdir: Path) -> N
         "precision",
         "recall",
         "f1",
+        "mcc",
         "r2",
         "top_unit",
         "selectivity",
+        "mdl_online_bits",
+        "mdl_uniform_bits",
+        "mdl_compression",
+        "control_mdl_compression",
         "n_train",
         "n_test",
     ]
@@ -230,6 +235,11 @@ def test_probe_table_covers_every_model_layer_and_hypothesis(workdir: Path) -> N
     ok = table[table["status"] == "ok"]
     classifiers = ok[ok["target_kind"] != "continuous"]
     assert np.allclose(classifiers["selectivity"], classifiers["accuracy"] - classifiers["control_accuracy"])
+    # tiny_config turns probe.mdl on: every plain classifier has its online codelength, nothing else does.
+    plain = classifiers["weighting"] == "plain"
+    assert classifiers.loc[plain, ["mdl_compression", "control_mdl_compression"]].notna().all().all()
+    assert ok.loc[ok["weighting"] != "plain", "mdl_compression"].isna().all()
+    assert (classifiers.loc[plain, "mdl_compression"] > 0).all()
     assert ok[ok["target_kind"] != "continuous"]["accuracy"].between(0, 1).all()
     assert ok[ok["target_kind"] == "continuous"]["r2"].notna().all()
     # The input symbol is in the SRN's state: its probe is perfect.

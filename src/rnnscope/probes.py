@@ -16,6 +16,16 @@ Classifiers also get the Matthews correlation coefficient ``mcc`` (sklearn's
 ``matthews_corrcoef``; for categorical hypotheses its multi-class form, Gorodkin's R_K), which
 unlike accuracy and F1 is 0 for any constant or chance predictor whatever the class balance.
 
+Online codelength (Voita & Titov 2020, "Information-Theoretic Probing with Minimum Description
+Length"), with ``mdl.enabled``, beside every plain classification probe: the probe-train rows, in
+a seeded random order, are cut at the fractions ``mdl.portions`` (t_1 < ... < t_S = 1); the first
+block is sent with the uniform code (log2 K bits a row), each later block with the probe fitted
+on all rows before it (the plain probe's estimator). ``mdl_online_bits`` is their sum,
+``mdl_uniform_bits`` = n log2 K and ``mdl_compression`` = uniform / online; ``control_mdl_compression``
+is the same on the control-task labels. A higher compression than the control task's (or than
+the untrained model's) says the labels are easier to extract from the states, which accuracy
+alone can hide when both probes reach the same accuracy.
+
 Every score of a fitted probe (accuracy, precision, recall, F1, MCC; r2) gets a 95 % bootstrap
 percentile interval over its test rows (``<score>_ci_low``, ``<score>_ci_high``): the test rows
 are resampled with replacement and the score recomputed from the stored predictions, without
@@ -28,12 +38,13 @@ import logging
 import warnings
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+from scipy.special import logsumexp
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LinearRegression, LogisticRegression
@@ -58,6 +69,7 @@ SCORE_COLUMNS = [
     *["accuracy", "precision", "recall", "f1", "mcc", "r2", "majority_accuracy"],
     *["control_accuracy", "control_r2", "selectivity"],
     *INTERVAL_COLUMNS,
+    *["mdl_online_bits", "mdl_uniform_bits", "mdl_compression", "control_mdl_compression"],
 ]
 CONFIDENCE = 0.95
 BOOTSTRAP_BLOCK = 100  # resamples whose row indices are held at once: block x test rows int64
@@ -67,6 +79,30 @@ METRIC_COLUMNS = [
     *["top_unit", "top_weight", "n_train", "n_test", "n_classes", "n_iter", "converged", "status"],
 ]
 LABEL_DTYPES: dict[str, type] = {"binary": bool, "categorical": object, "continuous": np.float64}
+MDL_PORTIONS = (0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.0625, 0.125, 0.25, 0.5, 1.0)
+# Weight of the uniform code mixed into a block's code when the probe fitted on the rows before
+# it has not seen every class (a class it never saw would otherwise cost infinite bits).
+MDL_UNSEEN_MIX = 1e-3
+
+
+@dataclass(frozen=True)
+class MdlSettings:
+    """Online codelength probes (Voita & Titov 2020): on with ``enabled``; ``portions`` are the
+    fractions of the probe-train rows at which the online code refits (increasing, ending at 1)."""
+
+    enabled: bool = False
+    portions: tuple[float, ...] = MDL_PORTIONS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "portions", tuple(float(portion) for portion in self.portions))
+        portions = self.portions
+        if (
+            not portions
+            or portions[-1] != 1.0
+            or portions[0] <= 0
+            or any(later <= earlier for earlier, later in zip(portions, portions[1:], strict=False))
+        ):
+            raise ValueError(f"mdl portions {list(portions)} must increase strictly from above 0 and end at 1.0")
 
 
 @dataclass(frozen=True)
@@ -83,7 +119,8 @@ class ProbeSettings:
     extrapolate wildly on them (the Linux LSTM's layer-0 h at token 0 alone turned a
     position-in-line R² of 0.2 into -220 on the first 20k test rows).
     ``bootstrap`` resamples of the test rows give each score's 95 % percentile interval (0: no
-    intervals, the ``*_ci_*`` columns stay empty). ``n_jobs`` caps the BLAS threads of each
+    intervals, the ``*_ci_*`` columns stay empty). ``mdl`` (:class:`MdlSettings`, or its dict
+    from the config) adds the online codelength of every plain classifier and its control task. ``n_jobs`` caps the BLAS threads of each
     fit. ``control`` fits every probe a second time on control-task labels (doubling the work)
     for ``control_*`` and ``selectivity``. Probes
     run one after another: on 2 shared cores, joblib workers (processes or threads) were no
@@ -102,10 +139,13 @@ class ProbeSettings:
     control: bool = True  # also fit each probe on control-task labels (selectivity)
     warmup_tokens: int = 50  # rows at the start of each split left out (states just after the zero initial state)
     bootstrap: int = 1000  # test-row resamples per probe for the 95 % intervals (0: none)
+    mdl: MdlSettings = field(default_factory=MdlSettings)  # online codelength of the plain classifiers
 
     def __post_init__(self) -> None:
-        # Config files give lists; a tuple keeps the frozen settings hashable.
+        # Config files give lists and a dict for mdl; tuples keep the frozen settings hashable.
         object.__setattr__(self, "weightings", tuple(self.weightings))
+        if isinstance(self.mdl, dict):
+            object.__setattr__(self, "mdl", MdlSettings(**self.mdl))
         unknown = set(self.weightings) - set(CLASS_WEIGHTS)
         if unknown or not self.weightings:
             raise ValueError(f"weightings {list(self.weightings)} must be a non-empty subset of {list(CLASS_WEIGHTS)}")
@@ -431,6 +471,83 @@ def _estimator(kind: HypothesisKind, weighting: str, settings: ProbeSettings) ->
     return LogisticRegression(C=settings.C, class_weight=CLASS_WEIGHTS[weighting], max_iter=settings.max_iter)
 
 
+def _model(estimator: BaseEstimator, settings: ProbeSettings) -> BaseEstimator:
+    return make_pipeline(StandardScaler(), estimator) if settings.standardize else estimator
+
+
+def mdl_blocks(portions: tuple[float, ...], rows: int) -> np.ndarray:
+    """Block ends of the online code for ``rows`` rows: ``round(portion * rows)``, at least 1,
+    duplicates (few rows) dropped; the last is ``rows``."""
+    return np.unique(np.clip(np.round(np.asarray(portions) * rows).astype(np.int64), 1, rows))
+
+
+def online_codelength(
+    x: np.ndarray,
+    y: np.ndarray,
+    classes: np.ndarray,
+    kind: HypothesisKind,
+    settings: ProbeSettings,
+    rng: np.random.Generator,
+) -> tuple[float, float]:
+    """(online codelength, uniform codelength) in bits of the labels ``y`` given the states ``x``
+    (Voita & Titov 2020), over the alphabet ``classes`` (sorted; K = its size).
+
+    The rows are put in a random order (``rng``) and cut at ``settings.mdl.portions``. The first
+    block costs log2 K bits a row; each later block costs -log2 p(y | x) under the plain probe
+    fitted on every row before it (the probe's estimator; with ``standardize`` on states scaled
+    once with the statistics of all rows, which the receiver of the labels knows). A block whose prefix
+    has a single class is sent with the uniform code (no probe can be fitted); where the prefix
+    lacks some class, ``MDL_UNSEEN_MIX`` of the uniform code is mixed in so that class costs
+    finite bits. The uniform codelength is n log2 K."""
+    order = rng.permutation(len(y))
+    x, y = np.asarray(x, dtype=np.float64)[order], y[order]
+    if settings.standardize:
+        # The receiver knows every row's states, only the labels are sent: scaling with the
+        # statistics of all rows is fair, and a few-row prefix's scale (a unit nearly constant in
+        # 20 rows) would put later rows at z-scores of thousands and cost them thousands of bits.
+        x = StandardScaler().fit_transform(x)
+    uniform_row = float(np.log2(len(classes)))
+    ends = mdl_blocks(settings.mdl.portions, len(y))
+    bits = ends[0] * uniform_row
+    codes = np.searchsorted(classes, y)
+    for start, end in zip(ends[:-1], ends[1:], strict=True):
+        seen = np.unique(codes[:start])
+        if len(seen) < 2:
+            bits += (end - start) * uniform_row
+            continue
+        estimator = _estimator(kind, "plain", settings)
+        with warnings.catch_warnings():
+            # an unconverged fit still codes its block; the plain probe reports convergence
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            estimator.fit(x[:start], y[:start])
+        # log-probabilities from the decision function: a confident probe's predict_proba rounds
+        # to exactly 0 or 1 (infinite bits for a wrong row)
+        scores = estimator.decision_function(x[start:end])
+        if scores.ndim == 1:  # binary: the logit of classes_[1]
+            scores = np.column_stack([np.zeros_like(scores), scores])
+        log_p = np.full((end - start, len(classes)), -np.inf)
+        log_p[:, np.searchsorted(classes, estimator.classes_)] = scores - logsumexp(scores, axis=1, keepdims=True)
+        if len(seen) < len(classes):
+            with np.errstate(divide="ignore"):
+                log_p = np.logaddexp(np.log1p(-MDL_UNSEEN_MIX) + log_p, np.log(MDL_UNSEEN_MIX / len(classes)))
+        bits -= float(log_p[np.arange(end - start), codes[start:end]].sum()) / np.log(2)
+    return float(bits), len(y) * uniform_row
+
+
+def _mdl_scores(x_train: np.ndarray, target: _Target, settings: ProbeSettings, key: str) -> dict[str, float]:
+    """Online codelength columns of a plain classifier (and of its control task, with ``control``)."""
+    classes = np.unique(target.y_train)
+    rng = np.random.default_rng([settings.seed, zlib.crc32(f"{key}/mdl".encode())])
+    online, uniform = online_codelength(x_train, target.y_train, classes, target.kind, settings, rng)
+    scores = {"mdl_online_bits": online, "mdl_uniform_bits": uniform, "mdl_compression": uniform / online}
+    if settings.control:
+        control_y = target.control_labels(settings.seed)[0]
+        rng = np.random.default_rng([settings.seed, zlib.crc32(f"{key}/control_mdl".encode())])
+        control_online, _ = online_codelength(x_train, control_y, classes, target.kind, settings, rng)
+        scores["control_mdl_compression"] = uniform / control_online
+    return scores
+
+
 def _fit_probe(
     x_train: np.ndarray,
     y_train: np.ndarray,
@@ -442,7 +559,7 @@ def _fit_probe(
 ) -> _Fit:
     """Fit one probe and score it on the test rows."""
     estimator = _estimator(kind, weighting, settings)
-    model: BaseEstimator = make_pipeline(StandardScaler(), estimator) if settings.standardize else estimator
+    model = _model(estimator, settings)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         model.fit(x_train, y_train)
@@ -569,6 +686,8 @@ def _probe_target(
         rng = np.random.default_rng([settings.seed, zlib.crc32(key.encode())])
         intervals = bootstrap_intervals(target.y_test, fit.predicted, target.kind, settings.bootstrap, rng)
         control = _control_scores(x_train_rows, x_test_rows, target, weighting, settings, fit.metrics)
+        if settings.mdl.enabled and target.is_classification and weighting == "plain":
+            control |= _mdl_scores(x_train_rows, target, settings, key)
         converged = fit.convergence_warning is None and control.pop("control_converged", True)
         if fit.convergence_warning is None and not converged:
             logger.warning("probe %s: the control-task fit did not converge in %d iterations", key, settings.max_iter)

@@ -155,7 +155,9 @@ def probe_table(
         "type gets one random label drawn from the train label distribution); selectivity = accuracy - "
         "control_accuracy (classifiers) or r2 - control_r2 (regressions); <score>_ci_low/_ci_high = "
         "95 % bootstrap percentile interval of the score over the probe's test rows (probe.bootstrap "
-        "resamples, predictions not refitted; empty when probe.bootstrap is 0). Source: "
+        "resamples, predictions not refitted; empty when probe.bootstrap is 0); mcc = Matthews "
+        "correlation (classifiers); mdl_* = online codelength of the plain classifiers' train labels "
+        "(probe.mdl, Voita & Titov 2020; compression = uniform / online bits; empty when off). Source: "
         "results/probes/<model>[_untrained]/metrics.csv and results/probes/<model>/generated_metrics.csv.",
     )
     seed_table = probe_seed_table(table, models)
