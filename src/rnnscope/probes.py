@@ -120,8 +120,8 @@ class ProbeSettings:
     position-in-line R² of 0.2 into -220 on the first 20k test rows).
     ``bootstrap`` resamples of the test rows give each score's 95 % percentile interval (0: no
     intervals, the ``*_ci_*`` columns stay empty). ``mdl`` (:class:`MdlSettings`, or its dict
-    from the config) adds the online codelength of every plain classifier and its control task. ``n_jobs`` caps the BLAS threads of each
-    fit. ``control`` fits every probe a second time on control-task labels (doubling the work)
+    from the config) adds the online codelength of every plain classifier and its control task.
+    ``n_jobs`` caps the BLAS threads of each fit. ``control`` fits every probe a second time on control-task labels (doubling the work)
     for ``control_*`` and ``selectivity``. Probes
     run one after another: on 2 shared cores, joblib workers (processes or threads) were no
     faster than a serial loop, and 2 BLAS threads per fit were 4-9 times slower
@@ -471,10 +471,6 @@ def _estimator(kind: HypothesisKind, weighting: str, settings: ProbeSettings) ->
     return LogisticRegression(C=settings.C, class_weight=CLASS_WEIGHTS[weighting], max_iter=settings.max_iter)
 
 
-def _model(estimator: BaseEstimator, settings: ProbeSettings) -> BaseEstimator:
-    return make_pipeline(StandardScaler(), estimator) if settings.standardize else estimator
-
-
 def mdl_blocks(portions: tuple[float, ...], rows: int) -> np.ndarray:
     """Block ends of the online code for ``rows`` rows: ``round(portion * rows)``, at least 1,
     duplicates (few rows) dropped; the last is ``rows``."""
@@ -495,10 +491,10 @@ def online_codelength(
     The rows are put in a random order (``rng``) and cut at ``settings.mdl.portions``. The first
     block costs log2 K bits a row; each later block costs -log2 p(y | x) under the plain probe
     fitted on every row before it (the probe's estimator; with ``standardize`` on states scaled
-    once with the statistics of all rows, which the receiver of the labels knows). A block whose prefix
-    has a single class is sent with the uniform code (no probe can be fitted); where the prefix
-    lacks some class, ``MDL_UNSEEN_MIX`` of the uniform code is mixed in so that class costs
-    finite bits. The uniform codelength is n log2 K."""
+    once with the statistics of all rows, which the receiver of the labels knows). A block whose
+    prefix has a single class is sent with the uniform code (no probe can be fitted); where the
+    prefix lacks some class, ``MDL_UNSEEN_MIX`` of the uniform code is mixed in so that class
+    costs finite bits. The uniform codelength is n log2 K."""
     order = rng.permutation(len(y))
     x, y = np.asarray(x, dtype=np.float64)[order], y[order]
     if settings.standardize:
@@ -559,7 +555,7 @@ def _fit_probe(
 ) -> _Fit:
     """Fit one probe and score it on the test rows."""
     estimator = _estimator(kind, weighting, settings)
-    model = _model(estimator, settings)
+    model: BaseEstimator = make_pipeline(StandardScaler(), estimator) if settings.standardize else estimator
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         model.fit(x_train, y_train)
