@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -209,6 +210,14 @@ def fitted(tmp_path_factory: pytest.TempPathFactory, tagger_data: Path) -> dict[
     return paths | {"folder": folder}
 
 
+def analyse(
+    fitted: dict[str, Path], hypothesis: str, settings: NeuronSettings, csv: Path, png: Path, **extra: Any
+) -> pd.DataFrame:
+    """analyse_neurons on the fitted toy model's files."""
+    names = ("checkpoint", "test_text", "vocab", "test_labels", "metrics", "weights")
+    return analyse_neurons(*(fitted[name] for name in names), hypothesis, settings, csv, png, model_name="toy", **extra)
+
+
 def test_saved_probe_reproduces_its_test_predictions(fitted: dict[str, Path]) -> None:
     metrics = pd.read_csv(fitted["metrics"])
     row = metrics[
@@ -239,18 +248,12 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
         heatmap_chars=200,
         heatmap_width=60,
     )
-    table = analyse_neurons(
-        fitted["checkpoint"],
-        fitted["test_text"],
-        fitted["vocab"],
-        fitted["test_labels"],
-        fitted["metrics"],
-        fitted["weights"],
+    table = analyse(
+        fitted,
         "capitalized_word",
         settings,
         folder / "ablation.csv",
         folder / "heatmap.png",
-        model_name="toy",
         heatmap_json=folder / "heatmap.json",
     )
     assert list(pd.read_csv(folder / "ablation.csv").columns) == ABLATION_COLUMNS
@@ -289,18 +292,12 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
     assert (table["loss_all_after"] != table["loss_all_before"]).all()
     assert (folder / "heatmap.png").stat().st_size > 20_000
     # As 4 streams (zero state at each segment's start) the same ablations run on a whole number of segments.
-    streamed = analyse_neurons(
-        fitted["checkpoint"],
-        fitted["test_text"],
-        fitted["vocab"],
-        fitted["test_labels"],
-        fitted["metrics"],
-        fitted["weights"],
+    streamed = analyse(
+        fitted,
         "capitalized_word",
         NeuronSettings(**{**vars(settings), "streams": 4}),
         folder / "streamed.csv",
         folder / "streamed.png",
-        model_name="toy",
     )
     assert (
         len(streamed) == len(table) and (streamed["n_chars"] == len(TEXT) - SPLIT_AT - (len(TEXT) - SPLIT_AT) % 4).all()
@@ -308,33 +305,21 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
     assert streamed["units"].tolist() == table["units"].tolist()
     assert (streamed["streams"] == 4).all() and (table["streams"] == 1).all()  # the table says how the text was run
     with pytest.raises(ValueError, match="lower neurons.streams"):
-        analyse_neurons(
-            fitted["checkpoint"],
-            fitted["test_text"],
-            fitted["vocab"],
-            fitted["test_labels"],
-            fitted["metrics"],
-            fitted["weights"],
+        analyse(
+            fitted,
             "capitalized_word",
             NeuronSettings(**{**vars(settings), "streams": 10_000}),
             folder / "x.csv",
             folder / "x.png",
-            model_name="toy",
         )
     assert not (folder / "x.csv").exists()
     with pytest.raises(ValueError, match="lower probe.warmup_tokens"):
-        analyse_neurons(
-            fitted["checkpoint"],
-            fitted["test_text"],
-            fitted["vocab"],
-            fitted["test_labels"],
-            fitted["metrics"],
-            fitted["weights"],
+        analyse(
+            fitted,
             "capitalized_word",
             settings,
             folder / "x.csv",
             folder / "x.png",
-            model_name="toy",
             warmup_tokens=len(TEXT),
         )
     assert not (folder / "x.csv").exists()
@@ -353,34 +338,22 @@ def test_analyse_neurons_explains_a_skipped_probe(fitted: dict[str, Path]) -> No
         heatmap_width=60,
     )
     # Tiny Shakespeare-like text has no parentheses: the probe was skipped for one class.
-    table = analyse_neurons(
-        fitted["checkpoint"],
-        fitted["test_text"],
-        fitted["vocab"],
-        fitted["test_labels"],
-        fitted["metrics"],
-        fitted["weights"],
+    table = analyse(
+        fitted,
         "inside_parentheses",
         settings,
         folder / "skipped.csv",
         folder / "skipped.png",
-        model_name="toy",
         heatmap_json=folder / "skipped.json",
     )
     assert json.loads((folder / "skipped.json").read_text())["status"] == "skipped"
     assert len(table) == 1 and table["status"].item().startswith("skipped:") and "class" in table["status"].item()
     assert (folder / "skipped.png").exists()
     with pytest.raises(ValueError, match="continuous"):
-        analyse_neurons(
-            fitted["checkpoint"],
-            fitted["test_text"],
-            fitted["vocab"],
-            fitted["test_labels"],
-            fitted["metrics"],
-            fitted["weights"],
+        analyse(
+            fitted,
             "paren_depth",
             settings,
             folder / "x.csv",
             folder / "x.png",
-            model_name="toy",
         )
