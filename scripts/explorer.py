@@ -6,5 +6,5 @@ from rnnscope.explorer import ExplorerSettings, build_explorer
 from rnnscope.logs import configure_logging
 
 configure_logging(snakemake.log[0])
-site = Path(snakemake.output.index).parent
-build_explorer(snakemake.params.results, site, ExplorerSettings(**snakemake.params.settings))
+site = Path(snakemake.output.index).parent  # results/explorer: the results folder is its parent
+build_explorer(site.parent, site, ExplorerSettings(**snakemake.params.settings))

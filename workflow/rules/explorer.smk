@@ -3,28 +3,6 @@
 # `python -m rnnscope.explorer serve results` adds live glyphs of typed sentences.
 
 
-def explorer_inputs(wildcards):
-    """Every file the explorer reads: per view the cluster and rnnvis tables, each comparison's
-    summary, the probe table and each neuron heatmap's data; the package code and page files."""
-    inputs = {"static": sorted(str(p) for p in (PACKAGE_DIR / "explorer_static").iterdir())}
-    inputs["views"] = [
-        f"results/cluster/{model}/{column}/{name}"
-        for model in clustered_models()
-        for column in cluster_columns(model)
-        for name in ("responses.parquet", "word_clusters.csv", "unit_clusters.csv", "edges.csv", "top_tokens.csv", "bands.parquet")
-    ]
-    inputs["rnnvis"] = [
-        f"results/rnnvis/{model}/{column}/{name}"
-        for model in clustered_models()
-        for column in cluster_columns(model)
-        for name in ("glyphs.csv", "pos.csv")
-    ]
-    inputs["compare"] = [f"results/rnnvis/compare/{a}__{b}/{column}/{name}" for a, b, column in compare_pairs() for name in ("summary.csv", "word_cluster_overlap.csv")]
-    inputs["probes"] = "results/tables/probes.csv"
-    inputs["neurons"] = [f"results/neurons/{m}/{h}/heatmap.json" for m, h in neuron_targets()]
-    return inputs
-
-
 rule explorer:
     input:
         unpack(explorer_inputs),
@@ -40,7 +18,6 @@ rule explorer:
             category="Interactive explorer",
         ),
     params:
-        results="results",
         settings=lambda w: {
             "mode": config["cluster"]["mode"],
             "n_clusters": config["cluster"]["n_clusters"],
