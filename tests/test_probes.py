@@ -246,9 +246,11 @@ def test_subsampling_and_convergence_warning(
         table = fit_probes(*files, settings, tmp_path / "m.csv", tmp_path / "w.npz")
     flag = probe(table, 1, "flag", "plain")
     assert (flag.n_train, flag.n_test) == (100, 50)
-    assert any("l1_h/flag/plain" in message and "lbfgs" in message for message in caplog.messages)
+    assert any(
+        "l1_h/flag/plain" in message and "did not converge after 1 iterations" in message for message in caplog.messages
+    )
     assert any("skipping hypothesis rare" in message for message in caplog.messages)
-    # One lbfgs iteration converges nowhere: every fitted classifier row says so.
+    # One solver iteration converges nowhere: every fitted classifier row says so.
     classifiers = table[(table.status == "ok") & (table.target_kind != "continuous")]
     assert (classifiers["n_iter"] == 1).all() and not classifiers["converged"].any()
     written = pd.read_csv(tmp_path / "m.csv")
@@ -284,6 +286,50 @@ def test_settings_and_column_names() -> None:
     with pytest.raises(ValueError, match="weightings"):
         ProbeSettings(**{**SETTINGS.__dict__, "weightings": ("plain", "heavy")})
     assert ProbeSettings(**{**SETTINGS.__dict__, "weightings": ["balanced"]}).weightings == ("balanced",)
+    with pytest.raises(ValueError, match="unknown probe solver 'sgd'; allowed: newton-cholesky, lbfgs"):
+        ProbeSettings(**{**SETTINGS.__dict__, "solver": "sgd"})
+
+
+def test_default_solver_converges_on_collinear_states(tmp_path: Path) -> None:
+    # States dominated by a few directions, as an untrained model's upper layers, with a label that
+    # also reads the small remaining ones: lbfgs stops at its iteration cap short of the optimum,
+    # the Newton solver reaches it in a few steps.
+    rng = np.random.default_rng(3)
+    rows, hidden = 3000, 64
+    mixing = rng.normal(size=(4, hidden))
+    files = []
+    for split in ("train", "test"):
+        dominant, small = rng.normal(size=(rows, 4)), rng.normal(size=(rows, hidden))
+        states = dominant @ mixing + 0.1 * small
+        flag = dominant[:, 0] + 0.5 * small[:, :8].sum(axis=1) + 0.5 * rng.normal(size=rows) > 0
+        states_path, labels_path = tmp_path / f"{split}_states.parquet", tmp_path / f"{split}_labels.parquet"
+        info = StatesInfo(model="toy", cell="gru", layers=1, hidden=hidden, kinds=("h",))
+        with StatesWriter(states_path, info) as writer:
+            tokens = {
+                "position": np.arange(rows),
+                "token_id": rng.integers(0, TYPES, size=rows).astype(np.int32),
+                "token": np.full(rows, "x"),
+                "next_token_id": np.zeros(rows, dtype=np.int32),
+                "logprob_next": np.zeros(rows, dtype=np.float32),
+                "pred_id": np.zeros(rows, dtype=np.int32),
+            }
+            writer.write(tokens, {"l0_h": states})
+        write_labels(pd.DataFrame({"position": np.arange(rows), "flag": flag}), {"flag": "binary"}, labels_path)
+        files.append((states_path, labels_path))
+    tables = {
+        solver: fit_probes(
+            files[0][0],
+            files[1][0],
+            files[0][1],
+            files[1][1],
+            ProbeSettings(**{**SETTINGS.__dict__, "max_iter": 40, "solver": solver, "control": False, "bootstrap": 0}),
+            tmp_path / f"{solver}.csv",
+            tmp_path / f"{solver}.npz",
+        )
+        for solver in ("newton-cholesky", "lbfgs")
+    }
+    assert tables["newton-cholesky"]["converged"].all() and (tables["newton-cholesky"]["n_iter"] < 40).all()
+    assert not tables["lbfgs"]["converged"].any()
 
 
 def test_bootstrap_intervals_contain_the_score(result: tuple[pd.DataFrame, Path, Path]) -> None:
