@@ -13,6 +13,7 @@ extract_states(
     kinds=snakemake.params.kinds,
     max_tokens=snakemake.params.max_tokens,
     **snakemake.params.rows,
+    **snakemake.params.streams,
     chunk_len=snakemake.params.chunk_len,
     threads=snakemake.threads,
     device=snakemake.params.device,

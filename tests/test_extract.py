@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import nn
 
-from rnnscope.extract import extract_states
+from rnnscope.extract import extract_states, stream_layout
 from rnnscope.hypotheses import label_split, label_text
 from rnnscope.labels import read_labels
 from rnnscope.models import ModelConfig, RNNModel
@@ -38,10 +38,10 @@ class Setup:
     model: RNNModel
 
 
-def make_setup(tmp_path: Path, cell: str, layers: int, embedding: int) -> Setup:
+def make_setup(tmp_path: Path, cell: str, layers: int, embedding: int, init_range: float = 0.9) -> Setup:
     torch.manual_seed(11)
     model = RNNModel(
-        ModelConfig(cell=cell, vocab_size=4, hidden=5, layers=layers, embedding=embedding, init_range=0.9)
+        ModelConfig(cell=cell, vocab_size=4, hidden=5, layers=layers, embedding=embedding, init_range=init_range)
     ).eval()
     checkpoint = tmp_path / "model.pt"
     save_checkpoint(checkpoint, model, TrainSettings(epochs=1, batch_size=1, seq_len=4, lr=0.1), step=0, epoch=0)
@@ -313,9 +313,11 @@ def test_device_choice_auto_cpu_and_cuda_without_a_gpu(tmp_path: Path) -> None:
         assert not (tmp_path / "cuda.parquet").exists()
 
 
+# streams 8 with a warm-up longer than the split: one stream, through the side-by-side code path.
+@pytest.mark.parametrize("streams", [1, 8])
 @pytest.mark.parametrize("cell, layers, embedding", [("lstm", 2, 3), ("gru", 2, 3)])
 def test_spread_rows_are_the_uninterrupted_runs_states_at_sampled_positions(
-    tmp_path: Path, cell: str, layers: int, embedding: int
+    tmp_path: Path, cell: str, layers: int, embedding: int, streams: int
 ) -> None:
     setup = make_setup(tmp_path, cell, layers, embedding)
     full, spread = tmp_path / "full.parquet", tmp_path / "spread.parquet"
@@ -331,6 +333,8 @@ def test_spread_rows_are_the_uninterrupted_runs_states_at_sampled_positions(
         sampling="spread",
         skip=5,
         seed=3,
+        streams=streams,
+        stream_warmup=TOKENS,
     )
     kept = sampled_positions(TOKENS, 12, "spread", skip=5, seed=3)
     tokens = read_tokens(spread).to_pandas()
@@ -342,6 +346,47 @@ def test_spread_rows_are_the_uninterrupted_runs_states_at_sampled_positions(
         compare_states(name, spread_states[name], full_states[name][kept])
     # Token columns (next token, its log-probability, the prediction) as the full run has them.
     pd.testing.assert_frame_equal(tokens, read_tokens(full).to_pandas().iloc[kept].reset_index(drop=True))
+
+
+def test_stream_layout() -> None:
+    # 50 tokens, 5 streams, warm-up 8: parts of 10; stream 1 starts reading at 2 (its part at 10).
+    used, part, starts = stream_layout(50, 5, 8)
+    assert (used, part, starts.tolist()) == (5, 10, [0, 2, 12, 22, 32])
+    # Parts are never shorter than the warm-up: 50 // 20 = 2 streams of 25.
+    used, part, starts = stream_layout(50, 5, 20)
+    assert (used, part, starts.tolist()) == (2, 25, [0, 5])
+    assert stream_layout(50, 5, 0)[:2] == (5, 10)  # no warm-up: parts read from a zero state
+    assert stream_layout(50, 5, 60)[:2] == (1, 50)  # warm-up past the split: the uninterrupted run
+    with pytest.raises(ValueError, match="streams must be >= 1"):
+        stream_layout(50, 0, 8)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_side_by_side_streams_keep_the_positions_and_near_the_uninterrupted_states(tmp_path: Path, cell: str) -> None:
+    # Small weights forget the zero start within a few tokens, as a trained model forgets its
+    # start over stream_warmup; the first part (stream 0 reads from position 0) is the same run,
+    # to the rounding of a batched matmul.
+    setup = make_setup(tmp_path, cell, 2, 3, init_range=0.3)
+    full, spread = tmp_path / "full.parquet", tmp_path / "spread.parquet"
+    extract_states(setup.checkpoint, setup.text, setup.vocab, full, model_name="m", chunk_len=7)
+    kwargs = {"max_tokens": 45, "chunk_len": 7, "sampling": "spread", "skip": 5}
+    rows = extract_states(
+        setup.checkpoint, setup.text, setup.vocab, spread, model_name="m", streams=5, stream_warmup=8, **kwargs
+    )
+    tokens = read_tokens(spread).to_pandas()
+    assert rows == 45 and tokens["position"].tolist() == list(range(5, TOKENS))  # in order, the last one included
+    assert tokens["next_token_id"].iloc[-1] == -1
+    full_tokens = read_tokens(full).to_pandas().iloc[5:].reset_index(drop=True)
+    assert tokens[["token_id", "next_token_id"]].equals(full_tokens[["token_id", "next_token_id"]])
+    columns = read_info(full).columns
+    full_states, spread_states = read_matrices(full, columns), read_matrices(spread, columns)
+    first_part = tokens["position"].to_numpy() < 10
+    for name in columns:
+        expected = full_states[name][5:]
+        np.testing.assert_allclose(spread_states[name][first_part], expected[first_part], rtol=1e-6, atol=1e-7)
+        later = np.abs(spread_states[name][~first_part] - expected[~first_part])
+        # close after 8 tokens of warm-up, but a different run: not the same bits
+        assert later.max() < 1e-2 and later.max() > 0, (name, later.max())
 
 
 def test_spread_at_the_splits_end_and_responses_refuse_it(tmp_path: Path) -> None:

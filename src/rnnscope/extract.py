@@ -15,6 +15,7 @@ import contextlib
 import ctypes
 import logging
 import math
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -215,15 +216,20 @@ def extract_states(
     skip: int = 0,
     seed: int = 0,
     segment_len: int = 0,
+    streams: int = 1,
+    stream_warmup: int = 0,
 ) -> int:
     """Write the states of every layer at the split's positions :func:`sampled_positions` keeps
     (``max_tokens``, ``sampling``, ``skip``, ``seed``): with ``prefix`` the first ``max_tokens``
     tokens (all if 0), with ``spread`` ``max_tokens`` positions spread over the whole split.
 
-    Either way the split is read as one stream from a zero state, so a kept row holds the state
-    of an uninterrupted run; ``spread`` runs through the chunk holding its last kept position (a
-    first pass counts the tokens). Memory follows ``chunk_len`` and ``max_tokens``, not the
-    split. ``device`` is ``cpu``, ``cuda`` or ``auto`` (CUDA when torch sees a GPU); each
+    ``prefix`` reads the split as one stream from a zero state. ``spread`` with ``streams`` 1 does
+    too, through the chunk holding its last kept position, so a kept row holds the state of an
+    uninterrupted run. With ``streams`` S > 1 the split is cut into S equal parts run side by side
+    as one batch (a CPU runs a batch of 64 about as fast as one stream), each part read from a zero
+    state ``stream_warmup`` tokens before its start: a kept row then holds the state after at least
+    that many tokens of real context instead of the whole split before it. (See
+    :func:`_spread_stream_rows`.) Memory follows ``chunk_len`` and ``max_tokens``, not the split. ``device`` is ``cpu``, ``cuda`` or ``auto`` (CUDA when torch sees a GPU); each
     chunk's states come back to the CPU for writing. Returns the number of rows written.
 
     ``segment_len`` > 0: the text is independent segments of that many tokens (the samples of
@@ -247,13 +253,26 @@ def extract_states(
     modules = layer_modules(model)
     info = StatesInfo(model_name, config.cell, config.layers, config.hidden, kinds)
     state: list = [None] * config.layers
+    if sampling == "spread" and max_tokens and streams > 1:
+        return _write_spread_streams(
+            model,
+            modules,
+            info,
+            vocab_path,
+            text_path,
+            out_path,
+            kinds,
+            max_tokens,
+            skip,
+            seed,
+            chunk_len,
+            streams,
+            stream_warmup,
+            target,
+        )
     if sampling == "spread" and max_tokens:
         n_tokens = sum(len(chunk) for chunk in iter_encoded_chunks(text_path, vocab, chunk_len, 0, level))
-        kept = sampled_positions(n_tokens, max_tokens, sampling, skip, seed)
-        if not len(kept):
-            raise ValueError(
-                f"{text_path} has {n_tokens} tokens, none after the first {skip} (probe.warmup_tokens) to sample"
-            )
+        kept = _spread_positions(text_path, n_tokens, max_tokens, skip, seed)
         # Whole chunks up to the one holding the last kept position: the same chunks as a run
         # over the whole split, so the kept states are that run's bit for bit.
         cap, stop = 0, int(kept[-1]) + 1
@@ -297,6 +316,102 @@ def extract_states(
         written,
         sampling,
         total,
+        ",".join(kinds),
+        out_path,
+    )
+    return written
+
+
+def _spread_positions(text_path: str | Path, n_tokens: int, max_tokens: int, skip: int, seed: int) -> np.ndarray:
+    kept = sampled_positions(n_tokens, max_tokens, "spread", skip, seed)
+    if not len(kept):
+        raise ValueError(
+            f"{text_path} has {n_tokens} tokens, none after the first {skip} (probe.warmup_tokens) to sample"
+        )
+    return kept
+
+
+def stream_layout(n_tokens: int, streams: int, warmup: int) -> tuple[int, int, np.ndarray]:
+    """How :func:`extract_states` cuts a split of ``n_tokens`` tokens into side-by-side streams:
+    (streams used, part length L, first position each stream reads).
+
+    Stream p's own part is positions [p L, (p + 1) L); it starts reading ``warmup`` tokens before
+    (stream 0 and any part closer to the start read from position 0) and reads L + ``warmup``
+    tokens, all streams the same number so they run as one batch. Fewer streams than asked are
+    used when parts would be shorter than the warm-up (the extra reading would outgrow the
+    split); one stream is the uninterrupted run."""
+    if streams < 1 or warmup < 0:
+        raise ValueError(f"streams must be >= 1 and stream_warmup >= 0, got {streams} and {warmup}")
+    used = max(1, min(streams, n_tokens // warmup if warmup else streams, n_tokens))
+    part = math.ceil(n_tokens / used)
+    starts = np.maximum(np.arange(used, dtype=np.int64) * part - warmup, 0)
+    return used, part, starts
+
+
+def _write_spread_streams(
+    model: RNNModel,
+    modules: Sequence[nn.Module],
+    info: StatesInfo,
+    vocab_path: str | Path,
+    text_path: str | Path,
+    out_path: str | Path,
+    kinds: Sequence[str],
+    max_tokens: int,
+    skip: int,
+    seed: int,
+    chunk_len: int,
+    streams: int,
+    warmup: int,
+    device: torch.device,
+) -> int:
+    """:func:`extract_states`'s spread sampling over side-by-side streams (see
+    :func:`stream_layout`). The split's token ids go to a temporary file beside the output (a
+    stream reads its part from there), so memory does not follow the split; the kept rows are
+    held until the streams end and written in position order (memory follows ``max_tokens``)."""
+    vocab = load_vocab(vocab_path)
+    level = load_level(vocab_path)
+    token_names = np.asarray(vocab, dtype=object)
+    with tempfile.NamedTemporaryFile(dir=Path(out_path).parent, suffix=".ids.partial") as ids_file:
+        n_tokens = 0
+        for chunk in iter_encoded_chunks(text_path, vocab, chunk_len, 0, level):
+            ids_file.write(chunk.astype(np.int32).tobytes())
+            n_tokens += len(chunk)
+        ids_file.flush()
+        kept = _spread_positions(text_path, n_tokens, max_tokens, skip, seed)
+        ids = np.memmap(ids_file.name, dtype=np.int32, mode="r", shape=(n_tokens,))
+        used, part, starts = stream_layout(n_tokens, streams, warmup)
+        length = part + int(np.max(np.arange(used) * part - starts))  # own part plus the longest warm-up
+        held: list[list[tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]] = [[] for _ in range(used)]
+        state: list = [None] * len(modules)
+        for offset in range(0, length, chunk_len):
+            width = min(chunk_len, length - offset)
+            window = np.zeros((used, width), dtype=np.int64)  # past the split's end: padding, never kept
+            for p, start in enumerate(starts + offset):
+                piece = ids[start : min(start + width, n_tokens)]
+                window[p, : len(piece)] = piece
+            columns, top = stream_states(model, modules, torch.from_numpy(window).to(device), state, kinds)
+            for p, start in enumerate(starts + offset):
+                own_first, own_end = p * part, min((p + 1) * part, n_tokens)
+                first, last = np.searchsorted(kept, [max(own_first, start), min(own_end, start + width)])
+                rows = kept[first:last] - start
+                if not len(rows):
+                    continue
+                next_ids = np.asarray(ids[start + 1 : min(start + width + 1, n_tokens)], dtype=np.int64)
+                tokens = _token_columns(model, top[p], window[p], next_ids, rows, int(start), token_names)
+                held[p].append((tokens, {name: values[p, rows].cpu().numpy() for name, values in columns.items()}))
+        written = 0
+        with StatesWriter(out_path, info) as writer:
+            for stream_rows in held:
+                for tokens, states in stream_rows:
+                    writer.write(tokens, states)
+                    written += len(tokens["position"])
+    log.info(
+        "wrote %d rows (spread sampling, %d streams of %d tokens, %d of warm-up, over %d tokens) of %s states to %s",
+        written,
+        used,
+        length,
+        warmup,
+        n_tokens,
         ",".join(kinds),
         out_path,
     )

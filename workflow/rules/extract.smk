@@ -15,6 +15,7 @@ rule extract:
         kinds=lambda w: extracted_kinds(w.model),
         max_tokens=lambda w: split_tokens(dataset_of(w.model), w.split),
         rows={"sampling": "prefix"},  # consecutive rows: expected responses and counting read these files
+        streams={"streams": 1, "stream_warmup": 0},  # one uninterrupted stream
         chunk_len=config["extract"]["chunk_len"],
         device=config["extract"]["device"],
         segment_len=0,  # a real split is one stream
@@ -37,6 +38,7 @@ use rule extract as extract_spread with:
         states="results/states/{model}/{split}_spread.parquet",
     params:
         rows=spread_sampling(),
+        streams={"streams": config["extract"]["spread_streams"], "stream_warmup": config["extract"]["stream_warmup"]},
     log:
         "logs/extract_spread/{model}_{split}.log",
     benchmark:

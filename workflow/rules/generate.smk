@@ -41,6 +41,7 @@ rule extract_generated:
         kinds=lambda w: extracted_kinds(w.model),
         max_tokens=0,
         rows={},  # every row: max_tokens 0
+        streams={},
         chunk_len=config["extract"]["chunk_len"],
         device=config["extract"]["device"],
         # each sample (primer + length characters) is read from a zero state, as it was sampled
