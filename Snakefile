@@ -35,6 +35,6 @@ include: "workflow/rules/explorer.smk"
 
 rule all:
     input:
-        final_outputs(),
+        PLAN.final_outputs(),
         "results/tables/benchmarks.csv",
     default_target: True

@@ -11,13 +11,13 @@ rule responses:
         top_csv="results/cluster/{model}/{column}/top_tokens.csv",
         bands_parquet="results/cluster/{model}/{column}/bands.parquet",
     wildcard_constraints:
-        column=r"l\d+_[a-z]",
+        column=STATE_COLUMN_PATTERN,
     params:
         settings=lambda w: {
             "column": w.column,
             "min_count": config["cluster"]["min_count"],
             "top_m": config["cluster"]["top_m"],
-            "band_tokens": view_settings(w.model)["detail_tokens"],
+            "band_tokens": PLAN.view_settings(w.model)["detail_tokens"],
             "band_samples": config["rnnvis"]["band_samples"],
             "seed": config["cluster"]["seed"],
         },
@@ -48,12 +48,12 @@ rule cocluster:
             labels={"model": "{model}", "state": "{column}"},
         ),
     wildcard_constraints:
-        column=r"l\d+_[a-z]",
+        column=STATE_COLUMN_PATTERN,
     params:
         settings=lambda w: {
             **{k: config["cluster"][k] for k in ("n_clusters", "mode", "seed")},
-            "max_tokens": view_settings(w.model)["max_tokens"],
-            "title": f"{w.model} {w.column}: expected response, {view_settings(w.model)['max_tokens']} most frequent tokens "
+            "max_tokens": PLAN.view_settings(w.model)["max_tokens"],
+            "title": f"{w.model} {w.column}: expected response, {PLAN.view_settings(w.model)['max_tokens']} most frequent tokens "
             f"(train split), {config['cluster']['mode']} mode",
         },
     log:

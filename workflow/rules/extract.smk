@@ -3,17 +3,17 @@
 
 rule extract:
     input:
-        checkpoint=lambda w: checkpoint_of(w.model),
-        text=lambda w: data_files(dataset_of(w.model))[w.split],
-        vocab=lambda w: data_files(dataset_of(w.model))["vocab"],
+        checkpoint=lambda w: PLAN.checkpoint_of(w.model),
+        text=lambda w: data_files(PLAN.dataset_of(w.model))[w.split],
+        vocab=lambda w: data_files(PLAN.dataset_of(w.model))["vocab"],
         code=code("extract"),
     output:
         states="results/states/{model}/{split}.parquet",
     wildcard_constraints:
-        model="|".join(LANGUAGE_MODELS) or "no-models",  # a sentiment model's states: rule sentiment_states
+        model="|".join(PLAN.language_models()) or "no-models",  # a sentiment model's states: rule sentiment_states
     params:
-        kinds=lambda w: extracted_kinds(w.model),
-        max_tokens=lambda w: split_tokens(dataset_of(w.model), w.split),
+        kinds=lambda w: PLAN.extracted_kinds(w.model),
+        max_tokens=lambda w: PLAN.split_tokens(PLAN.dataset_of(w.model), w.split),
         rows={"sampling": "prefix"},  # consecutive rows: expected responses and counting read these files
         streams={"streams": 1, "stream_warmup": 0},  # one uninterrupted stream
         chunk_len=config["extract"]["chunk_len"],
@@ -37,7 +37,7 @@ use rule extract as extract_spread with:
     output:
         states="results/states/{model}/{split}_spread.parquet",
     params:
-        rows=spread_sampling(),
+        rows=PLAN.spread_sampling(),
         streams={"streams": config["extract"]["spread_streams"], "stream_warmup": config["extract"]["stream_warmup"]},
     log:
         "logs/extract_spread/{model}_{split}.log",

@@ -6,7 +6,7 @@
 rule generate:
     input:
         checkpoint="results/train/{model}/model.pt",
-        vocab=lambda w: data_files(dataset_of(w.model))["vocab"],
+        vocab=lambda w: data_files(PLAN.dataset_of(w.model))["vocab"],
         code=code("generate"),
     output:
         train="results/generated/{model}/train.txt",
@@ -31,14 +31,14 @@ rule extract_generated:
     input:
         checkpoint="results/train/{model}/model.pt",
         text="results/generated/{model}/{split}.txt",
-        vocab=lambda w: data_files(dataset_of(w.model))["vocab"],
+        vocab=lambda w: data_files(PLAN.dataset_of(w.model))["vocab"],
         code=code("extract"),
     output:
         states="results/generated/{model}/states_{split}.parquet",
     wildcard_constraints:
         split="|".join(PROBE_SPLITS),
     params:
-        kinds=lambda w: extracted_kinds(w.model),
+        kinds=lambda w: PLAN.extracted_kinds(w.model),
         max_tokens=0,
         rows={},  # every row: max_tokens 0
         streams={},
@@ -61,7 +61,7 @@ rule extract_generated:
 rule label_generated:
     input:
         text="results/generated/{model}/{split}.txt",
-        tagger=lambda w: tagger_files() if tags_pos(dataset_of(w.model)) else [],
+        tagger=lambda w: tagger_files() if PLAN.tags_pos(PLAN.dataset_of(w.model)) else [],
         code=code("generate"),
     output:
         labels="results/generated/{model}/labels_{split}.parquet",
@@ -70,8 +70,8 @@ rule label_generated:
     params:
         primer=config["generate"]["primer"],
         length=config["generate"]["length"],
-        hypothesis_set=lambda w: config["datasets"][dataset_of(w.model)]["hypotheses"],
-        tagger_data=lambda w: TAGGER_DIR if tags_pos(dataset_of(w.model)) else None,
+        hypothesis_set=lambda w: config["datasets"][PLAN.dataset_of(w.model)]["hypotheses"],
+        tagger_data=lambda w: TAGGER_DIR if PLAN.tags_pos(PLAN.dataset_of(w.model)) else None,
     log:
         "logs/label_generated/{model}_{split}.log",
     benchmark:
@@ -108,8 +108,8 @@ rule probe_generated:
 
 rule generated_probe_table:
     input:
-        real=lambda w: [f"results/probes/{m}/metrics.csv" for m in generation_models()],
-        generated=lambda w: [f"results/probes/{m}/generated_metrics.csv" for m in generation_models()],
+        real=lambda w: [f"results/probes/{m}/metrics.csv" for m in PLAN.generation_models()],
+        generated=lambda w: [f"results/probes/{m}/generated_metrics.csv" for m in PLAN.generation_models()],
         code=code("generated_probes"),
     output:
         table=report(

@@ -4,15 +4,15 @@
 rule label:
     input:
         text=lambda w: data_files(w.dataset)[w.split],
-        tagger=lambda w: tagger_files() if tags_pos(w.dataset) else [],
+        tagger=lambda w: tagger_files() if PLAN.tags_pos(w.dataset) else [],
         code=code("hypotheses"),
     output:
         labels="results/labels/{dataset}/{split}.parquet",
     params:
         hypothesis_set=lambda w: config["datasets"][w.dataset]["hypotheses"],
-        max_tokens=lambda w: split_tokens(w.dataset, w.split),
+        max_tokens=lambda w: PLAN.split_tokens(w.dataset, w.split),
         rows={"sampling": "prefix"},  # consecutive rows: the neuron heatmaps and counting read these files
-        tagger_data=lambda w: TAGGER_DIR if tags_pos(w.dataset) else None,
+        tagger_data=lambda w: TAGGER_DIR if PLAN.tags_pos(w.dataset) else None,
     log:
         "logs/label/{dataset}_{split}.log",
     benchmark:
@@ -30,7 +30,7 @@ use rule label as label_spread with:
     output:
         labels="results/labels/{dataset}/{split}_spread.parquet",
     params:
-        rows=spread_sampling(),
+        rows=PLAN.spread_sampling(),
     log:
         "logs/label_spread/{dataset}_{split}.log",
     benchmark:

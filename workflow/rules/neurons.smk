@@ -5,9 +5,9 @@
 rule neurons:
     input:
         checkpoint="results/train/{model}/model.pt",
-        text=lambda w: data_files(dataset_of(w.model))["test"],
-        vocab=lambda w: data_files(dataset_of(w.model))["vocab"],
-        labels=lambda w: f"results/labels/{dataset_of(w.model)}/test.parquet",
+        text=lambda w: data_files(PLAN.dataset_of(w.model))["test"],
+        vocab=lambda w: data_files(PLAN.dataset_of(w.model))["vocab"],
+        labels=lambda w: f"results/labels/{PLAN.dataset_of(w.model)}/test.parquet",
         metrics="results/probes/{model}/metrics.csv",
         weights="results/probes/{model}/weights.npz",
         code=code("neurons"),
@@ -39,7 +39,7 @@ rule neurons:
 
 rule ablation_table:
     input:
-        tables=lambda w: [f"results/neurons/{m}/{h}/ablation.csv" for m, h in neuron_targets()],
+        tables=lambda w: [f"results/neurons/{m}/{h}/ablation.csv" for m, h in PLAN.neuron_targets()],
         code=code("neurons"),
     output:
         table=report("results/tables/ablation.csv", caption="../report/ablation.rst", category="Most responsible neurons"),

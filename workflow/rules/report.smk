@@ -3,7 +3,7 @@
 
 rule perplexity_table:
     input:
-        metrics=lambda w: [f"results/train/{m}/metrics.json" for m in MODELS],
+        metrics=lambda w: [f"results/train/{m}/metrics.json" for m in PLAN.models],
         code=code("seed_tables"),
     output:
         table=report("results/tables/perplexity.csv", caption="../report/perplexity.rst", category="Language models"),
@@ -24,7 +24,7 @@ rule perplexity_table:
 
 rule training_curves:
     input:
-        histories=lambda w: [f"results/train/{m}/history.csv" for m in MODELS],
+        histories=lambda w: [f"results/train/{m}/history.csv" for m in PLAN.models],
         code=code("tables"),
     output:
         plot=report("results/plots/training_curves.png", caption="../report/training_curves.rst", category="Language models"),
@@ -42,8 +42,8 @@ rule training_curves:
 
 rule probe_table:
     input:
-        metrics=lambda w: [f"results/probes/{m}/metrics.csv" for m in PROBED_MODELS]
-        + [f"results/probes/{m}/generated_metrics.csv" for m in generation_models()],
+        metrics=lambda w: [f"results/probes/{m}/metrics.csv" for m in PLAN.probed_models_with_baselines()]
+        + [f"results/probes/{m}/generated_metrics.csv" for m in PLAN.generation_models()],
         code=code("tables"),
     output:
         table=report("results/tables/probes.csv", caption="../report/probes.rst", category="Diagnostic classifiers"),
@@ -113,7 +113,7 @@ rule probe_plot:
 
 rule ptb_perplexity_table:
     input:
-        metrics=lambda w: [f"results/train/{m}/metrics.json" for m in reference_models()],
+        metrics=lambda w: [f"results/train/{m}/metrics.json" for m in PLAN.reference_models()],
         code=code("tables"),
     output:
         table=report("results/tables/ptb_perplexity.csv", caption="../report/ptb_perplexity.rst", category="Language models"),
@@ -134,7 +134,7 @@ rule ptb_perplexity_table:
 rule benchmark_summary:
     input:
         # Runs last: after every job whose benchmark it sums.
-        results=final_outputs(),
+        results=PLAN.final_outputs(),
         code=code("tables"),
     output:
         table=report("results/tables/benchmarks.csv", caption="../report/benchmarks.rst", category="Pipeline"),

@@ -16,12 +16,12 @@ rule main_view:
             labels={"model": "{model}", "state": "{column}"},
         ),
     wildcard_constraints:
-        column=COLUMN_PATTERN,
+        column=STATE_COLUMN_PATTERN,
     params:
         settings=lambda w: {
             "words_per_cluster": config["rnnvis"]["words_per_cluster"],
             "link_filter": config["rnnvis"]["link_filter"],
-            "title": f"RNNVis main view: {cluster_title(w.model, w.column)}; edges |e| >= "
+            "title": f"RNNVis main view: {PLAN.cluster_title(w.model, w.column)}; edges |e| >= "
             f"{config['rnnvis']['link_filter']} x max",
         },
     log:
@@ -38,8 +38,8 @@ rule main_view:
 
 rule glyphs:
     input:
-        checkpoint=lambda w: checkpoint_of(w.model),
-        vocab=lambda w: vocab_of(w.model),
+        checkpoint=lambda w: PLAN.checkpoint_of(w.model),
+        vocab=lambda w: PLAN.vocab_of(w.model),
         units="results/cluster/{model}/{column}/unit_clusters.csv",
         code=code("glyphs"),
     output:
@@ -58,12 +58,12 @@ rule glyphs:
             labels={"model": "{model}", "state": "{column}", "kind": "figure"},
         ),
     wildcard_constraints:
-        column=COLUMN_PATTERN,
+        column=STATE_COLUMN_PATTERN,
     params:
         settings=lambda w: {
             "column": w.column,
-            "sentences": view_settings(w.model)["sentences"],
-            "title": f"Sequence glyphs: {cluster_title(w.model, w.column)}",
+            "sentences": PLAN.view_settings(w.model)["sentences"],
+            "title": f"Sequence glyphs: {PLAN.cluster_title(w.model, w.column)}",
         },
     log:
         "logs/glyphs/{model}_{column}.log",
@@ -93,13 +93,13 @@ rule detail_view:
             labels={"model": "{model}", "state": "{column}"},
         ),
     wildcard_constraints:
-        column=COLUMN_PATTERN,
+        column=STATE_COLUMN_PATTERN,
     params:
         settings=lambda w: {
-            "tokens": view_settings(w.model)["detail_tokens"],
+            "tokens": PLAN.view_settings(w.model)["detail_tokens"],
             "tagger_data": TAGGER_DIR if config["rnnvis"]["pos_tags"] else None,
             "tag_pos": config["rnnvis"]["pos_tags"],
-            "title": f"Detail view: {cluster_title(w.model, w.column)}; bands from at most "
+            "title": f"Detail view: {PLAN.cluster_title(w.model, w.column)}; bands from at most "
             f"{config['rnnvis']['band_samples']} occurrences per token",
         },
     log:
@@ -135,16 +135,16 @@ rule compare_models:
             labels={"models": "{a} vs {b}", "state": "{column}", "kind": "figure"},
         ),
     wildcard_constraints:
-        a="|".join(MODELS),
-        b="|".join(MODELS),
-        column=COLUMN_PATTERN,
+        a="|".join(PLAN.models),
+        b="|".join(PLAN.models),
+        column=STATE_COLUMN_PATTERN,
     params:
         settings=lambda w: {
             "models": [w.a, w.b],
             "column": w.column,
             "words_per_cluster": config["rnnvis"]["words_per_cluster"],
             "link_filter": config["rnnvis"]["link_filter"],
-            "title": f"{w.a} vs {w.b}, {w.column}: {cluster_title(w.a, w.column)} | {cluster_title(w.b, w.column)}",
+            "title": f"{w.a} vs {w.b}, {w.column}: {PLAN.cluster_title(w.a, w.column)} | {PLAN.cluster_title(w.b, w.column)}",
         },
     log:
         "logs/compare_models/{a}__{b}_{column}.log",

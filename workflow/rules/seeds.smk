@@ -35,8 +35,8 @@ rule counting_analysis:
         per_n=report("results/counting/{model}/per_n.csv", caption="../report/counting_per_n.rst", category="Seed 000: counting", labels={"model": "{model}", "table": "per n"}),
         plot=report("results/plots/activation_space_{model}.png", caption="../report/activation_space.rst", category="Seed 000: counting", labels={"model": "{model}", "figure": "activation space"}),
     params:
-        task=lambda w: config["datasets"][dataset_of(w.model)]["task"],
-        n_train_max=lambda w: config["datasets"][dataset_of(w.model)]["counting"]["n_max"],
+        task=lambda w: config["datasets"][PLAN.dataset_of(w.model)]["task"],
+        n_train_max=lambda w: config["datasets"][PLAN.dataset_of(w.model)]["counting"]["n_max"],
         det_threshold=config["counting"]["det_threshold"],
     log:
         "logs/counting_analysis/{model}.log",
@@ -52,7 +52,7 @@ rule counting_analysis:
 
 rule counting_table:
     input:
-        summaries=lambda w: [f"results/counting/{m}/summary.json" for m in counting_models()],
+        summaries=lambda w: [f"results/counting/{m}/summary.json" for m in PLAN.counting_models()],
         code=code("counting"),
     output:
         table=report("results/tables/srn_counting.csv", caption="../report/srn_counting.rst", category="Seed 000: counting"),

@@ -6,7 +6,7 @@ rule download_polarity:
     output:
         "resources/downloads/sentiment/{file}",
     wildcard_constraints:
-        file="|".join(re.escape(name) for name in SENTIMENT_FILES) or "no-files",
+        file="|".join(re.escape(name) for name in PLAN.sentiment_files) or "no-files",
     params:
         source=lambda w: {k: config["sentiment"]["files"][w.file][k] for k in ("url", "sha256", "mirror_path")},
         mirror=config["mirror"],
@@ -25,7 +25,7 @@ rule download_polarity:
 
 rule prepare_sentiment:
     input:
-        files=[f"resources/downloads/sentiment/{name}" for name in SENTIMENT_FILES],
+        files=[f"resources/downloads/sentiment/{name}" for name in PLAN.sentiment_files],
         code=code("sentiment"),
     output:
         **{split: f"results/sentiment/data/{split}.tsv" for split in SPLITS},
@@ -54,7 +54,7 @@ rule train_sentiment:
         metrics="results/sentiment/{sentiment_model}/metrics.json",
         history="results/sentiment/{sentiment_model}/history.csv",
     wildcard_constraints:
-        sentiment_model="|".join(SENTIMENT_MODELS) or "no-models",
+        sentiment_model="|".join(PLAN.sentiment_models) or "no-models",
     params:
         model=lambda w: config["sentiment"]["models"][w.sentiment_model]["model"],
         train=lambda w: config["sentiment"]["models"][w.sentiment_model]["train"],
@@ -72,7 +72,7 @@ rule train_sentiment:
 
 rule sentiment_table:
     input:
-        metrics=[f"results/sentiment/{m}/metrics.json" for m in SENTIMENT_MODELS],
+        metrics=[f"results/sentiment/{m}/metrics.json" for m in PLAN.sentiment_models],
         code=code("tables"),
     output:
         table=report("results/tables/sentiment.csv", caption="../report/sentiment.rst", category="Sentiment (RNNVis Yelp)"),
@@ -91,7 +91,7 @@ rule sentiment_table:
 
 
 # RNNVis views of the sentiment models (seed 002's Yelp case study): states here, then the
-# cluster and rnnvis rules read them like a language model's (common.smk: clustered_models).
+# cluster and rnnvis rules read them like a language model's (rnnscope.plan: Plan.clustered_models).
 rule sentiment_states:
     input:
         checkpoint="results/sentiment/{sentiment_model}/model.pt",
@@ -101,9 +101,9 @@ rule sentiment_states:
     output:
         states="results/states/{sentiment_model}/train.parquet",
     wildcard_constraints:
-        sentiment_model="|".join(SENTIMENT_MODELS) or "no-models",
+        sentiment_model="|".join(PLAN.sentiment_models) or "no-models",
     params:
-        kinds=lambda w: extracted_kinds(w.sentiment_model),
+        kinds=lambda w: PLAN.extracted_kinds(w.sentiment_model),
         max_tokens=config["sentiment"]["views"]["max_states_tokens"],
     log:
         "logs/sentiment_states/{sentiment_model}.log",
@@ -122,11 +122,11 @@ rule sentiment_views:
         train="results/sentiment/data/train.tsv",
         vocab="results/sentiment/data/vocab.json",
         **{
-            key: [clustered(m, top_hidden_column(m))[key] for m in SENTIMENT_MODELS]
+            key: [clustered(m, PLAN.top_hidden_column(m))[key] for m in PLAN.sentiment_models]
             for key in ("responses", "words", "units", "edges")
         },
-        glyphs=[f"results/rnnvis/{m}/{top_hidden_column(m)}/glyphs.csv" for m in SENTIMENT_MODELS],
-        checkpoints=[f"results/sentiment/{m}/model.pt" for m in SENTIMENT_MODELS],
+        glyphs=[f"results/rnnvis/{m}/{PLAN.top_hidden_column(m)}/glyphs.csv" for m in PLAN.sentiment_models],
+        checkpoints=[f"results/sentiment/{m}/model.pt" for m in PLAN.sentiment_models],
         code=code("sentiment_views"),
     output:
         table=report(
@@ -135,7 +135,7 @@ rule sentiment_views:
             category="Sentiment (RNNVis Yelp)",
         ),
     params:
-        models=SENTIMENT_MODELS,
+        models=PLAN.sentiment_models,
         threshold=config["sentiment"]["views"]["lexicon_log_odds"],
     log:
         "logs/sentiment_views.log",

@@ -3,14 +3,14 @@
 
 rule train:
     input:
-        unpack(lambda w: data_files(dataset_of(w.model))),
+        unpack(lambda w: data_files(PLAN.dataset_of(w.model))),
         code=code("train"),
     output:
         checkpoint="results/train/{model}/model.pt",
         metrics="results/train/{model}/metrics.json",
         history="results/train/{model}/history.csv",
     params:
-        data_dir=lambda w: f"results/data/{dataset_of(w.model)}",
+        data_dir=lambda w: f"results/data/{PLAN.dataset_of(w.model)}",
         model=lambda w: config["models"][w.model]["model"],
         train=lambda w: config["models"][w.model]["train"],
     log:
@@ -28,12 +28,12 @@ rule train:
 
 rule untrained:
     input:
-        vocab=lambda w: data_files(dataset_of(w.model))["vocab"],
+        vocab=lambda w: data_files(PLAN.dataset_of(w.model))["vocab"],
         code=code("train"),
     output:
         checkpoint="results/untrained/{model}/model.pt",
     params:
-        data_dir=lambda w: f"results/data/{dataset_of(w.model)}",
+        data_dir=lambda w: f"results/data/{PLAN.dataset_of(w.model)}",
         model=lambda w: config["models"][w.model]["model"],
         train=lambda w: config["models"][w.model]["train"],
     log:
