@@ -184,7 +184,7 @@ def plot_cocluster(
     ax.set_title(title)
     fig.colorbar(image, ax=ax, label="expected response s(x) = E[Δh | x]", extend="both")
     fig.tight_layout()
-    save_figure(fig, png_path, dpi=150)
+    save_figure(fig, png_path)
 
 
 def _read_top_responses(responses_parquet: str | Path, max_tokens: int) -> tuple[pd.DataFrame, np.ndarray]:

@@ -162,7 +162,7 @@ def plot_activation_space(states_path: str | Path, labels_path: str | Path, n_ma
     axes.set_title(f"{read_info(states_path).model}: hidden activations (a: count seen; b, c: count remaining)")
     axes.legend(loc="best")
     figure.tight_layout()
-    save_figure(figure, png_path, dpi=120)
+    save_figure(figure, png_path)
 
 
 def counting_table(summaries: list[str | Path], csv_path: str | Path) -> pd.DataFrame:

@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 
 UNKNOWN = "<unk>"
 # Resolution of the glyph figures (and of rnnvis's views, drawn with the same glyphs).
-GLYPH_DPI = 130
 
 # RNNVis's colours: orange = more positive information (or less negative), blue = the reverse.
 ORANGE = "#f28e2b"
@@ -222,7 +221,7 @@ def plot_glyphs(table: pd.DataFrame, png_path: str | Path, title: str) -> None:
         draw_glyph_column(ax, table[table["sentence_index"] == sentence["sentence_index"]], scale, sentence["sentence"])
     fig.suptitle(textwrap.fill(title, 45 * len(sentences)), fontsize=8)
     fig.tight_layout()
-    save_figure(fig, png_path, dpi=GLYPH_DPI)
+    save_figure(fig, png_path)
 
 
 def run_glyphs(

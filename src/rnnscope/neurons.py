@@ -347,7 +347,7 @@ def plot_neuron_heatmap(
         axes[2], text, probability, "Greens", -0.2, 1.2, width, "diagnostic classifier p(true) (all units)"
     )
     figure.tight_layout()
-    save_figure(figure, png_path, dpi=110, svg=False)
+    save_figure(figure, png_path, svg=False)
 
 
 def plot_no_probe(reason: str, title: str, png_path: str | Path) -> None:
@@ -355,7 +355,7 @@ def plot_no_probe(reason: str, title: str, png_path: str | Path) -> None:
     figure, axes = plt.subplots(figsize=(6, 1.2))
     axes.axis("off")
     axes.text(0.0, 0.5, f"{title}\nno fitted probe: {reason}", va="center", fontsize=9)
-    save_figure(figure, png_path, dpi=110, svg=False)
+    save_figure(figure, png_path, svg=False)
 
 
 def analyse_neurons(

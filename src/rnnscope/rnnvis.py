@@ -30,7 +30,7 @@ from sklearn.metrics.cluster import contingency_matrix
 from rnnscope.artifacts import write_table
 from rnnscope.coclustering import display_token
 from rnnscope.figures import save_figure
-from rnnscope.glyphs import BLUE, GLYPH_DPI, ORANGE, draw_glyph_column, glyph_scale
+from rnnscope.glyphs import BLUE, ORANGE, draw_glyph_column, glyph_scale
 from rnnscope.responses import RESPONSE_METADATA_COLUMNS
 from rnnscope.states import reading_parquet
 from rnnscope.tagger import use_tagger_data
@@ -169,7 +169,7 @@ def run_main_view(
     fig, ax = plt.subplots(figsize=(9, 1.6 + 1.5 * edges.shape[0]))
     draw_main_view(ax, words, response, unit_labels, edges, words_per_cluster, link_filter, title)
     fig.tight_layout()
-    save_figure(fig, plot_png, dpi=GLYPH_DPI)
+    save_figure(fig, plot_png)
 
 
 def pos_tags(tokens: Sequence[str], tagger_data: str | Path | None) -> list[str]:
@@ -268,7 +268,7 @@ def run_detail_view(
         fontsize=9,
     )
     fig.tight_layout()
-    save_figure(fig, plot_png, dpi=GLYPH_DPI)
+    save_figure(fig, plot_png)
 
 
 def word_cluster_overlap(words_a: pd.DataFrame, words_b: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -376,4 +376,4 @@ def run_comparison(
         fontsize=9,
     )
     fig.tight_layout()
-    save_figure(fig, plot_png, dpi=GLYPH_DPI)
+    save_figure(fig, plot_png)

@@ -261,7 +261,7 @@ def plot_training_curves(history_paths: Sequence[str | Path], png_path: str | Pa
         aspect=1.4,
     )
     grid.set_titles("{col_name}")
-    save_figure(grid.figure, png_path, dpi=110, bbox_inches="tight")  # FacetGrid.savefig's default
+    save_figure(grid.figure, png_path, bbox_inches="tight")  # FacetGrid.savefig's default
 
 
 def plot_probe_scores(metrics_csv: str | Path, png_path: str | Path) -> None:
@@ -298,7 +298,7 @@ def plot_probe_scores(metrics_csv: str | Path, png_path: str | Path) -> None:
         + (f"\n* did not converge ({int(unconverged.to_numpy().sum())} cells)" if unconverged.to_numpy().any() else "")
     )
     figure.tight_layout()
-    save_figure(figure, png_path, dpi=110)
+    save_figure(figure, png_path)
 
 
 def benchmark_summary(benchmark_dir: str | Path, csv_path: str | Path) -> pd.DataFrame:

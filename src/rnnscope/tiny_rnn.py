@@ -192,7 +192,7 @@ def plot_trajectories(trajectories: Mapping[str, pd.DataFrame], png_path: str | 
     for ax in axes.flat[len(trajectories) :]:
         ax.set_visible(False)
     fig.tight_layout()
-    save_figure(fig, png_path, dpi=120)
+    save_figure(fig, png_path)
 
 
 def reproduce(
