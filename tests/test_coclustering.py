@@ -131,6 +131,6 @@ def test_run_coclustering_reads_most_frequent_tokens(tmp_path: Path) -> None:
 
 
 def test_display_token_escapes_whitespace() -> None:
-    from rnnscope.coclustering import display_token
+    from rnnscope.text import display_token
 
     assert [display_token(t) for t in [" ", "\n", "\t", "a", "é"]] == ["␣", "\\n", "\\t", "a", "é"]

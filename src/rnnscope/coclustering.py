@@ -24,6 +24,7 @@ from rnnscope.artifacts import write_table
 from rnnscope.figures import save_figure
 from rnnscope.responses import RESPONSE_METADATA_COLUMNS
 from rnnscope.states import read_table
+from rnnscope.text import display_token
 
 log = logging.getLogger(__name__)
 
@@ -123,13 +124,6 @@ def _cluster_ticks(labels: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, n
     sorted_labels = labels[order]
     starts = np.flatnonzero(np.r_[True, sorted_labels[1:] != sorted_labels[:-1]])
     return starts, sorted_labels[starts]
-
-
-def display_token(token: str) -> str:
-    """A token as a readable label: space as '␣', other whitespace and control characters escaped."""
-    if token == " ":
-        return "␣"
-    return token if token.isprintable() else token.encode("unicode_escape").decode("ascii")
 
 
 def plot_cocluster(

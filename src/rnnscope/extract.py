@@ -23,9 +23,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnscope.models import STATE_KINDS, RNNModel, load_model, resolve_device
+from rnnscope.models import RNNModel, load_model, resolve_device
 from rnnscope.sampling import Sampling, sampled_positions
-from rnnscope.states import StatesInfo, StatesWriter, state_column
+from rnnscope.states import STATE_KINDS, StatesInfo, StatesWriter, state_column
 from rnnscope.text import iter_encoded_chunks, load_level, load_vocab
 
 log = logging.getLogger(__name__)

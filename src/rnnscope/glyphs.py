@@ -36,12 +36,11 @@ import torch
 from matplotlib.axes import Axes
 
 from rnnscope.artifacts import write_table
-from rnnscope.coclustering import display_token
 from rnnscope.extract import chunk_states, layer_modules, resolve_kinds
 from rnnscope.figures import save_figure
 from rnnscope.models import load_model
 from rnnscope.states import parse_state_column
-from rnnscope.text import load_vocab
+from rnnscope.text import display_token, load_vocab
 
 log = logging.getLogger(__name__)
 

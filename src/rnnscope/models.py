@@ -11,16 +11,6 @@ import torch
 from torch import nn
 
 CELLS = ("srn", "rnn_tanh", "gru", "lstm")
-# State kinds that extraction can write per cell (see rnnscope.states).
-STATE_KINDS = {
-    "srn": ("h",),
-    "rnn_tanh": ("h",),
-    "gru": ("h", "r", "z", "n"),
-    "lstm": ("h", "c", "i", "f", "g", "o"),
-}
-
-# "<model>_untrained" names the untrained baseline of config model <model> (its states and probes).
-UNTRAINED_SUFFIX = "_untrained"
 
 Hidden = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rnnscope.models import STATE_KINDS, UNTRAINED_SUFFIX
-from rnnscope.states import parse_state_column, state_column
+from rnnscope.states import STATE_KINDS, UNTRAINED_SUFFIX, parse_state_column, state_column
 from rnnscope.tagger import TAGGER_FILES
 
 SPLITS = ("train", "valid", "test")

@@ -28,12 +28,12 @@ from sklearn.metrics import adjusted_mutual_info_score, adjusted_rand_score
 from sklearn.metrics.cluster import contingency_matrix
 
 from rnnscope.artifacts import write_table
-from rnnscope.coclustering import display_token
 from rnnscope.figures import save_figure
 from rnnscope.glyphs import BLUE, ORANGE, draw_glyph_column, glyph_scale
 from rnnscope.responses import RESPONSE_METADATA_COLUMNS
 from rnnscope.states import reading_parquet
 from rnnscope.tagger import use_tagger_data
+from rnnscope.text import display_token
 
 log = logging.getLogger(__name__)
 

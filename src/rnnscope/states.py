@@ -40,6 +40,17 @@ import pyarrow.parquet as pq
 
 from rnnscope.artifacts import partial_path
 
+# State kinds that extraction can write per cell .
+STATE_KINDS = {
+    "srn": ("h",),
+    "rnn_tanh": ("h",),
+    "gru": ("h", "r", "z", "n"),
+    "lstm": ("h", "c", "i", "f", "g", "o"),
+}
+
+# "<model>_untrained" names the untrained baseline of config model <model> (its states and probes).
+UNTRAINED_SUFFIX = "_untrained"
+
 TOKEN_COLUMNS = ("position", "sequence", "token_id", "token", "next_token_id", "logprob_next", "pred_id")
 METADATA_KEY = b"rnnscope"
 

@@ -15,7 +15,7 @@ import seaborn as sns
 
 from rnnscope.artifacts import write_table
 from rnnscope.figures import save_figure
-from rnnscope.models import UNTRAINED_SUFFIX
+from rnnscope.states import UNTRAINED_SUFFIX
 
 # Published PTB perplexities (valid, test). RNNVis: Ming et al. 2017, Table 1. Zaremba et al.
 # 2014, Table 1: small is their non-regularised 2x200 LSTM, medium 2x650 and large 2x1500.

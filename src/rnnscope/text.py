@@ -192,3 +192,10 @@ def _iter_word_chunks(path: str | Path, vocab: Sequence[str], chunk_len: int, ma
             raise ValueError(f"{path} is not UTF-8: {error.reason}. Re-encode the file as UTF-8.") from error
     if buffer:
         yield np.asarray(buffer, dtype=np.int64)
+
+
+def display_token(token: str) -> str:
+    """A token as a readable label: space as '␣', other whitespace and control characters escaped."""
+    if token == " ":
+        return "␣"
+    return token if token.isprintable() else token.encode("unicode_escape").decode("ascii")
