@@ -112,7 +112,7 @@ def random_eraser(states: np.ndarray | torch.Tensor, rank: int, generator: torch
     return Eraser(mean, unwhiten @ basis, whiten @ basis)
 
 
-CELLS = {nn.LSTM: nn.LSTMCell, nn.GRU: nn.GRUCell, nn.RNN: nn.RNNCell}
+CELL_OF_FUSED = {nn.LSTM: nn.LSTMCell, nn.GRU: nn.GRUCell, nn.RNN: nn.RNNCell}
 
 
 class ErasedLayer(nn.Module):
@@ -124,7 +124,7 @@ class ErasedLayer(nn.Module):
     def __init__(self, fused: nn.Module, eraser: Eraser) -> None:
         super().__init__()
         kwargs = {"nonlinearity": fused.nonlinearity} if isinstance(fused, nn.RNN) else {}
-        cell = CELLS[type(fused)](fused.input_size, fused.hidden_size, device="meta", **kwargs)
+        cell = CELL_OF_FUSED[type(fused)](fused.input_size, fused.hidden_size, device="meta", **kwargs)
         names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
         cell.load_state_dict({name: fused.get_parameter(f"{name}_l0") for name in names}, assign=True)
         self.cell = cell.eval()
