@@ -9,7 +9,8 @@ import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from rnnscope.erasure import Eraser, erasure_damage, fit_leace, random_eraser, run_erased
+from rnnscope.erasure import ErasedLayer, Eraser, erasure_damage, fit_leace, random_eraser, run_erased
+from rnnscope.extract import layer_modules, stream_states
 from rnnscope.models import ModelConfig, RNNModel
 from rnnscope.neurons import run_states
 
@@ -118,6 +119,19 @@ def test_identity_eraser_stepped_forward_equals_the_fused_one(cell: str, layers:
         for column, values in fused_states.items():
             np.testing.assert_allclose(states[column], values, atol=1e-5, rtol=0, err_msg=column)
         np.testing.assert_allclose(log_prob, fused_log_prob, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_erased_layer_carries_its_state_across_chunks_as_the_fused_layer_does(cell: str) -> None:
+    model = tiny_model(cell, 2)
+    tokens = torch.from_numpy(TOKENS).view(2, -1)
+    fused = layer_modules(model)
+    stepped = [fused[0], ErasedLayer(fused[1], identity(model.config.hidden))]
+    whole, _ = stream_states(model, fused, tokens, [None, None], ["h"])
+    state: list = [None, None]
+    chunks = [stream_states(model, stepped, part, state, ["h"])[0] for part in tokens.split([40, 110], dim=1)]
+    for column, values in whole.items():
+        torch.testing.assert_close(torch.cat([chunk[column] for chunk in chunks], dim=1), values, atol=1e-5, rtol=0)
 
 
 def erased_run_of_a_concept(model: RNNModel, layer: int) -> tuple[Eraser, dict[str, np.ndarray], np.ndarray]:
