@@ -23,7 +23,9 @@ erasure propagates through the recurrence. The fused layer cannot be intervened 
 layer is stepped with a cell sharing its weights (:class:`ErasedLayer`); the others stay fused.
 For an LSTM the cell state c is not erased: the eraser is fitted on h (the column the probes
 read), and c reaches the rest of the network only through h = o * tanh(c), which is erased at
-every step.
+every step. Stepping costs a Python iteration per step of a stream (``bench/erasure_speed.py``,
+20k characters, middle layer of a 3x128 LSTM, one thread: 1.37 s against 0.45 s fused as one
+stream, 0.35 s against 0.17 s as 16 parallel streams).
 """
 
 from __future__ import annotations
