@@ -4,7 +4,7 @@ Each benchmark writes results/bench/<name>.json; the table has one row per figur
 baseline, ratio (project throughput over the baseline's, > 1 = faster), target and whether it
 is met. Exits 1 if a benchmark failed to run (missed targets are reported, not an error).
 
-    .venv/bin/python bench/run.py [train_speed extract_speed probe_speed cluster_speed neurons_speed scaling] [--runs 5]
+    .venv/bin/python bench/run.py [train_speed extract_speed probe_speed cluster_speed neurons_speed erasure_speed scaling] [--runs 5]
 """
 
 from __future__ import annotations
@@ -19,7 +19,15 @@ from pathlib import Path
 from harness import RESULTS, table
 
 BENCH = Path(__file__).resolve().parent
-BENCHMARKS = ("train_speed", "extract_speed", "probe_speed", "cluster_speed", "neurons_speed", "scaling")
+BENCHMARKS = (
+    "train_speed",
+    "extract_speed",
+    "probe_speed",
+    "cluster_speed",
+    "neurons_speed",
+    "erasure_speed",
+    "scaling",
+)
 
 
 def main() -> None:

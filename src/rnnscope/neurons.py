@@ -34,6 +34,7 @@ import torch
 from matplotlib.collections import PatchCollection
 from matplotlib.patches import Rectangle
 from sklearn.metrics import f1_score
+from torch import nn
 
 from rnnscope.artifacts import write_atomically, write_table, write_text_atomically
 from rnnscope.extract import layer_modules, stream_states
@@ -150,6 +151,7 @@ def run_states(
     kinds: Sequence[str],
     silenced: tuple[int, Sequence[int]] | None = None,
     streams: int = 1,
+    modules: Sequence[nn.Module] | None = None,
 ) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """States ``l{layer}_{kind}`` (T, hidden) of every layer over ``ids``, and
     log p(ids[t + 1] | ids[..t]) for every t (NaN where t ends a stream).
@@ -162,14 +164,19 @@ def run_states(
     With ``silenced = (layer, units)`` the model runs with those units silenced (module
     docstring) and their recorded h (and c) are 0. The forward pass is
     :func:`rnnscope.extract.stream_states`, as in :func:`rnnscope.extract.extract_states`, held in memory.
+    ``modules`` replaces its per-layer modules (default :func:`rnnscope.extract.layer_modules`),
+    for an intervention inside a layer (:class:`rnnscope.erasure.ErasedLayer`); h only then.
     """
+    if modules is not None and (silenced is not None or set(kinds) != {"h"}):
+        raise ValueError("run_states with modules given records h only and silences nothing")
     if not 1 <= streams <= len(ids) // 2:
         raise ValueError(f"{streams} streams over {len(ids)} tokens: each stream needs at least 2 tokens")
     if silenced is not None:
         model = silence_units(model, *silenced)
     length = len(ids) // streams
     tokens = torch.from_numpy(np.asarray(ids[: streams * length], dtype=np.int64)).view(streams, length)
-    modules = layer_modules(model)
+    if modules is None:
+        modules = layer_modules(model)
     columns, x = stream_states(model, modules, tokens, [None] * len(modules), kinds)
     hidden = model.config.hidden
     states = {column: values.reshape(streams * length, hidden).numpy().copy() for column, values in columns.items()}
