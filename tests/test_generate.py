@@ -85,7 +85,9 @@ def test_higher_temperature_spreads_the_samples() -> None:
 
 
 def test_settings_reject_bad_values() -> None:
-    with pytest.raises(ValueError, match="temperature"):
+    with pytest.raises(
+        ValueError, match=r"config key generate\.temperature: 0\.0 is less than or equal to the minimum of 0"
+    ):
         GenerateSettings(sequences=10, length=5, temperature=0.0, seed=0)
     # The seed's 95/5 by default: 10 samples leave none for test.
     with pytest.raises(ValueError, match="both need at least one"):

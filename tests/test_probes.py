@@ -193,7 +193,7 @@ def test_warmup_tokens_leave_out_each_splits_first_rows(files: tuple[Path, Path,
     )
     depth = probe(warmed, 1, "depth", "none")
     assert depth.r2 > 0.99 and (depth.n_train, depth.n_test) == (597, 297)
-    with pytest.raises(ValueError, match="warmup_tokens >= 0"):
+    with pytest.raises(ValueError, match=r"config key probe\.warmup_tokens: -1 is less than the minimum of 0"):
         ProbeSettings(**vars(settings) | {"warmup_tokens": -1})
 
 
@@ -283,10 +283,14 @@ def test_settings_and_column_names() -> None:
     assert parse_state_column("l12_c") == (12, "c")
     with pytest.raises(ValueError, match="not a state column"):
         parse_state_column("position")
-    with pytest.raises(ValueError, match="weightings"):
+    with pytest.raises(
+        ValueError, match=r"config key probe\.weightings\[1\]: 'heavy' is not one of \['plain', 'balanced'\]"
+    ):
         ProbeSettings(**{**SETTINGS.__dict__, "weightings": ("plain", "heavy")})
     assert ProbeSettings(**{**SETTINGS.__dict__, "weightings": ["balanced"]}).weightings == ("balanced",)
-    with pytest.raises(ValueError, match="unknown probe solver 'sgd'; allowed: newton-cholesky, lbfgs"):
+    with pytest.raises(
+        ValueError, match=r"config key probe\.solver: 'sgd' is not one of \['newton-cholesky', 'lbfgs'\]"
+    ):
         ProbeSettings(**{**SETTINGS.__dict__, "solver": "sgd"})
 
 
@@ -426,7 +430,7 @@ def test_bootstrap_reproducible_independent_of_order_and_switchable(
     off = fit_probes(*files, ProbeSettings(**vars(settings) | {"bootstrap": 0}), tmp_path / "d.csv", tmp_path / "d.npz")
     assert off[INTERVAL_COLUMNS].isna().all().all() and off["accuracy"].notna().any()
     assert pd.read_csv(tmp_path / "d.csv")[INTERVAL_COLUMNS].isna().all().all()
-    with pytest.raises(ValueError, match="bootstrap >= 0"):
+    with pytest.raises(ValueError, match=r"config key probe\.bootstrap: -1 is less than the minimum of 0"):
         ProbeSettings(**vars(settings) | {"bootstrap": -1})
 
 
@@ -515,9 +519,14 @@ def test_uniform_codelength_is_n_log2_k_and_blocks_follow_the_portions() -> None
 
 def test_mdl_portions_are_validated() -> None:
     assert MdlSettings().portions[-1] == 1.0 and not MdlSettings().enabled
-    for portions in ((0.5, 0.25, 1.0), (0.1, 0.5), (0.0, 1.0), (0.5, 0.5, 1.0), ()):
-        with pytest.raises(ValueError, match="portions"):
+    for portions in ((0.5, 0.25, 1.0), (0.1, 0.5), (0.5, 0.5, 1.0)):
+        with pytest.raises(ValueError, match=r"probe\.mdl\.portions \[.*\] must increase strictly and end at 1\.0"):
             MdlSettings(portions=portions)
+    # Single portions out of range are the schema's rules.
+    with pytest.raises(ValueError, match=r"probe\.mdl\.portions\[0\]: 0\.0 is less than or equal to the minimum of 0"):
+        MdlSettings(portions=(0.0, 1.0))
+    with pytest.raises(ValueError, match=r"probe\.mdl\.portions: \[\] should be non-empty"):
+        MdlSettings(portions=())
     # The config gives a dict and lists.
     settings = ProbeSettings(**vars(SETTINGS) | {"mdl": {"enabled": True, "portions": [0.5, 1]}})
     assert settings.mdl == MdlSettings(enabled=True, portions=(0.5, 1.0))

@@ -16,7 +16,8 @@ from torch import nn
 
 import rnnscope.train
 from rnnscope.data import prepare_dataset
-from rnnscope.models import CELLS, ModelConfig, RNNModel, load_model
+from rnnscope.models import ModelConfig, RNNModel, load_model
+from rnnscope.schema import section_keys
 from rnnscope.text import encode, load_vocab
 from rnnscope.train import TrainSettings, train_language_model
 
@@ -29,7 +30,10 @@ TIMING_KEYS = ("train_seconds", "train_tokens_per_second")
 
 
 def test_unknown_cell_lists_allowed_cells() -> None:
-    with pytest.raises(ValueError, match="unknown cell type 'transformer'; allowed: srn, rnn_tanh, gru, lstm"):
+    with pytest.raises(
+        ValueError,
+        match=r"config key models\.<name>\.model\.cell: 'transformer' is not one of \['srn', 'rnn_tanh', 'gru', 'lstm'\]",
+    ):
         ModelConfig(cell="transformer", vocab_size=3, hidden=4)
 
 
@@ -40,11 +44,13 @@ def test_srn_is_single_layer_one_hot(overrides: dict) -> None:
 
 
 def test_non_positive_sizes_rejected() -> None:
-    with pytest.raises(ValueError, match="must be >= 1"):
+    with pytest.raises(ValueError, match=r"config key models\.<name>\.model\.hidden: 0 is less than the minimum of 1"):
         ModelConfig(cell="gru", vocab_size=3, hidden=0)
+    with pytest.raises(ValueError, match="vocab_size must be >= 1, got 0"):  # from the data, not in the schema
+        ModelConfig(cell="gru", vocab_size=0, hidden=4)
 
 
-@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cell", section_keys("models.<name>.model")["cell"]["enum"])
 def test_forward_shapes(cell: str) -> None:
     layers = 1 if cell == "srn" else 2
     embedding = 0 if cell == "srn" else 3
@@ -311,9 +317,11 @@ def test_split_too_short_for_batch(data_dir: Path, tmp_path: Path) -> None:
 
 
 def test_bad_train_settings() -> None:
-    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+    with pytest.raises(
+        ValueError, match=r"config key models\.<name>\.train\.optimizer: 'rmsprop' is not one of \['adam', 'sgd'\]"
+    ):
         replace(SETTINGS, optimizer="rmsprop")
-    with pytest.raises(ValueError, match="must be >= 1"):
+    with pytest.raises(ValueError, match=r"config key models\.<name>\.train\.epochs: 0 is less than the minimum of 1"):
         replace(SETTINGS, epochs=0)
 
 
@@ -363,7 +371,9 @@ def test_unigram_output_bias_starts_at_the_unigram_loss(data_dir: Path, tmp_path
     # Training's restart 0 starts from the same weights.
     initial = rnnscope.train.initial_model(model.config, settings.seed, settings, ids)
     torch.testing.assert_close(initial.state_dict(), model.state_dict())
-    with pytest.raises(ValueError, match="unknown output_bias 'zipf'; allowed: init, unigram"):
+    with pytest.raises(
+        ValueError, match=r"models\.<name>\.train\.output_bias: 'zipf' is not one of \['init', 'unigram'\]"
+    ):
         replace(SETTINGS, output_bias="zipf")
 
 
@@ -379,7 +389,7 @@ def test_zaremba_lr_schedule() -> None:
     settings = replace(SETTINGS, lr=1.0, optimizer="sgd", lr_decay=0.5, lr_decay_after=4)
     assert [settings.epoch_lr(epoch) for epoch in range(1, 8)] == [1.0, 1.0, 1.0, 1.0, 0.5, 0.25, 0.125]
     assert {SETTINGS.epoch_lr(epoch) for epoch in range(1, 50)} == {SETTINGS.lr}  # default: constant
-    with pytest.raises(ValueError, match="0 < lr_decay <= 1"):
+    with pytest.raises(ValueError, match=r"models\.<name>\.train\.lr_decay: 1\.5 is greater than the maximum of 1"):
         replace(SETTINGS, lr_decay=1.5)
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rnnscope.artifacts import partial_path
+from rnnscope.schema import check_settings
 from rnnscope.tagger import TAGGER_FILES, TaggerFile
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,11 @@ class Source:
     sha256: str
     mirror_path: str | None = None
     mirror_sha256: str | None = None
+
+    def __post_init__(self) -> None:
+        # The widest of the sections a source comes from (sentiment.files and datasets' word_files
+        # splits allow a subset).
+        check_settings("datasets.<name>", self)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from rnnscope.artifacts import write_text_atomically
 from rnnscope.hypotheses import label_text
 from rnnscope.labels import HypothesisKind, write_labels
 from rnnscope.models import RNNModel, load_model
+from rnnscope.schema import check_settings
 from rnnscope.text import encode, load_vocab, read_utf8
 
 log = logging.getLogger(__name__)
@@ -59,12 +60,7 @@ class GenerateSettings:
     test_fraction: float = 0.05
 
     def __post_init__(self) -> None:
-        if self.sequences < 2 or self.length < 1:
-            raise ValueError(f"generate needs sequences >= 2 and length >= 1, got {self.sequences} and {self.length}")
-        if not self.temperature > 0:
-            raise ValueError(f"generate.temperature must be > 0 (small values approach argmax), got {self.temperature}")
-        if not self.primer:
-            raise ValueError("generate.primer is empty; give at least one character (e.g. a newline)")
+        check_settings("generate", self)
         n_test = self.split_sizes()["test"]
         if n_test < 1 or n_test >= self.sequences:
             raise ValueError(

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-CELLS = ("srn", "rnn_tanh", "gru", "lstm")
+from rnnscope.schema import check_settings
 
 Hidden = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -36,16 +36,15 @@ class ModelConfig:
     classes: int = 0
 
     def __post_init__(self) -> None:
-        if self.cell not in CELLS:
-            raise ValueError(f"unknown cell type {self.cell!r}; allowed: {', '.join(CELLS)}")
+        # A sentiment classifier's section (sentiment.models.<name>.model) allows a subset of these
+        # ranges. vocab_size and classes come from the data, not the config: checked here.
+        check_settings("models.<name>.model", self, derived=("vocab_size", "classes"))
         if self.cell == "srn" and (self.embedding or self.layers != 1):
             raise ValueError(
                 "an Elman SRN has one layer and one-hot inputs: set layers: 1 and embedding: 0, or use cell rnn_tanh"
             )
-        if min(self.vocab_size, self.hidden, self.layers) < 1:
-            raise ValueError(
-                f"vocab_size, hidden and layers must be >= 1, got {self.vocab_size}, {self.hidden}, {self.layers}"
-            )
+        if self.vocab_size < 1:
+            raise ValueError(f"vocab_size must be >= 1, got {self.vocab_size}")
         if self.classes < 0 or (self.classes and self.tie_weights):
             raise ValueError(
                 f"classes must be >= 0 and a classifier (classes > 0) cannot tie weights, got classes {self.classes}"

@@ -41,6 +41,7 @@ from rnnscope.extract import layer_modules, stream_states
 from rnnscope.figures import save_figure
 from rnnscope.labels import read_labels
 from rnnscope.models import RNNModel, load_model
+from rnnscope.schema import check_settings
 from rnnscope.states import state_column
 from rnnscope.text import encode, load_vocab, read_utf8
 
@@ -71,15 +72,7 @@ class NeuronSettings:
     def __post_init__(self) -> None:
         object.__setattr__(self, "kinds", tuple(self.kinds))
         object.__setattr__(self, "k", tuple(sorted(set(self.k))))
-        unknown = set(self.kinds) - set(ABLATABLE_KINDS)
-        if unknown or not self.kinds:
-            raise ValueError(f"neurons.kinds {list(self.kinds)} must be a non-empty subset of {list(ABLATABLE_KINDS)}")
-        if not self.k or min(self.k) < 1:
-            raise ValueError(f"neurons.k {list(self.k)} must be a non-empty list of unit counts >= 1")
-        if min(self.random_repeats, self.max_tokens - 1, self.heatmap_chars, self.heatmap_width, self.streams) < 1:
-            raise ValueError(
-                "neurons: random_repeats, heatmap_chars, heatmap_width and streams must be >= 1 and max_tokens >= 2"
-            )
+        check_settings("neurons", self)
 
 
 @dataclass(frozen=True)

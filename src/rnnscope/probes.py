@@ -55,12 +55,12 @@ from threadpoolctl import threadpool_limits
 
 from rnnscope.artifacts import write_atomically
 from rnnscope.labels import HypothesisKind, read_kinds
+from rnnscope.schema import check_settings
 from rnnscope.states import parse_state_column, read_info, read_matrix_rows, read_table
 
 logger = logging.getLogger(__name__)
 
 CLASS_WEIGHTS: dict[str, str | None] = {"plain": None, "balanced": "balanced"}
-SOLVERS = ("newton-cholesky", "lbfgs")
 REGRESSION_WEIGHTING = "none"
 MIN_ROWS = 10
 CLASSIFIER_SCORES = ("accuracy", "precision", "recall", "f1", "mcc")
@@ -96,14 +96,11 @@ class MdlSettings:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "portions", tuple(float(portion) for portion in self.portions))
+        check_settings("probe.mdl", self)
         portions = self.portions
-        if (
-            not portions
-            or portions[-1] != 1.0
-            or portions[0] <= 0
-            or any(later <= earlier for earlier, later in zip(portions, portions[1:], strict=False))
-        ):
-            raise ValueError(f"mdl portions {list(portions)} must increase strictly from above 0 and end at 1.0")
+        # The schema bounds each portion; their order is beyond it.
+        if portions[-1] != 1.0 or any(later <= earlier for earlier, later in zip(portions, portions[1:], strict=False)):
+            raise ValueError(f"config key probe.mdl.portions {list(portions)} must increase strictly and end at 1.0")
 
 
 @dataclass(frozen=True)
@@ -151,19 +148,7 @@ class ProbeSettings:
         object.__setattr__(self, "weightings", tuple(self.weightings))
         if isinstance(self.mdl, dict):
             object.__setattr__(self, "mdl", MdlSettings(**self.mdl))
-        if self.solver not in SOLVERS:
-            raise ValueError(f"unknown probe solver {self.solver!r}; allowed: {', '.join(SOLVERS)}")
-        unknown = set(self.weightings) - set(CLASS_WEIGHTS)
-        if unknown or not self.weightings:
-            raise ValueError(f"weightings {list(self.weightings)} must be a non-empty subset of {list(CLASS_WEIGHTS)}")
-        if (
-            min(self.max_train_rows, self.max_test_rows, self.max_iter, self.n_jobs) < 1
-            or self.C <= 0
-            or min(self.warmup_tokens, self.bootstrap) < 0
-        ):
-            raise ValueError(
-                "max_train_rows, max_test_rows, max_iter and n_jobs must be >= 1, C > 0, warmup_tokens >= 0 and bootstrap >= 0"
-            )
+        check_settings("probe", self)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from rnnscope.artifacts import write_atomically
 from rnnscope.models import CorruptCheckpoint, ModelConfig, RNNModel, detach, load_checkpoint, resolve_device
+from rnnscope.schema import check_settings
 from rnnscope.text import SPLITS, encode, load_level, load_vocab, read_utf8
 
 log = logging.getLogger(__name__)
@@ -60,23 +61,7 @@ class TrainSettings:
     early_stopping_patience: int = 0
 
     def __post_init__(self) -> None:
-        if self.loss_scale not in ("mean", "sum_over_time"):
-            raise ValueError(f"unknown loss_scale {self.loss_scale!r}; allowed: mean, sum_over_time")
-        if self.early_stopping_patience < 0:
-            raise ValueError(f"early_stopping_patience must be >= 0, got {self.early_stopping_patience}")
-        if self.optimizer not in ("adam", "sgd"):
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; allowed: adam, sgd")
-        if self.output_bias not in ("init", "unigram"):
-            raise ValueError(f"unknown output_bias {self.output_bias!r}; allowed: init, unigram")
-        if self.device not in ("auto", "cpu", "cuda"):
-            raise ValueError(f"unknown device {self.device!r}; allowed: auto, cpu, cuda")
-        if min(self.epochs, self.batch_size, self.seq_len, self.restarts, self.log_every) < 1:
-            raise ValueError("epochs, batch_size, seq_len, restarts and log_every must be >= 1")
-        if not 0 < self.lr_decay <= 1 or self.lr_decay_after < 0 or self.max_train_tokens < 0:
-            raise ValueError(
-                f"need 0 < lr_decay <= 1, lr_decay_after >= 0 and max_train_tokens >= 0, got "
-                f"{self.lr_decay}, {self.lr_decay_after}, {self.max_train_tokens}"
-            )
+        check_settings("models.<name>.train", self)
 
     def epoch_lr(self, epoch: int) -> float:
         """Learning rate of (1-based) ``epoch``: lr * lr_decay^max(epoch - lr_decay_after, 0)."""
