@@ -25,7 +25,7 @@ from tabulate import tabulate
 from harness import ROOT
 from rnnscope.extract import extract_states
 from rnnscope.probes import ProbeSettings, fit_probes
-from rnnscope.states import read_info, read_matrices
+from rnnscope.states import STATE_KINDS, read_info, read_matrices
 
 
 def merged_config(paths: list[Path]) -> dict:
@@ -49,6 +49,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as work:
         for model in args.models:
             dataset = config["models"][model]["dataset"]
+            cell = config["models"][model]["model"]["cell"]
+            kinds = [kind for kind in STATE_KINDS[cell] if extract["kinds"] == "all" or kind in extract["kinds"]]
             data = args.root / "results" / "data" / dataset
             files: dict[tuple[str, int], Path] = {}
             for split in ("train", "test"):
@@ -61,7 +63,7 @@ def main() -> None:
                         data / "vocab.json",
                         out,
                         model_name=model,
-                        kinds=extract["kinds"],
+                        kinds=kinds,
                         max_tokens=extract["max_tokens"][split],
                         chunk_len=extract["chunk_len"],
                         sampling="spread",
