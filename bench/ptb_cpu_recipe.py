@@ -47,10 +47,14 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=ROOT / "results" / "data" / "ptb")
     parser.add_argument("--model", default="ptb_lstm_medium", help="a model of config/config.yaml")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--recipes", nargs="+", choices=list(RECIPES), default=list(RECIPES), help="the recipes to train"
+    )
     args = parser.parse_args()
     spec = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["models"][args.model]
     rows = []
-    for name, recipe in RECIPES.items():
+    for name in args.recipes:
+        recipe = RECIPES[name]
         settings = TrainSettings(**{**spec["train"], **recipe})
         with tempfile.TemporaryDirectory() as work:
             out = Path(work)
