@@ -12,6 +12,9 @@ medians of ``performance.now()`` timings: first view drawn since navigation star
 ``--loads`` fresh loads, word click redraw over ``--clicks`` clicks).
 
     PYTHONPATH=src:tests .venv/bin/python bench/explorer_budget.py [--out /tmp/explorer_budget] [--screenshots docs/explorer]
+
+``--results RUN/results`` checks a finished run's own explorer (``results/explorer``, built by rule
+``explorer``) instead: its size, every browser check and the timings, nothing generated.
 """
 
 from __future__ import annotations
@@ -244,19 +247,14 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=7)
     parser.add_argument("--clicks", type=int, default=20)
     parser.add_argument("--screenshots", help="folder for a PNG of each view")
+    parser.add_argument("--results", help="a finished run's results folder: check its explorer, generate nothing")
     arguments = parser.parse_args()
-    out = Path(arguments.out)
-    shutil.rmtree(out, ignore_errors=True)
-    results = out / "results"
-    results.mkdir(parents=True)
-    make_default_sized(results, arguments.vocab, arguments.probe_rows)
-    started = time.perf_counter()
-    summary = build_explorer(results, results / "explorer")
-    seconds = time.perf_counter() - started
-    files = sorted((results / "explorer").rglob("*"), key=lambda p: -p.stat().st_size)
-    print(f"built {len(summary['views'])} views in {seconds:.1f} s: {summary['bytes'] / 1e6:.2f} MB on disk")
-    for path in files[:5]:
-        print(f"  {path.relative_to(results / 'explorer')}: {path.stat().st_size / 1e3:.0f} KB")
+    if arguments.results:
+        results = Path(arguments.results)
+        site = sorted((results / "explorer").rglob("*"))
+        print(f"{results / 'explorer'}: {sum(p.stat().st_size for p in site if p.is_file()) / 1e6:.2f} MB on disk")
+    else:
+        results = generate_and_build(Path(arguments.out), arguments.vocab, arguments.probe_rows)
     from explorer_browser import check_explorer_site
 
     timings = check_explorer_site(
@@ -267,6 +265,22 @@ def main() -> None:
         clicks=arguments.clicks,
     )
     print(json.dumps(timings, indent=1))
+
+
+def generate_and_build(out: Path, vocab: int, probe_rows: int) -> Path:
+    """The default-sized random results folder under ``out``, with its explorer built and measured."""
+    shutil.rmtree(out, ignore_errors=True)
+    results = out / "results"
+    results.mkdir(parents=True)
+    make_default_sized(results, vocab, probe_rows)
+    started = time.perf_counter()
+    summary = build_explorer(results, results / "explorer")
+    seconds = time.perf_counter() - started
+    files = sorted((results / "explorer").rglob("*"), key=lambda p: -p.stat().st_size)
+    print(f"built {len(summary['views'])} views in {seconds:.1f} s: {summary['bytes'] / 1e6:.2f} MB on disk")
+    for path in files[:5]:
+        print(f"  {path.relative_to(results / 'explorer')}: {path.stat().st_size / 1e3:.0f} KB")
+    return results
 
 
 if __name__ == "__main__":
