@@ -17,23 +17,14 @@ import argparse
 import numpy as np
 import torch
 
-from harness import Figure, char_corpus, median, speed_ratio, timed_rounds, write_results
-from rnnscope.data import build_vocab
+from harness import Figure, median, random_char_model, speed_ratio, timed_rounds, write_results
 from rnnscope.erasure import fit_leace, run_erased
-from rnnscope.models import ModelConfig, RNNModel
 from rnnscope.neurons import run_states
-from rnnscope.text import encode
 
 
 def measure(args: argparse.Namespace) -> list[Figure]:
     torch.set_num_threads(1)  # as the neurons rule (threads: 1)
-    text = char_corpus(args.tokens)
-    vocab = build_vocab(text)
-    ids = np.asarray(encode(text, vocab))
-    torch.manual_seed(0)
-    model = RNNModel(
-        ModelConfig(cell=args.cell, vocab_size=len(vocab), hidden=args.hidden, layers=args.layers, init_range=0.08)
-    ).eval()
+    text, ids, model = random_char_model(args.tokens, args.cell, args.hidden, args.layers)
     layer = args.layers // 2
     states, _ = run_states(model, ids, ["h"])
     eraser = fit_leace(states[f"l{layer}_h"], np.asarray(list(text)) == " ")

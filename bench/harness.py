@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from tabulate import tabulate
 
@@ -48,6 +48,24 @@ def char_corpus(length: int) -> str:
     """``length`` characters of English-like text with code and punctuation: the README, repeated."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     return (text * (length // len(text) + 1))[:length]
+
+
+def random_char_model(tokens: int, cell: str, hidden: int, layers: int) -> tuple[str, Any, Any]:
+    """``tokens`` characters of :func:`char_corpus`, their ids and an untrained character model
+    (seed 0, init ±0.08) over them, in eval mode: the neurons and erasure benches' workload."""
+    import numpy as np
+    import torch
+
+    from rnnscope.data import build_vocab
+    from rnnscope.models import ModelConfig, RNNModel
+    from rnnscope.text import encode
+
+    text = char_corpus(tokens)
+    vocab = build_vocab(text)
+    ids = np.asarray(encode(text, vocab))
+    torch.manual_seed(0)
+    model = RNNModel(ModelConfig(cell=cell, vocab_size=len(vocab), hidden=hidden, layers=layers, init_range=0.08))
+    return text, ids, model.eval()
 
 
 def timed_rounds(

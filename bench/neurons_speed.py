@@ -17,22 +17,13 @@ import argparse
 import numpy as np
 import torch
 
-from harness import Figure, char_corpus, median, speed_ratio, timed_rounds, write_results
-from rnnscope.data import build_vocab
-from rnnscope.models import ModelConfig, RNNModel
+from harness import Figure, median, random_char_model, speed_ratio, timed_rounds, write_results
 from rnnscope.neurons import run_states
-from rnnscope.text import encode
 
 
 def measure(args: argparse.Namespace) -> tuple[list[Figure], dict]:
     torch.set_num_threads(1)  # as the neurons rule (threads: 1)
-    text = char_corpus(args.tokens)
-    vocab = build_vocab(text)
-    ids = np.asarray(encode(text, vocab))
-    torch.manual_seed(0)
-    model = RNNModel(
-        ModelConfig(cell=args.cell, vocab_size=len(vocab), hidden=args.hidden, layers=args.layers, init_range=0.08)
-    ).eval()
+    _, ids, model = random_char_model(args.tokens, args.cell, args.hidden, args.layers)
     silenced = (args.layers // 2, [3, 17])
     results: dict[str, tuple[dict[str, np.ndarray], np.ndarray]] = {}
 
