@@ -258,7 +258,8 @@ def extract_states(
             model,
             modules,
             info,
-            vocab_path,
+            vocab,
+            level,
             text_path,
             out_path,
             kinds,
@@ -352,7 +353,8 @@ def _write_spread_streams(
     model: RNNModel,
     modules: Sequence[nn.Module],
     info: StatesInfo,
-    vocab_path: str | Path,
+    vocab: list[str],
+    level: str,
     text_path: str | Path,
     out_path: str | Path,
     kinds: Sequence[str],
@@ -368,8 +370,6 @@ def _write_spread_streams(
     :func:`stream_layout`). The split's token ids go to a temporary file beside the output (a
     stream reads its part from there), so memory does not follow the split; the kept rows are
     held until the streams end and written in position order (memory follows ``max_tokens``)."""
-    vocab = load_vocab(vocab_path)
-    level = load_level(vocab_path)
     token_names = np.asarray(vocab, dtype=object)
     with tempfile.NamedTemporaryFile(dir=Path(out_path).parent, suffix=".ids.partial") as ids_file:
         n_tokens = 0
