@@ -358,6 +358,43 @@ def plot_no_probe(reason: str, title: str, png_path: str | Path) -> None:
     save_figure(figure, png_path, svg=False)
 
 
+def labelled_characters(
+    text_path: str | Path,
+    vocab_path: str | Path,
+    labels_path: str | Path,
+    hypothesis: str,
+    max_tokens: int,
+    streams: int,
+    section: str,
+) -> tuple[str, np.ndarray, np.ndarray]:
+    """The first ``max_tokens`` characters of a split (at most those labelled in ``labels_path``,
+    a multiple of ``streams``), their token ids and the binary ``hypothesis`` on each. Errors
+    name the config ``section`` whose keys chose them."""
+    frame, kinds = read_labels(labels_path)
+    if hypothesis not in kinds:
+        raise ValueError(
+            f"hypothesis {hypothesis!r} is not labelled in {labels_path} (it has {sorted(kinds)}); fix config {section}.hypotheses"
+        )
+    if kinds[hypothesis] != "binary":
+        raise ValueError(
+            f"hypothesis {hypothesis!r} is {kinds[hypothesis]}; {section}.hypotheses takes binary hypotheses (F1 of a classifier)"
+        )
+    count = min(max_tokens, len(frame))
+    if count < 2 * streams:
+        raise ValueError(
+            f"{section}.streams {streams} leaves fewer than 2 characters per stream over the {count} labelled "
+            f"characters of {labels_path}; lower {section}.streams"
+        )
+    count -= count % streams  # equal streams
+    text = read_utf8(text_path)[:count]
+    values = frame[hypothesis].iloc[:count]
+    if values.isna().any():
+        raise ValueError(
+            f"hypothesis {hypothesis!r} is undefined on some of the first {count} characters of {labels_path}"
+        )
+    return text, np.asarray(encode(text, load_vocab(vocab_path))), values.to_numpy(dtype=bool)
+
+
 def analyse_neurons(
     checkpoint: str | Path,
     text_path: str | Path,
@@ -381,35 +418,14 @@ def analyse_neurons(
     heatmap's data (text, activation, hypothesis, p(true); the explorer draws it) to ``heatmap_json``."""
     torch.set_num_threads(threads)
     model, _ = load_model(checkpoint)
-    frame, kinds = read_labels(labels_path)
-    if hypothesis not in kinds:
+    text, ids, labels = labelled_characters(
+        text_path, vocab_path, labels_path, hypothesis, settings.max_tokens, settings.streams, "neurons"
+    )
+    if len(ids) <= warmup_tokens:
         raise ValueError(
-            f"hypothesis {hypothesis!r} is not labelled in {labels_path} (it has {sorted(kinds)}); fix config neurons.hypotheses"
-        )
-    if kinds[hypothesis] != "binary":
-        raise ValueError(
-            f"hypothesis {hypothesis!r} is {kinds[hypothesis]}; neurons.hypotheses takes binary hypotheses (F1 of a classifier)"
-        )
-    count = min(settings.max_tokens, len(frame))
-    if count < 2 * settings.streams:
-        raise ValueError(
-            f"neurons.streams {settings.streams} leaves fewer than 2 characters per stream over the {count} labelled "
-            f"characters of {labels_path}; lower neurons.streams"
-        )
-    count -= count % settings.streams  # equal streams
-    if count <= warmup_tokens:
-        raise ValueError(
-            f"probe.warmup_tokens {warmup_tokens} leaves none of the {count} characters neurons.max_tokens takes from "
+            f"probe.warmup_tokens {warmup_tokens} leaves none of the {len(ids)} characters neurons.max_tokens takes from "
             f"{labels_path}; raise neurons.max_tokens or lower probe.warmup_tokens"
         )
-    text = read_utf8(text_path)[:count]
-    ids = np.asarray(encode(text, load_vocab(vocab_path)))
-    values = frame[hypothesis].iloc[:count]
-    if values.isna().any():
-        raise ValueError(
-            f"hypothesis {hypothesis!r} is undefined on some of the first {count} characters of {labels_path}"
-        )
-    labels = values.to_numpy(dtype=bool)
 
     metrics = pd.read_csv(metrics_csv)
     chosen = metrics[
