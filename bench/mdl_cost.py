@@ -21,7 +21,7 @@ from functools import partial
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from rnnscope.probes import MdlSettings, ProbeSettings, _fit_probe, control_labels, online_codelength
+from rnnscope.probes import MdlSettings, ProbeSettings, control_labels, fit_probe, online_codelength
 
 
 def timed(run: Callable[[], object], runs: int) -> tuple[float, object]:
@@ -68,9 +68,7 @@ def main() -> None:
         for kind, y in labels.items():
             y_train, y_test = y[: args.rows], y[args.rows :]
             classes = np.unique(y_train)
-            fit_s, fit = timed(
-                partial(_fit_probe, x_train, y_train, x_test, y_test, kind, "plain", settings), args.runs
-            )
+            fit_s, fit = timed(partial(fit_probe, x_train, y_train, x_test, y_test, kind, "plain", settings), args.runs)
             code = partial(online_codelength, x_train, classes=classes, kind=kind, settings=settings)
             mdl_s, (online, uniform) = timed(partial(code, y=y_train, rng=np.random.default_rng(1)), args.runs)
             control_y = control_labels(types[: args.rows], types[args.rows :], y_train, 0, kind)[0]

@@ -13,6 +13,7 @@ import pytest
 from jsonschema.validators import validator_for
 
 from rnnscope.downloads import Source
+from rnnscope.erasure import ErasureSettings
 from rnnscope.generate import GenerateSettings
 from rnnscope.models import ModelConfig
 from rnnscope.neurons import ABLATABLE_KINDS, NeuronSettings
@@ -29,6 +30,7 @@ SECTIONS: dict[type, tuple[str, dict[str, object]]] = {
     MdlSettings: ("probe.mdl", {}),  # ProbeSettings.mdl: a nested section, checked as its own
     GenerateSettings: ("generate", {}),
     NeuronSettings: ("neurons", {}),
+    ErasureSettings: ("erasure", {}),
     Source: ("datasets.<name>", {}),  # rule download passes url, sha256, mirror_path, mirror_sha256
 }
 

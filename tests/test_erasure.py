@@ -5,14 +5,27 @@ the fused one when the eraser is the identity and propagates the erasure when it
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
 
-from rnnscope.erasure import ErasedLayer, Eraser, erasure_damage, fit_leace, random_eraser, run_erased
+from rnnscope.erasure import (
+    ERASURE_COLUMNS,
+    ErasedLayer,
+    Eraser,
+    ErasureSettings,
+    block_bootstrap_mean,
+    erasure_damage,
+    erasure_rows,
+    fit_leace,
+    random_eraser,
+    run_erased,
+)
 from rnnscope.extract import layer_modules, stream_states
 from rnnscope.models import ModelConfig, RNNModel
 from rnnscope.neurons import run_states
+from rnnscope.probes import ProbeSettings
 
 
 def planted_concept(rows: int = 4000, hidden: int = 16, rate: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
@@ -178,3 +191,85 @@ def test_bad_layer_and_kinds_are_errors() -> None:
         run_erased(model, TOKENS, 1, identity(model.config.hidden))
     with pytest.raises(ValueError, match="records h only"):
         run_states(model, TOKENS, ["h", "r"], modules=[])
+
+
+def test_block_bootstrap_mean_and_interval_by_hand() -> None:
+    values = np.array([1.0, 3.0, np.nan, 5.0, 7.0, 9.0])
+    rows = np.arange(6)
+    rng = np.random.default_rng(0)
+    # One block: every resample is the whole text, so the interval is the mean itself.
+    assert block_bootstrap_mean(values, rows, 6, 50, rng) == (5.0, 5.0, 5.0)
+    # Blocks {1, 3}, {5}, {7, 9} (the NaN left out): resampled means lie between the smallest and
+    # the largest block mean, and a row subset is averaged alone.
+    mean, low, high = block_bootstrap_mean(values, rows, 2, 2000, rng)
+    assert mean == 5.0 and 2.0 <= low < mean < high <= 8.0
+    assert block_bootstrap_mean(values, np.array([0, 1]), 2, 0, rng)[0] == 2.0
+    assert np.isnan(block_bootstrap_mean(values, np.array([0, 1]), 2, 0, rng)[1])
+    assert np.isnan(block_bootstrap_mean(values, np.array([2]), 2, 10, rng)[0])
+
+
+ERASURE_SETTINGS = ErasureSettings(
+    enabled=True, weighting="plain", fit_tokens=300, max_tokens=300, random_repeats=2, seed=0, bootstrap=100, block=20
+)
+PROBE_SETTINGS = ProbeSettings(
+    max_train_rows=1000,
+    max_test_rows=1000,
+    max_iter=300,
+    C=1.0,
+    seed=0,
+    weightings=("plain",),
+    standardize=True,
+    n_jobs=1,
+    warmup_tokens=5,
+)
+
+
+def test_erasure_rows_score_leace_against_random_erasers_on_every_layer() -> None:
+    model = tiny_model("lstm", 2)
+    fit_tokens, test_tokens = TOKENS, np.random.default_rng(2).integers(0, 7, size=300)
+    rows = erasure_rows(
+        model,
+        fit_tokens,
+        fit_tokens < 2,
+        test_tokens,
+        test_tokens < 2,
+        {0: None, 1: None},
+        PROBE_SETTINGS,
+        ERASURE_SETTINGS,
+        {"model": "tiny", "hypothesis": "low"},
+    )
+    table = pd.DataFrame(rows, columns=ERASURE_COLUMNS)
+    assert table[["layer", "eraser", "repeat"]].values.tolist() == [
+        [layer, eraser, repeat] for layer in (0, 1) for eraser, repeat in (("leace", 0), ("random", 0), ("random", 1))
+    ]
+    assert (table["status"] == "ok").all() and (table["rank"] == 1).all()
+    assert (table["n_chars"] == 295).all() and table["n_true"].iloc[0] == (test_tokens[5:] < 2).sum()
+    # The change is after - before, inside its interval; without a fitted probe its columns are empty.
+    np.testing.assert_allclose(table["loss_all_change"], table["loss_all_after"] - table["loss_all_before"], atol=1e-6)
+    assert (table["loss_true_change_ci_low"] <= table["loss_true_change"]).all()
+    assert (table["loss_true_change"] <= table["loss_true_change_ci_high"]).all()
+    assert table["probe_f1_after"].isna().all()
+    # The tokens are read straight into layer 0: the concept is decodable before; erasing it with
+    # LEACE costs the next-token loss on its tokens more than a random direction does.
+    leace = table[table["eraser"] == "leace"].set_index("layer")
+    random = table[table["eraser"] == "random"].groupby("layer")
+    assert leace.loc[0, "refit_accuracy_before"] > leace.loc[0, "majority_accuracy"] + 0.1
+    assert leace.loc[0, "refit_accuracy_after"] < leace.loc[0, "refit_accuracy_before"]
+    assert (leace["refit_accuracy_after"] < random["refit_accuracy_after"].min()).all()
+
+
+def test_erasure_rows_skip_a_hypothesis_never_true_in_the_fit_text() -> None:
+    model = tiny_model("gru", 1)
+    never = np.zeros(len(TOKENS), dtype=bool)
+    rows = erasure_rows(
+        model,
+        TOKENS,
+        never,
+        TOKENS,
+        TOKENS < 2,
+        {0: None},
+        PROBE_SETTINGS,
+        ERASURE_SETTINGS,
+        {"model": "tiny", "hypothesis": "none"},
+    )
+    assert [row["status"] for row in rows] == ["skipped: the hypothesis is never true in the fit text"]

@@ -76,6 +76,16 @@ def test_model_sets_per_stage() -> None:
         ("code_lstm", "inside_comment"),
         ("code_lstm", "inside_string"),
     ]
+    assert plan.erasure_targets() == plan.neuron_targets()  # the causal tests side by side
+
+
+def test_erasure_off_leaves_no_erasure_jobs() -> None:
+    def erasure_off(config: dict) -> None:
+        config["erasure"] = {"enabled": False}
+
+    plan = plan_of(erasure_off)
+    assert plan.erasure_targets() == []
+    assert not any("erasure" in path for path in plan.final_outputs())
 
 
 def test_cluster_models_pick_text_models_and_sentiment_models_join() -> None:

@@ -30,15 +30,28 @@ stream, 0.35 s against 0.17 s as 16 parallel streams).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import torch
+from sklearn.metrics import accuracy_score, f1_score
 from torch import nn
 
+from rnnscope.artifacts import write_atomically, write_table
 from rnnscope.extract import layer_modules
-from rnnscope.models import RNNModel
-from rnnscope.neurons import run_states
+from rnnscope.figures import save_figure
+from rnnscope.models import RNNModel, load_model
+from rnnscope.neurons import Probe, labelled_characters, run_states
+from rnnscope.probes import ProbeSettings, fit_probe
+from rnnscope.schema import check_settings
+from rnnscope.states import state_column
+
+log = logging.getLogger(__name__)
 
 # Eigenvalues of the covariance under this fraction of the largest are treated as 0 (whitening
 # is then a pseudo-inverse), and so are whitened cross-covariance singular values under this
@@ -174,3 +187,291 @@ def erasure_damage(eraser: Eraser, states: np.ndarray | torch.Tensor) -> float:
     """Mean squared distance E ||x - erase(x)||^2 over states (N, H): what LEACE minimises."""
     x = _as_float64(states)
     return float(((x - eraser(x)) ** 2).sum(1).mean())
+
+
+@dataclass(frozen=True)
+class ErasureSettings:
+    """Which probe is read and refitted, on how much text, and the controls (config ``erasure``)."""
+
+    enabled: bool
+    weighting: str
+    fit_tokens: int
+    max_tokens: int
+    random_repeats: int
+    seed: int
+    bootstrap: int
+    block: int
+
+    def __post_init__(self) -> None:
+        check_settings("erasure", self)
+
+
+ERASURE_COLUMNS = [
+    *["model", "hypothesis", "layer", "kind", "eraser", "repeat", "rank", "weighting", "damage"],
+    *["n_fit", "n_chars", "n_true", "majority_accuracy"],
+    *["probe_accuracy_before", "probe_accuracy_after", "probe_f1_before", "probe_f1_after"],
+    *["refit_accuracy_before", "refit_accuracy_after", "refit_f1_before", "refit_f1_after"],
+    *["refit_mcc_before", "refit_mcc_after"],
+    *["loss_true_before", "loss_true_after", "loss_true_change", "loss_true_change_ci_low", "loss_true_change_ci_high"],
+    *["loss_all_before", "loss_all_after", "loss_all_change", "loss_all_change_ci_low", "loss_all_change_ci_high"],
+    "status",
+]
+
+
+def block_bootstrap_mean(
+    values: np.ndarray, rows: np.ndarray, block: int, resamples: int, rng: np.random.Generator
+) -> tuple[float, float, float]:
+    """Mean of ``values[rows]`` (NaNs left out) and its 95 % percentile interval from ``resamples``
+    resamples of the text's consecutive ``block``-character blocks: a character's loss change is
+    correlated with its neighbours', so resampling characters alone would give too narrow an
+    interval. NaN bounds when ``resamples`` is 0 or no row has a value."""
+    rows = rows[~np.isnan(values[rows])]
+    if not len(rows):
+        return float("nan"), float("nan"), float("nan")
+    mean = float(values[rows].mean())
+    if resamples == 0:
+        return mean, float("nan"), float("nan")
+    _, block_of_row = np.unique(rows // block, return_inverse=True)
+    sums = np.bincount(block_of_row, weights=values[rows])
+    counts = np.bincount(block_of_row).astype(np.float64)
+    draws = rng.integers(0, len(sums), size=(resamples, len(sums)))
+    means = sums[draws].sum(1) / counts[draws].sum(1)
+    low, high = np.quantile(means, [0.025, 0.975])
+    return mean, float(low), float(high)
+
+
+def _seeded_generator(*seeds: int) -> torch.Generator:
+    return torch.Generator().manual_seed(int(np.random.SeedSequence(list(seeds)).generate_state(1)[0]))
+
+
+def _probe_scores(probe: Probe | None, states: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """Accuracy and F1 of the probe stage's fitted probe on ``states`` (NaN without one)."""
+    if probe is None:
+        return float("nan"), float("nan")
+    predicted = probe.predict(states)
+    return float(accuracy_score(labels, predicted)), float(f1_score(labels, predicted, zero_division=0))
+
+
+def erasure_rows(
+    model: RNNModel,
+    fit_ids: np.ndarray,
+    fit_labels: np.ndarray,
+    test_ids: np.ndarray,
+    test_labels: np.ndarray,
+    probes: dict[int, Probe | None],
+    probe_settings: ProbeSettings,
+    settings: ErasureSettings,
+    base: dict[str, object],
+) -> list[dict[str, object]]:
+    """For each layer in ``probes`` (h): LEACE fitted on the fit text's states, and
+    ``random_repeats`` random erasers of the same rank, each applied inside the forward pass
+    over the fit text and the test text. One row per eraser: the probe stage's probe (``probes``)
+    and a probe refitted on the erased fit-text states, scored on the erased test-text states;
+    the next-character loss on the test characters where the hypothesis is true and on all,
+    with block-bootstrap intervals of the change. The first ``probe_settings.warmup_tokens``
+    characters of each text are left out, as the probes leave them out."""
+    warmup = probe_settings.warmup_tokens
+    fit_rows, test_rows = np.arange(warmup, len(fit_ids)), np.arange(warmup, len(test_ids))
+    y_fit, y_test = fit_labels[fit_rows], test_labels[test_rows]
+    true_rows = test_rows[y_test]
+    majority = bool(y_fit.mean() >= 0.5)
+    common = base | {
+        "kind": "h",
+        "weighting": settings.weighting,
+        "n_fit": len(fit_rows),
+        "n_chars": len(test_rows),
+        "n_true": int(y_test.sum()),
+        "majority_accuracy": float((y_test == majority).mean()),
+    }
+    if y_fit.all() or not y_fit.any():
+        reason = f"skipped: the hypothesis is {'always' if y_fit.all() else 'never'} true in the fit text"
+        return [common | {"layer": layer, "status": reason} for layer in sorted(probes)]
+    fit_states, _ = run_states(model, fit_ids, ["h"])
+    test_states, test_log_prob = run_states(model, test_ids, ["h"])
+    rows: list[dict[str, object]] = []
+    for layer, probe in sorted(probes.items()):
+        column = state_column(layer, "h")
+        x_fit, x_test = fit_states[column][fit_rows], test_states[column][test_rows]
+        refit_before = fit_probe(x_fit, y_fit, x_test, y_test, "binary", settings.weighting, probe_settings)
+        probe_accuracy_before, probe_f1_before = _probe_scores(probe, x_test, y_test)
+        leace = fit_leace(x_fit, y_fit)
+        generator = _seeded_generator(settings.seed, layer)
+        erasers = [("leace", 0, leace)] + [
+            ("random", repeat, random_eraser(x_fit, leace.rank, generator)) for repeat in range(settings.random_repeats)
+        ]
+        for name, repeat, eraser in erasers:
+            erased_fit, _ = run_erased(model, fit_ids, layer, eraser)
+            erased_test, erased_log_prob = run_erased(model, test_ids, layer, eraser)
+            x_fit_after, x_test_after = erased_fit[column][fit_rows], erased_test[column][test_rows]
+            refit_after = fit_probe(
+                x_fit_after, y_fit, x_test_after, y_test, "binary", settings.weighting, probe_settings
+            )
+            probe_accuracy_after, probe_f1_after = _probe_scores(probe, x_test_after, y_test)
+            change = test_log_prob - erased_log_prob  # loss after - loss before, per character
+            rng = np.random.default_rng([settings.seed, layer, repeat])
+            loss: dict[str, float] = {}
+            for scope, scored in (("true", true_rows), ("all", test_rows)):
+                mean, low, high = block_bootstrap_mean(change, scored, settings.block, settings.bootstrap, rng)
+                loss |= {
+                    f"loss_{scope}_before": float(np.nanmean(-test_log_prob[scored])),
+                    f"loss_{scope}_after": float(np.nanmean(-erased_log_prob[scored])),
+                    f"loss_{scope}_change": mean,
+                    f"loss_{scope}_change_ci_low": low,
+                    f"loss_{scope}_change_ci_high": high,
+                }
+            rows.append(
+                common
+                | loss
+                | {
+                    "layer": layer,
+                    "eraser": name,
+                    "repeat": repeat,
+                    "rank": eraser.rank,
+                    "damage": erasure_damage(eraser, x_fit),
+                    "probe_accuracy_before": probe_accuracy_before,
+                    "probe_accuracy_after": probe_accuracy_after,
+                    "probe_f1_before": probe_f1_before,
+                    "probe_f1_after": probe_f1_after,
+                    "refit_accuracy_before": refit_before.metrics["accuracy"],
+                    "refit_accuracy_after": refit_after.metrics["accuracy"],
+                    "refit_f1_before": refit_before.metrics["f1"],
+                    "refit_f1_after": refit_after.metrics["f1"],
+                    "refit_mcc_before": refit_before.metrics["mcc"],
+                    "refit_mcc_after": refit_after.metrics["mcc"],
+                    "status": "ok",
+                }
+            )
+        leace_row = rows[-1 - settings.random_repeats]
+        log.info(
+            "%s %s: refit accuracy %.3f -> %.3f (majority %.3f), loss on true %.3f -> %.3f nats",
+            column,
+            base["hypothesis"],
+            leace_row["refit_accuracy_before"],
+            leace_row["refit_accuracy_after"],
+            common["majority_accuracy"],
+            leace_row["loss_true_before"],
+            leace_row["loss_true_after"],
+        )
+    return rows
+
+
+def plot_erasure(table: pd.DataFrame, title: str, png_path: str | Path) -> None:
+    """Per layer: the refitted probe's accuracy before and after erasing (LEACE, random draws)
+    against the majority rate, and the loss change on the hypothesis's characters with its interval."""
+    figure, (accuracy_axes, loss_axes) = plt.subplots(1, 2, figsize=(9, 3.4))
+    done = table[table["status"] == "ok"]
+    if done.empty:
+        accuracy_axes.text(0.0, 0.5, "; ".join(sorted(set(table["status"]))), fontsize=8, wrap=True)
+    leace, random = done[done["eraser"] == "leace"], done[done["eraser"] == "random"]
+    layers = leace["layer"].to_numpy()
+    accuracy_axes.plot(layers, leace["refit_accuracy_before"], "o-", color="black", label="before")
+    accuracy_axes.plot(layers, leace["refit_accuracy_after"], "o-", color="tab:red", label="after LEACE")
+    accuracy_axes.plot(
+        random["layer"], random["refit_accuracy_after"], "x", color="tab:grey", label="after random (each draw)"
+    )
+    accuracy_axes.plot(layers, leace["majority_accuracy"], "--", color="tab:blue", label="majority rate")
+    accuracy_axes.set(xlabel="layer (h)", ylabel="refitted probe accuracy (test)", xticks=layers)
+    accuracy_axes.legend(fontsize=7)
+    errors = np.vstack(
+        [
+            leace["loss_true_change"] - leace["loss_true_change_ci_low"],
+            leace["loss_true_change_ci_high"] - leace["loss_true_change"],
+        ]
+    )
+    loss_axes.errorbar(
+        layers,
+        leace["loss_true_change"],
+        yerr=errors,
+        fmt="o-",
+        color="tab:red",
+        capsize=3,
+        label="LEACE (95 % interval)",
+    )
+    loss_axes.plot(random["layer"], random["loss_true_change"], "x", color="tab:grey", label="random (each draw)")
+    loss_axes.axhline(0.0, color="black", linewidth=0.8)
+    loss_axes.set(xlabel="layer (h)", ylabel="loss change on true characters (nats)", xticks=layers)
+    loss_axes.legend(fontsize=7)
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    save_figure(figure, png_path, svg=False)
+
+
+def analyse_erasure(
+    checkpoint: str | Path,
+    vocab_path: str | Path,
+    fit_text_path: str | Path,
+    fit_labels_path: str | Path,
+    test_text_path: str | Path,
+    test_labels_path: str | Path,
+    metrics_csv: str | Path,
+    weights_npz: str | Path,
+    hypothesis: str,
+    settings: ErasureSettings,
+    probe_settings: ProbeSettings,
+    erasure_csv: str | Path,
+    png_path: str | Path,
+    model_name: str,
+    threads: int = 1,
+) -> pd.DataFrame:
+    """Erase ``hypothesis`` from every layer's h of a model (:func:`erasure_rows`): fitted on the
+    train split's first ``fit_tokens`` characters, scored on the test split's first
+    ``max_tokens``. Writes ``erasure_csv`` and its plot ``png_path``."""
+    torch.set_num_threads(threads)
+    model, _ = load_model(checkpoint)
+    _, fit_ids, fit_labels = labelled_characters(
+        fit_text_path, vocab_path, fit_labels_path, hypothesis, settings.fit_tokens, 1, "erasure"
+    )
+    _, test_ids, test_labels = labelled_characters(
+        test_text_path, vocab_path, test_labels_path, hypothesis, settings.max_tokens, 1, "erasure"
+    )
+    for name, ids in (("fit_tokens", fit_ids), ("max_tokens", test_ids)):
+        if len(ids) <= probe_settings.warmup_tokens + 1:
+            raise ValueError(
+                f"erasure.{name} leaves {len(ids)} characters, not more than probe.warmup_tokens "
+                f"{probe_settings.warmup_tokens}; raise erasure.{name}"
+            )
+    metrics = pd.read_csv(metrics_csv)
+    fitted = metrics[
+        (metrics["hypothesis"] == hypothesis)
+        & (metrics["weighting"] == settings.weighting)
+        & (metrics["kind"] == "h")
+        & (metrics["status"] == "ok")
+    ]
+    fitted_layers = set(fitted["layer"].astype(int))
+    probes = {
+        layer: Probe.load(weights_npz, f"{state_column(layer, 'h')}/{hypothesis}/{settings.weighting}")
+        if layer in fitted_layers
+        else None
+        for layer in range(model.config.layers)
+    }
+    base: dict[str, object] = {"model": model_name, "hypothesis": hypothesis}
+    rows = erasure_rows(model, fit_ids, fit_labels, test_ids, test_labels, probes, probe_settings, settings, base)
+    table = pd.DataFrame(rows, columns=ERASURE_COLUMNS)
+    plot_erasure(table, f"{model_name}: erasing {hypothesis} from h (fit: train split, scored: test split)", png_path)
+    write_atomically(erasure_csv, lambda partial: table.to_csv(partial, index=False))
+    return table
+
+
+def erasure_table(
+    paths: Sequence[str | Path], csv_path: str | Path, settings: dict, probe_settings: dict
+) -> pd.DataFrame:
+    """results/tables/erasure.csv: every model's and hypothesis's erasures."""
+    table = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
+    write_table(
+        table,
+        csv_path,
+        "Concept erasure as a causal test (LEACE, Belrose et al. 2023): for each binary hypothesis "
+        "and layer, an eraser fitted on that layer's h over the train split's first n_fit characters "
+        "(after probe.warmup_tokens) is applied to h after every step of the forward pass, so the "
+        "erasure propagates through the recurrence; eraser = leace, or random = a random direction "
+        "of the same whitened space and rank (control; repeat = draw); damage = mean squared "
+        "distance it moves the fit states. Scored on the test split's first n_chars characters "
+        "(after the warmup): probe_* = the probe stage's fitted probe (its weighting) on the erased "
+        "layer's states; refit_* = a probe refitted on the erased fit-text states (amnesic probing: "
+        "is the concept still linearly decodable after the erasure propagates?), beside "
+        "majority_accuracy; loss_* = next-character cross entropy in nats on the characters where "
+        "the hypothesis is true (true) and on all (all), before and after; *_change_ci_* = 95 % "
+        f"interval from block-bootstrap resamples of the characters. Config erasure: {settings}; "
+        f"probe (refit): {probe_settings}.",
+    )
+    return table

@@ -154,6 +154,11 @@ class Plan:
         chosen = self.config["neurons"]["hypotheses"]
         return [(m, h) for m in self.text_models() for h in chosen.get(self.hypothesis_set(self.dataset_of(m)), [])]
 
+    def erasure_targets(self) -> list[tuple[str, str]]:
+        """(model, hypothesis) pairs whose hypothesis is erased from every layer (config
+        erasure.enabled): the pairs of :meth:`neuron_targets`, the causal tests side by side."""
+        return self.neuron_targets() if self.config["erasure"]["enabled"] else []
+
     def clustered_models(self) -> list[str]:
         """Models that get expected responses, co-clusters and RNNVis views: the text models of config
         cluster.models and every sentiment model."""
@@ -365,6 +370,9 @@ class Plan:
         if self.neuron_targets():
             outputs += ["results/tables/ablation.csv"]
             outputs += [f"results/neurons/{m}/{h}/heatmap.png" for m, h in self.neuron_targets()]
+        if self.erasure_targets():
+            outputs += ["results/tables/erasure.csv"]
+            outputs += [f"results/erasure/{m}/{h}/erasure.png" for m, h in self.erasure_targets()]
         if self.reference_models():
             outputs += ["results/tables/ptb_perplexity.csv"]
         if self.sentiment_models:

@@ -212,7 +212,7 @@ def control_labels(
 
 
 @dataclass(frozen=True)
-class _Fit:
+class ProbeFit:
     """What one fitted probe produced."""
 
     metrics: dict[str, float]
@@ -538,7 +538,7 @@ def _mdl_scores(x_train: np.ndarray, target: _Target, settings: ProbeSettings, k
     return scores
 
 
-def _fit_probe(
+def fit_probe(
     x_train: np.ndarray,
     y_train: np.ndarray,
     x_test: np.ndarray,
@@ -546,7 +546,7 @@ def _fit_probe(
     kind: HypothesisKind,
     weighting: str,
     settings: ProbeSettings,
-) -> _Fit:
+) -> ProbeFit:
     """Fit one probe and score it on the test rows."""
     estimator = _estimator(kind, weighting, settings)
     model: BaseEstimator = make_pipeline(StandardScaler(), estimator) if settings.standardize else estimator
@@ -575,7 +575,7 @@ def _fit_probe(
         classes = estimator.classes_
     coef = np.atleast_2d(estimator.coef_)
     scaler = model[0] if settings.standardize else None
-    return _Fit(
+    return ProbeFit(
         metrics,
         predicted,
         coef,
@@ -611,7 +611,7 @@ def _control_scores(
         if len(classes) < 2:
             control = float(np.mean(y_test == classes[0]))
         else:
-            fit = _fit_probe(x_train, y_train, x_test, y_test, target.kind, weighting, settings)
+            fit = fit_probe(x_train, y_train, x_test, y_test, target.kind, weighting, settings)
             control, converged = fit.metrics["accuracy"], fit.convergence_warning is None
         return {
             "control_accuracy": control,
@@ -620,7 +620,7 @@ def _control_scores(
         }
     if len(np.unique(y_train)) < 2:
         return {}
-    control = _fit_probe(x_train, y_train, x_test, y_test, target.kind, weighting, settings).metrics["r2"]
+    control = fit_probe(x_train, y_train, x_test, y_test, target.kind, weighting, settings).metrics["r2"]
     return {"control_r2": control, "selectivity": metrics["r2"] - control}
 
 
@@ -667,7 +667,7 @@ def _probe_target(
             rows.append(row | {"status": f"skipped: {skip_reason}"})
             continue
         x_train_rows, x_test_rows = x_train[target.train_rows], x_test[target.test_rows]
-        fit = _fit_probe(x_train_rows, target.y_train, x_test_rows, target.y_test, target.kind, weighting, settings)
+        fit = fit_probe(x_train_rows, target.y_train, x_test_rows, target.y_test, target.kind, weighting, settings)
         key = f"{column}/{target.hypothesis}/{weighting}"
         if fit.convergence_warning:
             logger.warning("probe %s: %s", key, fit.convergence_warning)
