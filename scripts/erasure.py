@@ -2,7 +2,6 @@
 
 from rnnscope.erasure import ErasureSettings, analyse_erasure
 from rnnscope.logs import configure_logging
-from rnnscope.probes import ProbeSettings
 
 configure_logging(snakemake.log[0])
 analyse_erasure(
@@ -12,13 +11,11 @@ analyse_erasure(
     snakemake.input.fit_labels,
     snakemake.input.test_text,
     snakemake.input.test_labels,
-    snakemake.input.metrics,
-    snakemake.input.weights,
     snakemake.wildcards.hypothesis,
     ErasureSettings(**snakemake.params.settings),
-    ProbeSettings(**snakemake.params.probe),
     snakemake.output.table,
     snakemake.output.plot,
     model_name=snakemake.wildcards.model,
     threads=snakemake.threads,
+    warmup_tokens=snakemake.params.warmup_tokens,
 )

@@ -25,7 +25,6 @@ from rnnscope.erasure import (
 from rnnscope.extract import layer_modules, stream_states
 from rnnscope.models import ModelConfig, RNNModel
 from rnnscope.neurons import run_states
-from rnnscope.probes import ProbeSettings
 
 
 def planted_concept(rows: int = 4000, hidden: int = 16, rate: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
@@ -209,18 +208,15 @@ def test_block_bootstrap_mean_and_interval_by_hand() -> None:
 
 
 ERASURE_SETTINGS = ErasureSettings(
-    enabled=True, weighting="plain", fit_tokens=300, max_tokens=300, random_repeats=2, seed=0, bootstrap=100, block=20
-)
-PROBE_SETTINGS = ProbeSettings(
-    max_train_rows=1000,
-    max_test_rows=1000,
-    max_iter=300,
+    enabled=True,
+    weighting="plain",
     C=1.0,
+    fit_tokens=300,
+    max_tokens=300,
+    random_repeats=2,
     seed=0,
-    weightings=("plain",),
-    standardize=True,
-    n_jobs=1,
-    warmup_tokens=5,
+    bootstrap=100,
+    block=20,
 )
 
 
@@ -233,10 +229,10 @@ def test_erasure_rows_score_leace_against_random_erasers_on_every_layer() -> Non
         fit_tokens < 2,
         test_tokens,
         test_tokens < 2,
-        {0: None, 1: None},
-        PROBE_SETTINGS,
+        [0, 1],
         ERASURE_SETTINGS,
         {"model": "tiny", "hypothesis": "low"},
+        warmup_tokens=5,
     )
     table = pd.DataFrame(rows, columns=ERASURE_COLUMNS)
     assert table[["layer", "eraser", "repeat"]].values.tolist() == [
@@ -244,11 +240,10 @@ def test_erasure_rows_score_leace_against_random_erasers_on_every_layer() -> Non
     ]
     assert (table["status"] == "ok").all() and (table["rank"] == 1).all()
     assert (table["n_chars"] == 295).all() and table["n_true"].iloc[0] == (test_tokens[5:] < 2).sum()
-    # The change is after - before, inside its interval; without a fitted probe its columns are empty.
+    # The change is after - before, inside its interval.
     np.testing.assert_allclose(table["loss_all_change"], table["loss_all_after"] - table["loss_all_before"], atol=1e-6)
     assert (table["loss_true_change_ci_low"] <= table["loss_true_change"]).all()
     assert (table["loss_true_change"] <= table["loss_true_change_ci_high"]).all()
-    assert table["probe_f1_after"].isna().all()
     # The tokens are read straight into layer 0: the concept is decodable before; erasing it with
     # LEACE costs the next-token loss on its tokens more than a random direction does.
     leace = table[table["eraser"] == "leace"].set_index("layer")
@@ -267,9 +262,9 @@ def test_erasure_rows_skip_a_hypothesis_never_true_in_the_fit_text() -> None:
         never,
         TOKENS,
         TOKENS < 2,
-        {0: None},
-        PROBE_SETTINGS,
+        [0],
         ERASURE_SETTINGS,
         {"model": "tiny", "hypothesis": "none"},
+        warmup_tokens=5,
     )
     assert [row["status"] for row in rows] == ["skipped: the hypothesis is never true in the fit text"]

@@ -39,14 +39,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.metrics import accuracy_score, f1_score
 from torch import nn
 
 from rnnscope.artifacts import write_atomically, write_table
 from rnnscope.extract import layer_modules
 from rnnscope.figures import save_figure
 from rnnscope.models import RNNModel, load_model
-from rnnscope.neurons import Probe, labelled_characters, run_states
+from rnnscope.neurons import labelled_characters, run_states
 from rnnscope.probes import ProbeSettings, fit_probe
 from rnnscope.schema import check_settings
 from rnnscope.states import state_column
@@ -191,10 +190,11 @@ def erasure_damage(eraser: Eraser, states: np.ndarray | torch.Tensor) -> float:
 
 @dataclass(frozen=True)
 class ErasureSettings:
-    """Which probe is read and refitted, on how much text, and the controls (config ``erasure``)."""
+    """How the erased states are probed, on how much text, and the controls (config ``erasure``)."""
 
     enabled: bool
     weighting: str
+    C: float
     fit_tokens: int
     max_tokens: int
     random_repeats: int
@@ -205,11 +205,28 @@ class ErasureSettings:
     def __post_init__(self) -> None:
         check_settings("erasure", self)
 
+    def probe_settings(self, warmup_tokens: int) -> ProbeSettings:
+        """The refitted probes' settings: fitted as the probe stage fits its own (standardised
+        states, Newton steps), but with ``C`` and ``weighting`` of their own, so that changing a
+        probe parameter does not rerun every erasure."""
+        return ProbeSettings(
+            max_train_rows=self.fit_tokens,
+            max_test_rows=self.max_tokens,
+            max_iter=300,
+            C=self.C,
+            seed=self.seed,
+            weightings=(self.weighting,),
+            standardize=True,
+            n_jobs=1,
+            control=False,
+            warmup_tokens=warmup_tokens,
+            bootstrap=0,
+        )
+
 
 ERASURE_COLUMNS = [
     *["model", "hypothesis", "layer", "kind", "eraser", "repeat", "rank", "weighting", "damage"],
     *["n_fit", "n_chars", "n_true", "majority_accuracy"],
-    *["probe_accuracy_before", "probe_accuracy_after", "probe_f1_before", "probe_f1_after"],
     *["refit_accuracy_before", "refit_accuracy_after", "refit_f1_before", "refit_f1_after"],
     *["refit_mcc_before", "refit_mcc_after"],
     *["loss_true_before", "loss_true_after", "loss_true_change", "loss_true_change_ci_low", "loss_true_change_ci_high"],
@@ -244,33 +261,26 @@ def _seeded_generator(*seeds: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(np.random.SeedSequence(list(seeds)).generate_state(1)[0]))
 
 
-def _probe_scores(probe: Probe | None, states: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
-    """Accuracy and F1 of the probe stage's fitted probe on ``states`` (NaN without one)."""
-    if probe is None:
-        return float("nan"), float("nan")
-    predicted = probe.predict(states)
-    return float(accuracy_score(labels, predicted)), float(f1_score(labels, predicted, zero_division=0))
-
-
 def erasure_rows(
     model: RNNModel,
     fit_ids: np.ndarray,
     fit_labels: np.ndarray,
     test_ids: np.ndarray,
     test_labels: np.ndarray,
-    probes: dict[int, Probe | None],
-    probe_settings: ProbeSettings,
+    layers: Sequence[int],
     settings: ErasureSettings,
     base: dict[str, object],
+    warmup_tokens: int = 0,
 ) -> list[dict[str, object]]:
-    """For each layer in ``probes`` (h): LEACE fitted on the fit text's states, and
+    """For each of ``layers`` (h): LEACE fitted on the fit text's states, and
     ``random_repeats`` random erasers of the same rank, each applied inside the forward pass
-    over the fit text and the test text. One row per eraser: the probe stage's probe (``probes``)
-    and a probe refitted on the erased fit-text states, scored on the erased test-text states;
-    the next-character loss on the test characters where the hypothesis is true and on all,
-    with block-bootstrap intervals of the change. The first ``probe_settings.warmup_tokens``
+    over the fit text and the test text. One row per eraser: a probe refitted on the erased
+    fit-text states, scored on the erased test-text states (beside one fitted and scored before
+    erasing); the next-character loss on the test characters where the hypothesis is true and
+    on all, with block-bootstrap intervals of the change. The first ``warmup_tokens``
     characters of each text are left out, as the probes leave them out."""
-    warmup = probe_settings.warmup_tokens
+    warmup = warmup_tokens
+    probe_settings = settings.probe_settings(warmup_tokens)
     fit_rows, test_rows = np.arange(warmup, len(fit_ids)), np.arange(warmup, len(test_ids))
     y_fit, y_test = fit_labels[fit_rows], test_labels[test_rows]
     true_rows = test_rows[y_test]
@@ -285,15 +295,14 @@ def erasure_rows(
     }
     if y_fit.all() or not y_fit.any():
         reason = f"skipped: the hypothesis is {'always' if y_fit.all() else 'never'} true in the fit text"
-        return [common | {"layer": layer, "status": reason} for layer in sorted(probes)]
+        return [common | {"layer": layer, "status": reason} for layer in layers]
     fit_states, _ = run_states(model, fit_ids, ["h"])
     test_states, test_log_prob = run_states(model, test_ids, ["h"])
     rows: list[dict[str, object]] = []
-    for layer, probe in sorted(probes.items()):
+    for layer in layers:
         column = state_column(layer, "h")
         x_fit, x_test = fit_states[column][fit_rows], test_states[column][test_rows]
         refit_before = fit_probe(x_fit, y_fit, x_test, y_test, "binary", settings.weighting, probe_settings)
-        probe_accuracy_before, probe_f1_before = _probe_scores(probe, x_test, y_test)
         leace = fit_leace(x_fit, y_fit)
         generator = _seeded_generator(settings.seed, layer)
         erasers = [("leace", 0, leace)] + [
@@ -306,7 +315,6 @@ def erasure_rows(
             refit_after = fit_probe(
                 x_fit_after, y_fit, x_test_after, y_test, "binary", settings.weighting, probe_settings
             )
-            probe_accuracy_after, probe_f1_after = _probe_scores(probe, x_test_after, y_test)
             change = test_log_prob - erased_log_prob  # loss after - loss before, per character
             rng = np.random.default_rng([settings.seed, layer, repeat])
             loss: dict[str, float] = {}
@@ -328,10 +336,6 @@ def erasure_rows(
                     "repeat": repeat,
                     "rank": eraser.rank,
                     "damage": erasure_damage(eraser, x_fit),
-                    "probe_accuracy_before": probe_accuracy_before,
-                    "probe_accuracy_after": probe_accuracy_after,
-                    "probe_f1_before": probe_f1_before,
-                    "probe_f1_after": probe_f1_after,
                     "refit_accuracy_before": refit_before.metrics["accuracy"],
                     "refit_accuracy_after": refit_after.metrics["accuracy"],
                     "refit_f1_before": refit_before.metrics["f1"],
@@ -403,15 +407,13 @@ def analyse_erasure(
     fit_labels_path: str | Path,
     test_text_path: str | Path,
     test_labels_path: str | Path,
-    metrics_csv: str | Path,
-    weights_npz: str | Path,
     hypothesis: str,
     settings: ErasureSettings,
-    probe_settings: ProbeSettings,
     erasure_csv: str | Path,
     png_path: str | Path,
     model_name: str,
     threads: int = 1,
+    warmup_tokens: int = 0,
 ) -> pd.DataFrame:
     """Erase ``hypothesis`` from every layer's h of a model (:func:`erasure_rows`): fitted on the
     train split's first ``fit_tokens`` characters, scored on the test split's first
@@ -425,27 +427,14 @@ def analyse_erasure(
         test_text_path, vocab_path, test_labels_path, hypothesis, settings.max_tokens, 1, "erasure"
     )
     for name, ids in (("fit_tokens", fit_ids), ("max_tokens", test_ids)):
-        if len(ids) <= probe_settings.warmup_tokens + 1:
+        if len(ids) <= warmup_tokens + 1:
             raise ValueError(
                 f"erasure.{name} leaves {len(ids)} characters, not more than probe.warmup_tokens "
-                f"{probe_settings.warmup_tokens}; raise erasure.{name}"
+                f"{warmup_tokens}; raise erasure.{name}"
             )
-    metrics = pd.read_csv(metrics_csv)
-    fitted = metrics[
-        (metrics["hypothesis"] == hypothesis)
-        & (metrics["weighting"] == settings.weighting)
-        & (metrics["kind"] == "h")
-        & (metrics["status"] == "ok")
-    ]
-    fitted_layers = set(fitted["layer"].astype(int))
-    probes = {
-        layer: Probe.load(weights_npz, f"{state_column(layer, 'h')}/{hypothesis}/{settings.weighting}")
-        if layer in fitted_layers
-        else None
-        for layer in range(model.config.layers)
-    }
     base: dict[str, object] = {"model": model_name, "hypothesis": hypothesis}
-    rows = erasure_rows(model, fit_ids, fit_labels, test_ids, test_labels, probes, probe_settings, settings, base)
+    layers = range(model.config.layers)
+    rows = erasure_rows(model, fit_ids, fit_labels, test_ids, test_labels, layers, settings, base, warmup_tokens)
     table = pd.DataFrame(rows, columns=ERASURE_COLUMNS)
     plot_erasure(table, f"{model_name}: erasing {hypothesis} from h (fit: train split, scored: test split)", png_path)
     write_atomically(erasure_csv, lambda partial: table.to_csv(partial, index=False))
@@ -453,7 +442,7 @@ def analyse_erasure(
 
 
 def erasure_table(
-    paths: Sequence[str | Path], csv_path: str | Path, settings: dict, probe_settings: dict
+    paths: Sequence[str | Path], csv_path: str | Path, settings: dict, warmup_tokens: int
 ) -> pd.DataFrame:
     """results/tables/erasure.csv: every model's and hypothesis's erasures."""
     table = pd.concat([pd.read_csv(path) for path in paths], ignore_index=True)
@@ -466,12 +455,12 @@ def erasure_table(
         "erasure propagates through the recurrence; eraser = leace, or random = a random direction "
         "of the same whitened space and rank (control; repeat = draw); damage = mean squared "
         "distance it moves the fit states. Scored on the test split's first n_chars characters "
-        "(after the warmup): probe_* = the probe stage's fitted probe (its weighting) on the erased "
-        "layer's states; refit_* = a probe refitted on the erased fit-text states (amnesic probing: "
-        "is the concept still linearly decodable after the erasure propagates?), beside "
-        "majority_accuracy; loss_* = next-character cross entropy in nats on the characters where "
+        "(after the warmup): refit_*_after = a logistic probe (standardised, Newton, C and weighting "
+        "of config erasure) refitted on the erased fit-text states (amnesic probing: "
+        "is the concept still linearly decodable after the erasure propagates?), refit_*_before = the "
+        "same probe fitted and scored without erasing, beside majority_accuracy; loss_* = next-character cross entropy in nats on the characters where "
         "the hypothesis is true (true) and on all (all), before and after; *_change_ci_* = 95 % "
         f"interval from block-bootstrap resamples of the characters. Config erasure: {settings}; "
-        f"probe (refit): {probe_settings}.",
+        f"probe.warmup_tokens: {warmup_tokens}.",
     )
     return table

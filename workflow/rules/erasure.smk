@@ -9,8 +9,6 @@ rule erasure:
         fit_labels=lambda w: f"results/labels/{PLAN.dataset_of(w.model)}/train.parquet",
         test_text=lambda w: data_files(PLAN.dataset_of(w.model))["test"],
         test_labels=lambda w: f"results/labels/{PLAN.dataset_of(w.model)}/test.parquet",
-        metrics="results/probes/{model}/metrics.csv",
-        weights="results/probes/{model}/weights.npz",
         code=code("erasure"),
     output:
         table="results/erasure/{model}/{hypothesis}/erasure.csv",
@@ -24,7 +22,7 @@ rule erasure:
         hypothesis=r"[A-Za-z0-9_]+",
     params:
         settings=config["erasure"],
-        probe=config["probe"],  # the refitted probe's settings and the warmup characters left out
+        warmup_tokens=config["probe"]["warmup_tokens"],  # leaves out the transients the probes leave out
     log:
         "logs/erasure/{model}_{hypothesis}.log",
     benchmark:
@@ -45,7 +43,7 @@ rule erasure_table:
         table=report("results/tables/erasure.csv", caption="../report/erasure.rst", category="Concept erasure"),
     params:
         settings=config["erasure"],
-        probe=config["probe"],
+        warmup_tokens=config["probe"]["warmup_tokens"],
     log:
         "logs/erasure_table.log",
     benchmark:
