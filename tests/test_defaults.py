@@ -16,7 +16,7 @@ from rnnscope.downloads import Source
 from rnnscope.erasure import ErasureSettings
 from rnnscope.generate import GenerateSettings
 from rnnscope.models import ModelConfig
-from rnnscope.neurons import ABLATABLE_KINDS, NeuronSettings
+from rnnscope.neurons import ABLATABLE_KINDS, RANKINGS, ElasticNetSettings, NeuronSettings
 from rnnscope.probes import CLASS_WEIGHTS, MdlSettings, ProbeSettings
 from rnnscope.schema import load_schema, section_keys
 from rnnscope.train import TrainSettings
@@ -31,6 +31,7 @@ SECTIONS: dict[type, tuple[str, dict[str, object]]] = {
     GenerateSettings: ("generate", {}),
     NeuronSettings: ("neurons", {}),
     ErasureSettings: ("erasure", {}),
+    ElasticNetSettings: ("neurons.elastic_net", {}),  # NeuronSettings.elastic_net
     Source: ("datasets.<name>", {}),  # rule download passes url, sha256, mirror_path, mirror_sha256
 }
 
@@ -79,7 +80,7 @@ VIOLATIONS: dict[str, Callable[[Any, Any], object]] = {
     "minItems": lambda count, default: default[: count - 1],
     "pattern": lambda pattern, default: "<no match>",
 }
-# A nested section's properties are checked as a section of its own (MdlSettings).
+# A nested section's properties are checked as a section of its own (MdlSettings, ElasticNetSettings).
 NOT_RULES = {"description", "default", "type", "items", "properties", "additionalProperties"}
 
 
@@ -131,3 +132,4 @@ def test_code_tables_name_the_schema_enums() -> None:
     """Tables keyed by an enum's values hold every value the schema allows, and no other."""
     assert list(CLASS_WEIGHTS) == section_keys("probe")["weightings"]["items"]["enum"]
     assert list(ABLATABLE_KINDS) == section_keys("neurons")["kinds"]["items"]["enum"]
+    assert list(RANKINGS) == section_keys("neurons")["rankings"]["items"]["enum"]

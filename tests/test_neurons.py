@@ -10,16 +10,23 @@ import pytest
 import torch
 from torch import nn
 
+from rnnscope import neurons
 from rnnscope.extract import extract_states
 from rnnscope.hypotheses import label_split
 from rnnscope.models import ModelConfig, RNNModel
 from rnnscope.neurons import (
     ABLATION_COLUMNS,
+    RANKINGS,
+    ElasticNetSettings,
     NeuronSettings,
     Probe,
+    ablation_rows,
     analyse_neurons,
     char_cells,
+    elastic_net_order,
+    mean_difference_order,
     mean_loss,
+    ranking_summary,
     run_states,
     silence_units,
 )
@@ -213,9 +220,12 @@ def fitted(tmp_path_factory: pytest.TempPathFactory, tagger_data: Path) -> dict[
 def analyse(
     fitted: dict[str, Path], hypothesis: str, settings: NeuronSettings, csv: Path, png: Path, **extra: Any
 ) -> pd.DataFrame:
-    """analyse_neurons on the fitted toy model's files."""
-    names = ("checkpoint", "test_text", "vocab", "test_labels", "metrics", "weights")
-    return analyse_neurons(*(fitted[name] for name in names), hypothesis, settings, csv, png, model_name="toy", **extra)
+    """analyse_neurons on the fitted toy model's files; the rankings plot beside ``png`` as <stem>_rankings.png."""
+    names = ("checkpoint", "test_text", "vocab", "test_labels", "train_text", "train_labels", "metrics", "weights")
+    rankings_png = png.with_name(f"{png.stem}_rankings.png")
+    return analyse_neurons(
+        *(fitted[name] for name in names), hypothesis, settings, csv, png, rankings_png, model_name="toy", **extra
+    )
 
 
 def test_saved_probe_reproduces_its_test_predictions(fitted: dict[str, Path]) -> None:
@@ -265,21 +275,24 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
     assert shown["text"] == test_text[shown["start"] : shown["start"] + len(shown["text"])] and set(
         shown["labels"]
     ) <= {0, 1}
-    # 2 layers x 2 kinds x 2 values of k x (top + 2 random draws)
-    assert len(table) == 2 * 2 * 2 * 3 and (table["status"] == "ok").all()
+    # 2 layers x 2 kinds x 2 values of k x (3 rankings + 2 random draws)
+    assert len(table) == 2 * 2 * 2 * 5 and (table["status"] == "ok").all()
+    counts = table.groupby(["layer", "kind", "k", "ranking"]).size()
+    assert counts.xs("random", level="ranking").eq(2).all() and counts.drop("random", level="ranking").eq(1).all()
+    assert set(table["ranking"]) == {*RANKINGS, "random"} and set(table["k"]) == {1, 3}
     # The whole test split is used, so F1 before ablation is the probe table's F1.
     np.testing.assert_allclose(table["f1_before"], table["f1_probe_table"], atol=1e-9)
-    top1 = table[(table["ablation"] == "top") & (table["k"] == 1)]
+    top1 = table[(table["ranking"] == "probe_weight") & (table["k"] == 1)]
     metrics = pd.read_csv(fitted["metrics"]).set_index(["layer", "kind", "hypothesis", "weighting"])
     assert [int(units) for units in top1["units"]] == [
         metrics.loc[(r.layer, r.kind, "capitalized_word", "balanced"), "top_unit"] for r in top1.itertuples()
     ]
-    random = table[table["ablation"] == "random"]
+    random = table[table["ranking"] == "random"]
     assert all(
         not set(r.units.split())
         & set(
             table[
-                (table["ablation"] == "top")
+                (table["ranking"] == "probe_weight")
                 & (table["k"] == r.k)
                 & (table["layer"] == r.layer)
                 & (table["kind"] == r.kind)
@@ -291,6 +304,7 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
     )
     assert (table["loss_all_after"] != table["loss_all_before"]).all()
     assert (folder / "heatmap.png").stat().st_size > 20_000
+    assert (folder / "heatmap_rankings.png").stat().st_size > 20_000
     # As 4 streams (zero state at each segment's start) the same ablations run on a whole number of segments.
     streamed = analyse(
         fitted,
@@ -302,7 +316,9 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
     assert (
         len(streamed) == len(table) and (streamed["n_chars"] == len(TEXT) - SPLIT_AT - (len(TEXT) - SPLIT_AT) % 4).all()
     )
-    assert streamed["units"].tolist() == table["units"].tolist()
+    # The train-split rankings read the train text as streams too, so only these units must agree.
+    same_draws = table["ranking"].isin(["probe_weight", "random"])
+    assert streamed.loc[same_draws, "units"].tolist() == table.loc[same_draws, "units"].tolist()
     assert (streamed["streams"] == 4).all() and (table["streams"] == 1).all()  # the table says how the text was run
     with pytest.raises(ValueError, match="lower neurons.streams"):
         analyse(
@@ -348,7 +364,7 @@ def test_analyse_neurons_explains_a_skipped_probe(fitted: dict[str, Path]) -> No
     )
     assert json.loads((folder / "skipped.json").read_text())["status"] == "skipped"
     assert len(table) == 1 and table["status"].item().startswith("skipped:") and "class" in table["status"].item()
-    assert (folder / "skipped.png").exists()
+    assert (folder / "skipped.png").exists() and (folder / "skipped_rankings.png").exists()
     with pytest.raises(ValueError, match="continuous"):
         analyse(
             fitted,
@@ -357,3 +373,124 @@ def test_analyse_neurons_explains_a_skipped_probe(fitted: dict[str, Path]) -> No
             folder / "x.csv",
             folder / "x.png",
         )
+
+
+def test_mean_difference_orders_units_by_the_class_means_gap() -> None:
+    states = np.array([[1.0, 5.0, -3.0], [1.0, -5.0, -3.0], [0.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    labels = np.array([True, True, False, False])
+    # gaps |1 - 0| = 1, |0 - 0| = 0 (unit 1 swings but averages out), |-3 - 0| = 3
+    assert mean_difference_order(states, labels).tolist() == [2, 0, 1]
+    with pytest.raises(ValueError, match="both classes"):
+        mean_difference_order(states, np.ones(4, dtype=bool))
+
+
+@pytest.mark.parametrize("balanced", [False, True])
+def test_elastic_net_puts_the_informative_unit_first(balanced: bool) -> None:
+    rng = np.random.default_rng(0)
+    states = rng.normal(size=(2000, 8))
+    states[:, 2] *= 10  # a loud unit: standardised away, so its scale does not rank it
+    labels = states[:, 5] + 0.3 * rng.normal(size=2000) > 0.8  # imbalanced: about 20 % true
+    order = elastic_net_order(states, labels, ElasticNetSettings(l1_ratio=0.5, C=0.1), balanced, seed=0)
+    assert order[0] == 5 and sorted(order.tolist()) == list(range(8))
+
+
+def toy_probes(model: RNNModel) -> dict[tuple[int, str], Probe]:
+    """An h probe per layer of ``model`` with fixed made-up weights, not standardised."""
+    rng = np.random.default_rng(3)
+    return {
+        (layer, "h"): Probe(coef=rng.normal(size=model.config.hidden), intercept=0.1, mean=None, scale=None)
+        for layer in range(model.config.layers)
+    }
+
+
+def test_ablation_rows_cover_every_ranking_and_k_running_each_unit_set_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = toy_model("gru")
+    text = TEXT[:400]
+    ids, labels = ids_of(text), np.array([char.isupper() for char in text])
+    probes = toy_probes(model)
+    # elastic_net agrees with the probe; mean_difference is the probe's order reversed.
+    orders = {
+        key: {
+            "probe_weight": probe.unit_order(),
+            "elastic_net": probe.unit_order(),
+            "mean_difference": probe.unit_order()[::-1],
+        }
+        for key, probe in probes.items()
+    }
+    settings = NeuronSettings(
+        kinds=("h",),
+        weighting="balanced",
+        k=(1, 2, 6),  # 6: 2k > 10 units, skipped
+        random_repeats=2,
+        seed=0,
+        max_tokens=400,
+        heatmap_chars=100,
+        heatmap_width=60,
+    )
+    silenced_sets = []
+
+    def counting_run_states(*args: Any, **kwargs: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
+        silenced_sets.append(kwargs.get("silenced"))
+        return run_states(*args, **kwargs)
+
+    monkeypatch.setattr(neurons, "run_states", counting_run_states)
+    base = {"model": "toy", "hypothesis": "upper", "weighting": "balanced"}
+    table = pd.DataFrame(ablation_rows(model, ids, labels, probes, orders, settings, base), columns=ABLATION_COLUMNS)
+
+    ok = table[table["status"] == "ok"]
+    for layer in (0, 1):
+        for k in (1, 2):
+            rows = ok[(ok["layer"] == layer) & (ok["k"] == k)]
+            assert rows["ranking"].tolist() == [*RANKINGS, "random", "random"]
+        skipped = table[(table["layer"] == layer) & (table["k"] == 6)]
+        assert skipped["ranking"].tolist() == list(RANKINGS) and skipped["status"].str.startswith("skipped").all()
+    # The agreeing rankings share one run: identical rows but for the ranking's name.
+    measured = ["units", "f1_after", "loss_true_after", "loss_all_after"]
+    agreeing = ok.set_index(["layer", "k", "ranking"])[measured]
+    pd.testing.assert_frame_equal(
+        agreeing.xs("probe_weight", level="ranking"), agreeing.xs("elastic_net", level="ranking")
+    )
+    assert (agreeing.xs("probe_weight", level="ranking") != agreeing.xs("mean_difference", level="ranking")).all(
+        axis=None
+    )
+    ablations = [entry for entry in silenced_sets if entry is not None]
+    distinct = {(layer, frozenset(units)) for layer, units in ablations}
+    assert silenced_sets.count(None) == 1 and len(ablations) == len(distinct)
+    unit_sets = ok["units"].map(lambda units: frozenset(int(unit) for unit in units.split()))
+    assert distinct == set(zip(ok["layer"], unit_sets, strict=True))
+
+
+def test_ranking_summary_marks_the_ranking_that_hurts_the_true_characters_most() -> None:
+    base = {"model": "m", "hypothesis": "h", "weighting": "balanced", "layer": 0, "kind": "h", "n_chars": 100}
+    base |= {"streams": 1, "f1_before": 0.8, "loss_true_before": 2.0, "status": "ok"}
+    rows = [
+        # k = 1: mean_difference hurts most; probe_weight and elastic_net chose the same unit.
+        {"k": 1, "ranking": "probe_weight", "units": "3", "loss_true_after": 2.5, "f1_after": 0.5},
+        {"k": 1, "ranking": "elastic_net", "units": "3", "loss_true_after": 2.5, "f1_after": 0.5},
+        {"k": 1, "ranking": "mean_difference", "units": "7", "loss_true_after": 3.0, "f1_after": 0.7},
+        {"k": 1, "ranking": "random", "units": "1", "loss_true_after": 2.1, "f1_after": 0.8},
+        {"k": 1, "ranking": "random", "units": "5", "loss_true_after": 2.3, "f1_after": 0.6},
+        # k = 2: a tie between probe_weight and elastic_net (the same units): both best.
+        {"k": 2, "ranking": "probe_weight", "units": "3 7", "loss_true_after": 3.5, "f1_after": 0.2},
+        {"k": 2, "ranking": "elastic_net", "units": "7 3", "loss_true_after": 3.5, "f1_after": 0.2},
+        {"k": 2, "ranking": "mean_difference", "units": "7 1", "loss_true_after": 3.2, "f1_after": 0.4},
+        {"k": 2, "ranking": "random", "units": "1 5", "loss_true_after": 2.2, "f1_after": 0.7},
+        {"k": 4, "ranking": "probe_weight", "status": "skipped: 2k > 6 units"},
+    ]
+    summary = ranking_summary(pd.DataFrame([base | row for row in rows]))
+    assert summary["ranking"].tolist() == [*RANKINGS, *RANKINGS]  # random rows and skipped ones left out
+    by = summary.set_index(["k", "ranking"])
+    assert by["best_by_loss_true"].to_dict() == {
+        (1, "probe_weight"): False,
+        (1, "elastic_net"): False,
+        (1, "mean_difference"): True,
+        (2, "probe_weight"): True,
+        (2, "elastic_net"): True,
+        (2, "mean_difference"): False,
+    }
+    assert by.loc[(1, "mean_difference"), "loss_true_increase"] == pytest.approx(1.0)
+    assert by.loc[(1, "probe_weight"), "f1_drop"] == pytest.approx(0.3)
+    assert by.loc[(1, "probe_weight"), "random_loss_true_increase_mean"] == pytest.approx(0.2)
+    assert by.loc[(1, "probe_weight"), "random_loss_true_increase_min"] == pytest.approx(0.1)
+    assert by.loc[(1, "probe_weight"), "random_loss_true_increase_max"] == pytest.approx(0.3)
+    assert by.loc[(2, "mean_difference"), "random_f1_drop_mean"] == pytest.approx(0.1)

@@ -223,7 +223,13 @@ def test_final_outputs_leave_out_stages_with_no_models() -> None:
         config["rnnvis"]["compare"] = []
 
     outputs = plan_of(only_words).final_outputs()
-    for absent in ("probes_generated.csv", "ablation.csv", "srn_counting.csv", "probes_word_lstm.png"):
+    for absent in (
+        "probes_generated.csv",
+        "ablation.csv",
+        "neuron_rankings.csv",
+        "srn_counting.csv",
+        "probes_word_lstm.png",
+    ):
         assert not any(path.endswith(absent) for path in outputs), absent
     assert "results/explorer/index.html" in outputs  # the word model is viewed
 

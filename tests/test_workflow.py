@@ -334,8 +334,12 @@ def test_ablation_table_and_heatmaps(workdir: Path) -> None:
     code_pairs = {(m, "inside_comment") for m in ("linux_lstm", "linux_gru")}
     assert set(zip(table["model"], table["hypothesis"], strict=True)) == pairs | code_pairs
     ok = table[table["status"] == "ok"]
-    # per layer (2 for Shakespeare, 1 for the tiny Linux models): kind h x k in {1, 3} x (top + 2 random draws)
-    assert len(ok) % 6 == 0 and len(ok) > 0
+    # per layer (2 for Shakespeare, 1 for the tiny Linux models): kind h x k in {1, 3} x (3 rankings + 2 random draws)
+    assert len(ok) % 10 == 0 and len(ok) > 0
+    rankings = pd.read_csv(workdir / "results/tables/neuron_rankings.csv")
+    assert (
+        len(rankings) == 3 * len(ok) // 5 and rankings.groupby(["model", "layer", "k"])["best_by_loss_true"].any().all()
+    )
     # Tiny Shakespeare's probes read the test split's first characters (sampling prefix), as the
     # ablation does, so the F1 before ablation is the probe table's. Linux's probe rows are spread
     # over the split: the same probe on other rows, close but not equal.
@@ -344,6 +348,7 @@ def test_ablation_table_and_heatmaps(workdir: Path) -> None:
     assert ok["f1_before"].between(0, 1).all() and (ok["f1_before"] - ok["f1_probe_table"]).abs().max() < 0.15
     for model, hypothesis in pairs:
         assert (workdir / f"results/neurons/{model}/{hypothesis}/heatmap.png").stat().st_size > 5_000
+        assert (workdir / f"results/neurons/{model}/{hypothesis}/rankings.png").stat().st_size > 5_000
 
 
 def test_report_builds(workdir: Path) -> None:
@@ -351,6 +356,7 @@ def test_report_builds(workdir: Path) -> None:
     html = (workdir / "results/report.html").read_text(errors="replace")
     assert "tiny_rnn_weights.csv" in html and "perplexity.csv" in html
     assert "ablation.csv" in html and "probes_generated.csv" in html and "heatmap.png" in html
+    assert "neuron_rankings.csv" in html and "rankings.png" in html
     assert "views.csv" in html and "explorer/index.html" in html  # the explorer's caption links the site
 
 
@@ -379,6 +385,7 @@ def test_probe_parameter_change_reruns_only_probes_and_downstream(workdir: Path)
         "generated_probe_table": 1,
         "neurons": 5,
         "ablation_table": 1,
+        "neuron_rankings_table": 1,
         "explorer": 1,  # it shows the probe table and the neurons' heatmap data
         "benchmark_summary": 1,
         "all": 1,

@@ -368,8 +368,12 @@ class Plan:
         if self.generation_models():
             outputs += ["results/tables/probes_generated.csv"]
         if self.neuron_targets():
-            outputs += ["results/tables/ablation.csv"]
-            outputs += [f"results/neurons/{m}/{h}/heatmap.png" for m, h in self.neuron_targets()]
+            outputs += ["results/tables/ablation.csv", "results/tables/neuron_rankings.csv"]
+            outputs += [
+                f"results/neurons/{m}/{h}/{figure}.png"
+                for m, h in self.neuron_targets()
+                for figure in ("heatmap", "rankings")
+            ]
         if self.erasure_targets():
             outputs += ["results/tables/erasure.csv"]
             outputs += [f"results/erasure/{m}/{h}/erasure.png" for m, h in self.erasure_targets()]

@@ -1,5 +1,6 @@
 # Stage 5d, most responsible neurons (seed 003 Figures 2 and 7): the top-|w| unit of a fitted
-# probe shown over held-out text, and the top-k (and k random) units silenced at every step.
+# probe shown over held-out text, and the top-k units of each unit ranking (and k random units)
+# silenced at every step; the train-split rankings are fitted on the train split's first characters.
 
 
 rule neurons:
@@ -8,6 +9,8 @@ rule neurons:
         text=lambda w: data_files(PLAN.dataset_of(w.model))["test"],
         vocab=lambda w: data_files(PLAN.dataset_of(w.model))["vocab"],
         labels=lambda w: f"results/labels/{PLAN.dataset_of(w.model)}/test.parquet",
+        train_text=lambda w: data_files(PLAN.dataset_of(w.model))["train"],
+        train_labels=lambda w: f"results/labels/{PLAN.dataset_of(w.model)}/train.parquet",
         metrics="results/probes/{model}/metrics.csv",
         weights="results/probes/{model}/weights.npz",
         code=code("neurons"),
@@ -18,7 +21,13 @@ rule neurons:
             "results/neurons/{model}/{hypothesis}/heatmap.png",
             caption="../report/neuron_heatmap.rst",
             category="Most responsible neurons",
-            labels={"model": "{model}", "hypothesis": "{hypothesis}"},
+            labels={"model": "{model}", "hypothesis": "{hypothesis}", "figure": "heatmap"},
+        ),
+        rankings=report(
+            "results/neurons/{model}/{hypothesis}/rankings.png",
+            caption="../report/neuron_rankings_plot.rst",
+            category="Most responsible neurons",
+            labels={"model": "{model}", "hypothesis": "{hypothesis}", "figure": "rankings"},
         ),
     wildcard_constraints:
         hypothesis=r"[A-Za-z0-9_]+",
@@ -55,3 +64,27 @@ rule ablation_table:
         runtime=5,
     script:
         "../../scripts/ablation_table.py"
+
+
+rule neuron_rankings_table:
+    input:
+        tables=lambda w: [f"results/neurons/{m}/{h}/ablation.csv" for m, h in PLAN.neuron_targets()],
+        code=code("neurons"),
+    output:
+        table=report(
+            "results/tables/neuron_rankings.csv",
+            caption="../report/neuron_rankings.rst",
+            category="Most responsible neurons",
+        ),
+    params:
+        settings=config["neurons"],
+    log:
+        "logs/neuron_rankings_table.log",
+    benchmark:
+        "benchmarks/neuron_rankings_table.tsv"
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../../scripts/neuron_rankings_table.py"
