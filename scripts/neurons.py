@@ -1,4 +1,4 @@
-"""Most responsible neuron of one hypothesis's probes: coloured-text heatmap, and unit ablations of each ranking."""
+"""Most responsible neuron of one hypothesis's probes: coloured-text heatmap and unit ablations."""
 
 from rnnscope.logs import configure_logging
 from rnnscope.neurons import NeuronSettings, analyse_neurons
@@ -9,15 +9,12 @@ analyse_neurons(
     snakemake.input.text,
     snakemake.input.vocab,
     snakemake.input.labels,
-    snakemake.input.train_text,
-    snakemake.input.train_labels,
     snakemake.input.metrics,
     snakemake.input.weights,
     snakemake.wildcards.hypothesis,
     NeuronSettings(**snakemake.params.settings),
     snakemake.output.table,
     snakemake.output.heatmap,
-    snakemake.output.rankings,
     model_name=snakemake.wildcards.model,
     threads=snakemake.threads,
     warmup_tokens=snakemake.params.warmup_tokens,

@@ -47,7 +47,7 @@ def test_defaults_are_filled_in_nested_entries() -> None:
     assert config["models"]["m"]["train"]["optimizer"] == "adam"
     assert config["models"]["m"]["model"]["cell"] == "lstm"
     assert config["datasets"]["d"]["split"] == [0.9, 0.05, 0.05]
-    assert config["probe"]["mdl"] == {"enabled": False, "portions": list(MDL_PORTIONS)}
+    assert config["probe"]["mdl"] == {"enabled": True, "portions": list(MDL_PORTIONS)}
 
 
 @pytest.mark.parametrize(

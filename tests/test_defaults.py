@@ -16,8 +16,9 @@ from rnnscope.downloads import Source
 from rnnscope.erasure import ErasureSettings
 from rnnscope.generate import GenerateSettings
 from rnnscope.models import ModelConfig
-from rnnscope.neurons import ABLATABLE_KINDS, RANKINGS, ElasticNetSettings, NeuronSettings
+from rnnscope.neurons import ABLATABLE_KINDS, NeuronSettings
 from rnnscope.probes import CLASS_WEIGHTS, MdlSettings, ProbeSettings
+from rnnscope.rankings import RANKINGS, ElasticNetSettings, RankingSettings
 from rnnscope.schema import load_schema, section_keys
 from rnnscope.train import TrainSettings
 
@@ -31,7 +32,8 @@ SECTIONS: dict[type, tuple[str, dict[str, object]]] = {
     GenerateSettings: ("generate", {}),
     NeuronSettings: ("neurons", {}),
     ErasureSettings: ("erasure", {}),
-    ElasticNetSettings: ("neurons.elastic_net", {}),  # NeuronSettings.elastic_net
+    RankingSettings: ("rankings", {}),
+    ElasticNetSettings: ("rankings.elastic_net", {}),  # RankingSettings.elastic_net
     Source: ("datasets.<name>", {}),  # rule download passes url, sha256, mirror_path, mirror_sha256
 }
 
@@ -132,4 +134,4 @@ def test_code_tables_name_the_schema_enums() -> None:
     """Tables keyed by an enum's values hold every value the schema allows, and no other."""
     assert list(CLASS_WEIGHTS) == section_keys("probe")["weightings"]["items"]["enum"]
     assert list(ABLATABLE_KINDS) == section_keys("neurons")["kinds"]["items"]["enum"]
-    assert list(RANKINGS) == section_keys("neurons")["rankings"]["items"]["enum"]
+    assert list(RANKINGS) == section_keys("rankings")["methods"]["items"]["enum"]

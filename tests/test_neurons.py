@@ -16,21 +16,26 @@ from rnnscope.hypotheses import label_split
 from rnnscope.models import ModelConfig, RNNModel
 from rnnscope.neurons import (
     ABLATION_COLUMNS,
-    RANKINGS,
-    ElasticNetSettings,
+    AblationSweep,
     NeuronSettings,
     Probe,
     ablation_rows,
     analyse_neurons,
     char_cells,
-    elastic_net_order,
-    mean_difference_order,
     mean_loss,
-    ranking_summary,
     run_states,
     silence_units,
 )
 from rnnscope.probes import ProbeSettings, fit_probes
+from rnnscope.rankings import (
+    RANKINGS,
+    ElasticNetSettings,
+    RankingSettings,
+    analyse_rankings,
+    elastic_net_order,
+    mean_difference_order,
+    ranking_summary,
+)
 from rnnscope.states import read_matrices, read_tokens
 
 torch.set_num_threads(1)  # tiny matrices on a shared machine
@@ -220,12 +225,9 @@ def fitted(tmp_path_factory: pytest.TempPathFactory, tagger_data: Path) -> dict[
 def analyse(
     fitted: dict[str, Path], hypothesis: str, settings: NeuronSettings, csv: Path, png: Path, **extra: Any
 ) -> pd.DataFrame:
-    """analyse_neurons on the fitted toy model's files; the rankings plot beside ``png`` as <stem>_rankings.png."""
-    names = ("checkpoint", "test_text", "vocab", "test_labels", "train_text", "train_labels", "metrics", "weights")
-    rankings_png = png.with_name(f"{png.stem}_rankings.png")
-    return analyse_neurons(
-        *(fitted[name] for name in names), hypothesis, settings, csv, png, rankings_png, model_name="toy", **extra
-    )
+    """analyse_neurons on the fitted toy model's files."""
+    names = ("checkpoint", "test_text", "vocab", "test_labels", "metrics", "weights")
+    return analyse_neurons(*(fitted[name] for name in names), hypothesis, settings, csv, png, model_name="toy", **extra)
 
 
 def test_saved_probe_reproduces_its_test_predictions(fitted: dict[str, Path]) -> None:
@@ -275,11 +277,8 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
     assert shown["text"] == test_text[shown["start"] : shown["start"] + len(shown["text"])] and set(
         shown["labels"]
     ) <= {0, 1}
-    # 2 layers x 2 kinds x 2 values of k x (3 rankings + 2 random draws)
-    assert len(table) == 2 * 2 * 2 * 5 and (table["status"] == "ok").all()
-    counts = table.groupby(["layer", "kind", "k", "ranking"]).size()
-    assert counts.xs("random", level="ranking").eq(2).all() and counts.drop("random", level="ranking").eq(1).all()
-    assert set(table["ranking"]) == {*RANKINGS, "random"} and set(table["k"]) == {1, 3}
+    # 2 layers x 2 kinds x 2 values of k x (top + 2 random draws)
+    assert len(table) == 2 * 2 * 2 * 3 and (table["status"] == "ok").all()
     # The whole test split is used, so F1 before ablation is the probe table's F1.
     np.testing.assert_allclose(table["f1_before"], table["f1_probe_table"], atol=1e-9)
     top1 = table[(table["ranking"] == "probe_weight") & (table["k"] == 1)]
@@ -304,7 +303,6 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
     )
     assert (table["loss_all_after"] != table["loss_all_before"]).all()
     assert (folder / "heatmap.png").stat().st_size > 20_000
-    assert (folder / "heatmap_rankings.png").stat().st_size > 20_000
     # As 4 streams (zero state at each segment's start) the same ablations run on a whole number of segments.
     streamed = analyse(
         fitted,
@@ -316,9 +314,7 @@ def test_analyse_neurons_writes_table_and_heatmap(fitted: dict[str, Path]) -> No
     assert (
         len(streamed) == len(table) and (streamed["n_chars"] == len(TEXT) - SPLIT_AT - (len(TEXT) - SPLIT_AT) % 4).all()
     )
-    # The train-split rankings read the train text as streams too, so only these units must agree.
-    same_draws = table["ranking"].isin(["probe_weight", "random"])
-    assert streamed.loc[same_draws, "units"].tolist() == table.loc[same_draws, "units"].tolist()
+    assert streamed["units"].tolist() == table["units"].tolist()
     assert (streamed["streams"] == 4).all() and (table["streams"] == 1).all()  # the table says how the text was run
     with pytest.raises(ValueError, match="lower neurons.streams"):
         analyse(
@@ -364,7 +360,7 @@ def test_analyse_neurons_explains_a_skipped_probe(fitted: dict[str, Path]) -> No
     )
     assert json.loads((folder / "skipped.json").read_text())["status"] == "skipped"
     assert len(table) == 1 and table["status"].item().startswith("skipped:") and "class" in table["status"].item()
-    assert (folder / "skipped.png").exists() and (folder / "skipped_rankings.png").exists()
+    assert (folder / "skipped.png").exists()
     with pytest.raises(ValueError, match="continuous"):
         analyse(
             fitted,
@@ -373,6 +369,9 @@ def test_analyse_neurons_explains_a_skipped_probe(fitted: dict[str, Path]) -> No
             folder / "x.csv",
             folder / "x.png",
         )
+
+
+# Unit rankings judged by ablation (rnnscope.rankings).
 
 
 def test_mean_difference_orders_units_by_the_class_means_gap() -> None:
@@ -417,16 +416,7 @@ def test_ablation_rows_cover_every_ranking_and_k_running_each_unit_set_once(monk
         }
         for key, probe in probes.items()
     }
-    settings = NeuronSettings(
-        kinds=("h",),
-        weighting="balanced",
-        k=(1, 2, 6),  # 6: 2k > 10 units, skipped
-        random_repeats=2,
-        seed=0,
-        max_tokens=400,
-        heatmap_chars=100,
-        heatmap_width=60,
-    )
+    sweep = AblationSweep(RANKINGS, k=(1, 2, 6), random_repeats=2, seed=0)  # 6: 2k > 10 units, skipped
     silenced_sets = []
 
     def counting_run_states(*args: Any, **kwargs: Any) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -435,7 +425,7 @@ def test_ablation_rows_cover_every_ranking_and_k_running_each_unit_set_once(monk
 
     monkeypatch.setattr(neurons, "run_states", counting_run_states)
     base = {"model": "toy", "hypothesis": "upper", "weighting": "balanced"}
-    table = pd.DataFrame(ablation_rows(model, ids, labels, probes, orders, settings, base), columns=ABLATION_COLUMNS)
+    table = pd.DataFrame(ablation_rows(model, ids, labels, probes, orders, sweep, base), columns=ABLATION_COLUMNS)
 
     ok = table[table["status"] == "ok"]
     for layer in (0, 1):
@@ -494,3 +484,54 @@ def test_ranking_summary_marks_the_ranking_that_hurts_the_true_characters_most()
     assert by.loc[(1, "probe_weight"), "random_loss_true_increase_min"] == pytest.approx(0.1)
     assert by.loc[(1, "probe_weight"), "random_loss_true_increase_max"] == pytest.approx(0.3)
     assert by.loc[(2, "mean_difference"), "random_f1_drop_mean"] == pytest.approx(0.1)
+
+
+RANKING_SETTINGS = RankingSettings(
+    enabled=True,
+    methods=RANKINGS,
+    kinds=("h", "c"),
+    weighting="balanced",
+    C=1.0,
+    k=(1, 3),
+    random_repeats=2,
+    seed=0,
+    fit_tokens=5000,
+    max_tokens=5000,
+)
+
+
+def rank(fitted: dict[str, Path], hypothesis: str, name: str) -> pd.DataFrame:
+    """analyse_rankings on the fitted toy model's files (no probe-stage output read)."""
+    names = ("checkpoint", "vocab", "train_text", "train_labels", "test_text", "test_labels")
+    folder = fitted["folder"]
+    return analyse_rankings(
+        *(fitted[name] for name in names),
+        hypothesis,
+        RANKING_SETTINGS,
+        folder / f"{name}.csv",
+        folder / f"{name}.png",
+        model_name="toy",
+        warmup_tokens=5,
+    )
+
+
+def test_analyse_rankings_ablates_every_ranking_of_every_layer_and_kind(fitted: dict[str, Path]) -> None:
+    table = rank(fitted, "capitalized_word", "rankings")
+    assert (table["status"] == "ok").all() and (table["n_chars"] == len(TEXT) - SPLIT_AT - 5).all()
+    counts = table.groupby(["layer", "kind", "k", "ranking"]).size()
+    # 2 layers x kinds h, c (an LSTM) x k in {1, 3} x (3 rankings + 2 random draws)
+    assert len(counts) == 2 * 2 * 2 * 4 and counts.xs("random", level="ranking").eq(2).all()
+    assert counts.drop("random", level="ranking").eq(1).all()
+    assert (table["loss_all_after"] != table["loss_all_before"]).all()
+    assert pd.read_csv(fitted["folder"] / "rankings.csv").shape == table.shape
+    assert (fitted["folder"] / "rankings.png").stat().st_size > 20_000
+    summary = ranking_summary(table.assign(model="toy"))
+    assert len(summary) == 2 * 2 * 2 * 3 and summary.groupby(["layer", "kind", "k"])["best_by_loss_true"].any().all()
+
+
+def test_analyse_rankings_explains_a_hypothesis_with_one_class(fitted: dict[str, Path]) -> None:
+    # The toy text has no parentheses: no ranking can be fitted.
+    table = rank(fitted, "inside_parentheses", "one_class")
+    assert table["ranking"].tolist() == list(RANKINGS)
+    assert table["status"].str.contains("are all False").all()
+    assert (fitted["folder"] / "one_class.png").exists()

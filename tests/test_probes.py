@@ -42,6 +42,7 @@ SETTINGS = ProbeSettings(
     standardize=True,
     n_jobs=1,
     warmup_tokens=0,  # the fixtures' states have no zero-state transient (one test adds some)
+    mdl=MdlSettings(enabled=False),  # on by default; the MDL tests turn it on
 )
 
 
@@ -518,7 +519,7 @@ def test_uniform_codelength_is_n_log2_k_and_blocks_follow_the_portions() -> None
 
 
 def test_mdl_portions_are_validated() -> None:
-    assert MdlSettings().portions[-1] == 1.0 and not MdlSettings().enabled
+    assert MdlSettings().portions[-1] == 1.0 and MdlSettings().enabled
     for portions in ((0.5, 0.25, 1.0), (0.1, 0.5), (0.5, 0.5, 1.0)):
         with pytest.raises(ValueError, match=r"probe\.mdl\.portions \[.*\] must increase strictly and end at 1\.0"):
             MdlSettings(portions=portions)
@@ -549,7 +550,7 @@ def test_mdl_columns_beside_plain_classifiers(files: tuple[Path, Path, Path, Pat
     # No code is much worse than the uniform one: a few-row prefix's fit costs a wrong row bits, not
     # thousands of them (float32 probabilities rounded to 0; a scaler fitted on 2 rows).
     assert (plain[["mdl_compression", "control_mdl_compression"]] > 0.8).all().all()
-    # Off (the default): the columns are there and empty.
+    # Off: the columns are there and empty.
     assert (
         table.pipe(lambda _: fit_probes(*files, SETTINGS, tmp_path / "o.csv", tmp_path / "o.npz"))[MDL_COLUMNS]
         .isna()

@@ -334,12 +334,8 @@ def test_ablation_table_and_heatmaps(workdir: Path) -> None:
     code_pairs = {(m, "inside_comment") for m in ("linux_lstm", "linux_gru")}
     assert set(zip(table["model"], table["hypothesis"], strict=True)) == pairs | code_pairs
     ok = table[table["status"] == "ok"]
-    # per layer (2 for Shakespeare, 1 for the tiny Linux models): kind h x k in {1, 3} x (3 rankings + 2 random draws)
-    assert len(ok) % 10 == 0 and len(ok) > 0
-    rankings = pd.read_csv(workdir / "results/tables/neuron_rankings.csv")
-    assert (
-        len(rankings) == 3 * len(ok) // 5 and rankings.groupby(["model", "layer", "k"])["best_by_loss_true"].any().all()
-    )
+    # per layer (2 for Shakespeare, 1 for the tiny Linux models): kind h x k in {1, 3} x (top + 2 random draws)
+    assert len(ok) % 6 == 0 and len(ok) > 0 and set(ok["ranking"]) == {"probe_weight", "random"}
     # Tiny Shakespeare's probes read the test split's first characters (sampling prefix), as the
     # ablation does, so the F1 before ablation is the probe table's. Linux's probe rows are spread
     # over the split: the same probe on other rows, close but not equal.
@@ -348,7 +344,31 @@ def test_ablation_table_and_heatmaps(workdir: Path) -> None:
     assert ok["f1_before"].between(0, 1).all() and (ok["f1_before"] - ok["f1_probe_table"]).abs().max() < 0.15
     for model, hypothesis in pairs:
         assert (workdir / f"results/neurons/{model}/{hypothesis}/heatmap.png").stat().st_size > 5_000
+
+
+def test_neuron_rankings_table(workdir: Path) -> None:
+    table = pd.read_csv(workdir / "results/tables/neuron_rankings.csv")
+    pairs = {(m, "capitalized_word") for m in ("shakespeare_lstm", "shakespeare_gru", "shakespeare_gru_s1")}
+    pairs |= {(m, "inside_comment") for m in ("linux_lstm", "linux_gru")}
+    assert set(zip(table["model"], table["hypothesis"], strict=True)) == pairs
+    # every layer (2 for Shakespeare, 1 for the tiny Linux models) x k in {1, 3} x the 3 rankings
+    assert set(table["ranking"]) == {"probe_weight", "elastic_net", "mean_difference"} and set(table["k"]) == {1, 3}
+    assert len(table) == 3 * 2 * 3 * 2 + 2 * 1 * 3 * 2
+    assert table.groupby(["model", "layer", "k"])["best_by_loss_true"].any().all()
+    assert table["random_loss_true_increase_min"].le(table["random_loss_true_increase_max"]).all()
+    for model, hypothesis in pairs:
         assert (workdir / f"results/neurons/{model}/{hypothesis}/rankings.png").stat().st_size > 5_000
+
+
+def test_erasure_table(workdir: Path) -> None:
+    table = pd.read_csv(workdir / "results/tables/erasure.csv")
+    ok = table[table["status"] == "ok"]
+    # 3 Shakespeare models x 2 layers + 2 Linux models x 1 layer, each LEACE + 1 random eraser
+    assert len(ok) == (3 * 2 + 2) * 2 and set(ok["eraser"]) == {"leace", "random"}
+    assert (ok["rank"] == 1).all() and ok["majority_accuracy"].between(0.5, 1).all()
+    assert (ok["loss_true_change_ci_low"] <= ok["loss_true_change"]).all()
+    assert (ok["loss_true_change"] <= ok["loss_true_change_ci_high"]).all()
+    assert (workdir / "results/erasure/shakespeare_lstm/capitalized_word/erasure.png").stat().st_size > 5_000
 
 
 def test_report_builds(workdir: Path) -> None:
@@ -357,6 +377,7 @@ def test_report_builds(workdir: Path) -> None:
     assert "tiny_rnn_weights.csv" in html and "perplexity.csv" in html
     assert "ablation.csv" in html and "probes_generated.csv" in html and "heatmap.png" in html
     assert "neuron_rankings.csv" in html and "rankings.png" in html
+    assert "erasure.csv" in html and "erasure.png" in html
     assert "views.csv" in html and "explorer/index.html" in html  # the explorer's caption links the site
 
 
@@ -385,7 +406,6 @@ def test_probe_parameter_change_reruns_only_probes_and_downstream(workdir: Path)
         "generated_probe_table": 1,
         "neurons": 5,
         "ablation_table": 1,
-        "neuron_rankings_table": 1,
         "explorer": 1,  # it shows the probe table and the neurons' heatmap data
         "benchmark_summary": 1,
         "all": 1,

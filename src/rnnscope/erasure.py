@@ -46,7 +46,7 @@ from rnnscope.extract import layer_modules
 from rnnscope.figures import save_figure
 from rnnscope.models import RNNModel, load_model
 from rnnscope.neurons import labelled_characters, run_states
-from rnnscope.probes import ProbeSettings, fit_probe
+from rnnscope.probes import fit_probe, intervention_probe_settings
 from rnnscope.schema import check_settings
 from rnnscope.states import state_column
 
@@ -205,24 +205,6 @@ class ErasureSettings:
     def __post_init__(self) -> None:
         check_settings("erasure", self)
 
-    def probe_settings(self, warmup_tokens: int) -> ProbeSettings:
-        """The refitted probes' settings: fitted as the probe stage fits its own (standardised
-        states, Newton steps), but with ``C`` and ``weighting`` of their own, so that changing a
-        probe parameter does not rerun every erasure."""
-        return ProbeSettings(
-            max_train_rows=self.fit_tokens,
-            max_test_rows=self.max_tokens,
-            max_iter=300,
-            C=self.C,
-            seed=self.seed,
-            weightings=(self.weighting,),
-            standardize=True,
-            n_jobs=1,
-            control=False,
-            warmup_tokens=warmup_tokens,
-            bootstrap=0,
-        )
-
 
 ERASURE_COLUMNS = [
     *["model", "hypothesis", "layer", "kind", "eraser", "repeat", "rank", "weighting", "damage"],
@@ -280,7 +262,7 @@ def erasure_rows(
     on all, with block-bootstrap intervals of the change. The first ``warmup_tokens``
     characters of each text are left out, as the probes leave them out."""
     warmup = warmup_tokens
-    probe_settings = settings.probe_settings(warmup_tokens)
+    probe_settings = intervention_probe_settings(settings.C, settings.weighting, settings.seed, warmup_tokens)
     fit_rows, test_rows = np.arange(warmup, len(fit_ids)), np.arange(warmup, len(test_ids))
     y_fit, y_test = fit_labels[fit_rows], test_labels[test_rows]
     true_rows = test_rows[y_test]

@@ -17,21 +17,9 @@ probes on c too. States of the silenced units are recorded as 0 (the value the i
 gives them). Probes on gates are not ablated (a silenced unit's gates are still computed from
 the other units, so "zeroing" them is a different intervention).
 
-Which k units are silenced is judged by ablation across rankings of the units (config
-``neurons.rankings``), each applied to every k of ``neurons.k``:
-
-- ``probe_weight``: largest |w| of the fitted probe (results/probes weights.npz), seed 003's;
-- ``elastic_net``: largest |w| of an elastic-net logistic regression (L1 + L2) on standardised
-  states, the weight-mass ordering of NeuroX (Dalvi et al. 2019), which for one binary probe is
-  |w| descending; units the L1 term zeroes follow in index order;
-- ``mean_difference``: largest |mean(x | true) - mean(x | false)|, probe-free (Antverg &
-  Belinkov 2022).
-
-The last two are fitted on the states of the first ``neurons.ranking_tokens`` characters of the
-TRAIN split (after probe.warmup_tokens), so the held-out text they are judged on is not the text
-they were chosen on, as for the probe. The random control draws k units outside the
-``probe_weight`` top k (as before the other rankings came), whichever rankings are configured,
-so its draws do not depend on them. A unit set several rankings agree on is run once.
+:func:`ablation_rows` silences the top k units of any unit ranking (:mod:`rnnscope.rankings`
+judges several); this stage's ranking is the probe's |w| (``probe_weight``). The random control
+draws k units outside the probe's top k by |w|. A unit set several rankings agree on is run once.
 """
 
 from __future__ import annotations
@@ -39,11 +27,10 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -51,8 +38,6 @@ import pandas as pd
 import torch
 from matplotlib.collections import PatchCollection
 from matplotlib.patches import Rectangle
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 from torch import nn
 
@@ -65,13 +50,14 @@ from rnnscope.schema import check_settings
 from rnnscope.states import state_column
 from rnnscope.text import encode, load_vocab, read_utf8
 
+if TYPE_CHECKING:
+    from rnnscope.probes import ProbeFit
+
 log = logging.getLogger(__name__)
 
 ABLATABLE_KINDS = ("h", "c")
-RANKINGS = ("probe_weight", "elastic_net", "mean_difference")
+PROBE_WEIGHT = "probe_weight"  # the `ranking` of the probe's largest |w| (seed 003's neuron at k = 1)
 RANDOM = "random"  # the `ranking` of the random-k control rows
-# saga on standardised states; a fit still short of its tolerance is logged, its order kept.
-ELASTIC_NET_MAX_ITER = 1000
 ABLATION_COLUMNS = [
     *["model", "layer", "kind", "hypothesis", "weighting", "ranking", "k", "repeat", "units"],
     *["f1_before", "f1_after", "loss_true_before", "loss_true_after", "loss_all_before", "loss_all_after"],
@@ -80,23 +66,21 @@ ABLATION_COLUMNS = [
 
 
 @dataclass(frozen=True)
-class ElasticNetSettings:
-    """The elastic-net ranking's penalty (config ``neurons.elastic_net``): scikit-learn's
-    ``l1_ratio`` (1 = L1 only) and ``C`` (inverse strength, on standardised states)."""
+class AblationSweep:
+    """Which unit sets :func:`ablation_rows` silences: the top k of each ranking of ``rankings``
+    for each of ``k``, and ``random_repeats`` draws of k random units (numpy ``seed``), on text
+    run as ``streams`` segments."""
 
-    l1_ratio: float = 0.5
-    C: float = 0.1
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "l1_ratio", float(self.l1_ratio))
-        object.__setattr__(self, "C", float(self.C))
-        check_settings("neurons.elastic_net", self)
+    rankings: tuple[str, ...]
+    k: tuple[int, ...]
+    random_repeats: int
+    seed: int
+    streams: int = 1
 
 
 @dataclass(frozen=True)
 class NeuronSettings:
-    """Which probes are ablated and shown, which unit rankings are judged, and on how much text
-    (config ``neurons``)."""
+    """Which probes are ablated and shown, and on how much held-out text (config ``neurons``)."""
 
     kinds: tuple[str, ...]
     weighting: str
@@ -107,17 +91,15 @@ class NeuronSettings:
     heatmap_chars: int
     heatmap_width: int
     streams: int = 1
-    rankings: tuple[str, ...] = RANKINGS
-    ranking_tokens: int = 20000
-    elastic_net: ElasticNetSettings = field(default_factory=ElasticNetSettings)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kinds", tuple(self.kinds))
         object.__setattr__(self, "k", tuple(sorted(set(self.k))))
-        object.__setattr__(self, "rankings", tuple(dict.fromkeys(self.rankings)))  # config order, once each
-        if isinstance(self.elastic_net, dict):
-            object.__setattr__(self, "elastic_net", ElasticNetSettings(**self.elastic_net))
         check_settings("neurons", self)
+
+    @property
+    def sweep(self) -> AblationSweep:
+        return AblationSweep((PROBE_WEIGHT,), self.k, self.random_repeats, self.seed, self.streams)
 
 
 @dataclass(frozen=True)
@@ -145,6 +127,13 @@ class Probe:
                 scale=arrays[f"{key}/scale"] if standardized else None,
             )
 
+    @classmethod
+    def of_fit(cls, fit: ProbeFit) -> Probe:
+        """A binary probe just fitted by :func:`rnnscope.probes.fit_probe`."""
+        return cls(
+            coef=fit.coef[0].astype(np.float64), intercept=float(fit.intercept[0]), mean=fit.mean, scale=fit.scale
+        )
+
     def decision(self, states: np.ndarray) -> np.ndarray:
         z = states if self.mean is None else (states - self.mean) / self.scale
         return z @ self.coef + self.intercept
@@ -162,45 +151,6 @@ class Probe:
     def top_units(self, k: int) -> list[int]:
         """The k units with the largest |w| (ties: lower index first)."""
         return [int(unit) for unit in self.unit_order()[:k]]
-
-
-def mean_difference_order(states: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Every unit, largest |mean(x | true) - mean(x | false)| first (ties: lower index first):
-    Antverg & Belinkov (2022)'s probeless ranking. ``labels`` must hold both classes."""
-    if labels.all() or not labels.any():
-        raise ValueError("the mean-difference ranking needs characters of both classes")
-    states = np.asarray(states, dtype=np.float64)
-    difference = states[labels].mean(axis=0) - states[~labels].mean(axis=0)
-    return np.argsort(-np.abs(difference), kind="stable")
-
-
-def elastic_net_order(
-    states: np.ndarray, labels: np.ndarray, settings: ElasticNetSettings, balanced: bool, seed: int
-) -> np.ndarray:
-    """Every unit, largest |w| first (ties, such as the units the L1 term zeroes: lower index
-    first), of an elastic-net logistic regression of ``labels`` on the standardised ``states``
-    (class-balanced with ``balanced``): NeuroX's weight-mass ordering for a binary probe."""
-    states = np.asarray(states, dtype=np.float64)
-    scale = states.std(axis=0)
-    scale[scale == 0] = 1.0  # a constant unit stays 0 after centring
-    standardised = (states - states.mean(axis=0)) / scale
-    # l1_ratio in (0, 1) with saga is the elastic net; scikit-learn 1.8 deprecated `penalty` for it.
-    classifier = LogisticRegression(
-        solver="saga",
-        l1_ratio=settings.l1_ratio,
-        C=settings.C,
-        class_weight="balanced" if balanced else None,
-        max_iter=ELASTIC_NET_MAX_ITER,
-        random_state=seed,
-    )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        classifier.fit(standardised, labels)
-    for warning in caught:
-        log.warning("elastic-net ranking: %s", warning.message)
-    weights = classifier.coef_[0]
-    log.info("elastic-net ranking: %d of %d units with w != 0", np.count_nonzero(weights), len(weights))
-    return np.argsort(-np.abs(weights), kind="stable")
 
 
 def silence_units(model: RNNModel, layer: int, units: Sequence[int]) -> RNNModel:
@@ -279,43 +229,6 @@ def mean_loss(next_log_prob: np.ndarray, rows: np.ndarray) -> float:
     return float(losses.mean()) if len(losses) else float("nan")
 
 
-def ranking_orders(
-    model: RNNModel,
-    train_ids: np.ndarray,
-    train_labels: np.ndarray,
-    probes: dict[tuple[int, str], Probe],
-    settings: NeuronSettings,
-    warmup_tokens: int = 0,
-) -> tuple[dict[tuple[int, str], dict[str, np.ndarray]], dict[str, str]]:
-    """Each configured ranking's order of the units (most important first) of every probe's layer
-    and kind, the train-split rankings on the states of ``train_ids`` from ``warmup_tokens`` on;
-    and why a ranking was left out (the train characters lack a class), by ranking."""
-    orders: dict[tuple[int, str], dict[str, np.ndarray]] = {
-        key: {"probe_weight": probe.unit_order()} for key, probe in probes.items()
-    }
-    trained = [ranking for ranking in settings.rankings if ranking != "probe_weight"]
-    if not trained:
-        return orders, {}
-    labels = train_labels[warmup_tokens:]
-    if labels.all() or not labels.any():
-        reason = (
-            f"the first {len(train_labels)} train characters (neurons.ranking_tokens) after probe.warmup_tokens "
-            f"are all {bool(labels[0])}"
-        )
-        log.warning("%s: leaving out rankings %s", reason, trained)
-        return orders, dict.fromkeys(trained, f"skipped: {reason}")
-    states, _ = run_states(model, train_ids, sorted({kind for _, kind in probes}), streams=settings.streams)
-    for (layer, kind), layer_orders in orders.items():
-        layer_states = states[state_column(layer, kind)][warmup_tokens:]
-        if "mean_difference" in trained:
-            layer_orders["mean_difference"] = mean_difference_order(layer_states, labels)
-        if "elastic_net" in trained:
-            layer_orders["elastic_net"] = elastic_net_order(
-                layer_states, labels, settings.elastic_net, settings.weighting == "balanced", settings.seed
-            )
-    return orders, {}
-
-
 class AblationScores(NamedTuple):
     """What silencing one unit set of one layer did, on the scored characters."""
 
@@ -330,13 +243,13 @@ def ablation_rows(
     labels: np.ndarray,
     probes: dict[tuple[int, str], Probe],
     orders: dict[tuple[int, str], dict[str, np.ndarray]],
-    settings: NeuronSettings,
+    sweep: AblationSweep,
     base: dict[str, object],
     warmup_tokens: int = 0,
     unranked: dict[str, str] | None = None,
 ) -> list[dict[str, object]]:
     """One row per ablation of every probe in ``probes``: the top k units of each ranking of
-    ``settings.rankings`` (their orders in ``orders``, or a skipped row with the reason in
+    ``sweep.rankings`` (their orders in ``orders``, or a skipped row with the reason in
     ``unranked``) and k random units outside the probe's top k by |w|, for each k, scored on the
     characters from ``warmup_tokens`` on (the probes' own rows: ``probe.warmup_tokens``). Each
     distinct unit set of a layer is run once, every kind of that layer's probes recorded."""
@@ -344,7 +257,7 @@ def ablation_rows(
     kinds_of_layer: dict[int, list[str]] = {}
     for layer, kind in sorted(probes):
         kinds_of_layer.setdefault(layer, []).append(kind)
-    states, log_prob = run_states(model, ids, sorted({kind for _, kind in probes}), streams=settings.streams)
+    states, log_prob = run_states(model, ids, sorted({kind for _, kind in probes}), streams=sweep.streams)
     all_rows = np.arange(warmup_tokens, len(ids))
     labels = labels[all_rows]
     true_rows = all_rows[labels]
@@ -355,7 +268,7 @@ def ablation_rows(
         key = (layer, frozenset(units))
         if key not in scored:
             after, after_log_prob = run_states(
-                model, ids, kinds_of_layer[layer], silenced=(layer, units), streams=settings.streams
+                model, ids, kinds_of_layer[layer], silenced=(layer, units), streams=sweep.streams
             )
             scored[key] = AblationScores(
                 f1_after={
@@ -376,8 +289,8 @@ def ablation_rows(
     for (layer, kind), probe in sorted(probes.items()):
         column = state_column(layer, kind)
         f1_before = f1_score(labels, probe.predict(states[column][all_rows]), zero_division=0)
-        rng = np.random.default_rng(settings.seed)
-        for k in settings.k:
+        rng = np.random.default_rng(sweep.seed)
+        for k in sweep.k:
             common = base | {
                 "layer": layer,
                 "kind": kind,
@@ -396,17 +309,17 @@ def ablation_rows(
                 )
                 rows += [
                     common | {"ranking": ranking, "status": f"skipped: 2k > {hidden} units"}
-                    for ranking in settings.rankings
+                    for ranking in sweep.rankings
                 ]
                 continue
             outside = np.setdiff1d(np.arange(hidden), probe.top_units(k))
             draws = [
                 (ranking, 0, [int(unit) for unit in orders[(layer, kind)][ranking][:k]])
-                for ranking in settings.rankings
+                for ranking in sweep.rankings
                 if ranking not in unranked
             ] + [
                 (RANDOM, repeat, sorted(int(u) for u in rng.choice(outside, size=k, replace=False)))
-                for repeat in range(settings.random_repeats)
+                for repeat in range(sweep.random_repeats)
             ]
             rows += [common | {"ranking": ranking, "status": unranked[ranking]} for ranking in unranked]
             for ranking, repeat, units in draws:
@@ -531,49 +444,6 @@ def plot_no_probe(reason: str, title: str, png_path: str | Path) -> None:
     save_figure(figure, png_path, svg=False)
 
 
-def plot_rankings(table: pd.DataFrame, title: str, png_path: str | Path) -> None:
-    """One row of panels per probe (layer and kind): the probe's F1 and the loss on characters
-    where the hypothesis holds, after silencing each ranking's top k units, against k; k random
-    units as the mean over the draws with their min-max band; the value before ablation dashed."""
-    ok = table[table["status"] == "ok"]
-    if ok.empty:
-        figure, message = plt.subplots(figsize=(6, 1.2))
-        message.axis("off")
-        reasons = "; ".join(sorted(set(table["status"])))
-        message.text(0.0, 0.5, f"{title}\nno ablation: {reasons}", va="center", fontsize=9)
-        save_figure(figure, png_path, svg=False)
-        return
-    probes = sorted(set(zip(ok["layer"], ok["kind"], strict=True)))
-    colours = {ranking: plt.get_cmap("tab10")(index) for index, ranking in enumerate(RANKINGS)}
-    metrics = [("f1", "probe F1"), ("loss_true", "loss on true characters (nats/char)")]
-    figure, axes = plt.subplots(
-        len(probes), len(metrics), figsize=(10, 2.8 * len(probes) + 0.6), squeeze=False, layout="constrained"
-    )
-    for panels, (layer, kind) in zip(axes, probes, strict=True):
-        rows = ok[(ok["layer"] == layer) & (ok["kind"] == kind)]
-        ks = sorted(rows["k"].unique())
-        for panel, (metric, label) in zip(panels, metrics, strict=True):
-            for ranking, lines in rows[rows["ranking"] != RANDOM].groupby("ranking", sort=False):
-                by_k = lines.sort_values("k")
-                panel.plot(by_k["k"], by_k[f"{metric}_after"], marker="o", color=colours[ranking], label=ranking)
-            random = rows[rows["ranking"] == RANDOM].groupby("k")[f"{metric}_after"].agg(["mean", "min", "max"])
-            if not random.empty:
-                panel.plot(random.index, random["mean"], marker=".", color="grey", label="random (mean, min-max)")
-                panel.fill_between(random.index, random["min"], random["max"], color="grey", alpha=0.25)
-            panel.axhline(
-                rows[f"{metric}_before"].iloc[0], color="black", linestyle="--", linewidth=0.8, label="before"
-            )
-            panel.set_xscale("log")
-            panel.set_xticks(ks, labels=[str(k) for k in ks])
-            panel.tick_params(axis="x", which="minor", bottom=False, labelbottom=False)
-            panel.set_xlabel("k units silenced")
-            panel.set_ylabel(label, fontsize=8)
-            panel.set_title(f"{state_column(layer, kind)}: {label}", fontsize=9, loc="left")
-    axes[0, 0].legend(fontsize=7)
-    figure.suptitle(title, fontsize=10)
-    save_figure(figure, png_path, svg=False)
-
-
 def labelled_characters(
     text_path: str | Path,
     vocab_path: str | Path,
@@ -616,28 +486,23 @@ def analyse_neurons(
     text_path: str | Path,
     vocab_path: str | Path,
     labels_path: str | Path,
-    train_text_path: str | Path,
-    train_labels_path: str | Path,
     metrics_csv: str | Path,
     weights_npz: str | Path,
     hypothesis: str,
     settings: NeuronSettings,
     ablation_csv: str | Path,
     heatmap_png: str | Path,
-    rankings_png: str | Path,
     model_name: str,
     threads: int = 1,
     warmup_tokens: int = 0,
     heatmap_json: str | Path | None = None,
 ) -> pd.DataFrame:
-    """Ablate the top-k units of each ranking and k random units of every fitted probe of
-    ``hypothesis`` (each layer, the configured kinds and weighting) on the first ``max_tokens``
-    characters of held-out text (cut into ``streams`` equal segments, each from a zero state;
-    scored from ``warmup_tokens`` on), the train-split rankings fitted on the first
-    ``ranking_tokens`` characters of the train split (``train_text_path``, ``train_labels_path``),
-    and plot the best layer's top unit. Writes ``ablation_csv``, ``heatmap_png``, the rankings'
-    effect against k to ``rankings_png``, and the heatmap's data (text, activation, hypothesis,
-    p(true); the explorer draws it) to ``heatmap_json``."""
+    """Ablate the top-k units by |w| and k random units of every fitted probe of ``hypothesis``
+    (each layer, the configured kinds and weighting) on the first ``max_tokens`` characters of
+    held-out text (cut into ``streams`` equal segments, each from a zero state; scored from
+    ``warmup_tokens`` on), and plot the best layer's top unit. Writes ``ablation_csv`` and
+    ``heatmap_png``, and the heatmap's data (text, activation, hypothesis, p(true); the explorer
+    draws it) to ``heatmap_json``."""
     torch.set_num_threads(threads)
     model, _ = load_model(checkpoint)
     text, ids, labels = labelled_characters(
@@ -673,7 +538,6 @@ def analyse_neurons(
         log.warning("%s: %s", hypothesis, reason)
         table = pd.DataFrame([base | {"status": f"skipped: {reason}"}], columns=ABLATION_COLUMNS)
         plot_no_probe(reason, title, heatmap_png)
-        plot_no_probe(reason, title, rankings_png)
         shown: dict[str, object] = {
             "model": model_name,
             "hypothesis": hypothesis,
@@ -688,28 +552,11 @@ def analyse_neurons(
             )
             for row in fitted.to_dict("records")
         }
-        train_ids, train_labels = np.empty(0, dtype=np.int64), np.empty(0, dtype=bool)
-        if set(settings.rankings) - {"probe_weight"}:
-            _, train_ids, train_labels = labelled_characters(
-                train_text_path,
-                vocab_path,
-                train_labels_path,
-                hypothesis,
-                settings.ranking_tokens,
-                settings.streams,
-                "neurons",
-            )
-            if len(train_ids) <= warmup_tokens:
-                raise ValueError(
-                    f"probe.warmup_tokens {warmup_tokens} leaves none of the {len(train_ids)} characters "
-                    f"neurons.ranking_tokens takes from {train_labels_path}; raise neurons.ranking_tokens"
-                )
-        orders, unranked = ranking_orders(model, train_ids, train_labels, probes, settings, warmup_tokens)
+        orders = {key: {PROBE_WEIGHT: probe.unit_order()} for key, probe in probes.items()}
         table = pd.DataFrame(
-            ablation_rows(model, ids, labels, probes, orders, settings, base, warmup_tokens, unranked),
+            ablation_rows(model, ids, labels, probes, orders, settings.sweep, base, warmup_tokens),
             columns=ABLATION_COLUMNS,
         )
-        plot_rankings(table, title, rankings_png)
         probe_f1 = fitted.set_index(["layer", "kind"])["f1"]
         table["f1_probe_table"] = [
             probe_f1.get((layer, kind), np.nan) for layer, kind in zip(table["layer"], table["kind"], strict=True)
@@ -766,14 +613,12 @@ def ablation_table(paths: Sequence[str | Path], csv_path: str | Path, settings: 
     write_table(
         table,
         csv_path,
-        "Ablation of the top k units of each `ranking`: probe_weight = largest |w| of the fitted probe "
-        "(seed 003's most responsible neuron at k = 1), elastic_net = largest |w| of an elastic-net "
-        "logistic regression on standardised states, mean_difference = largest |mean(x | true) - "
-        "mean(x | false)|, the last two on the train split's first neurons.ranking_tokens characters "
-        "after probe.warmup_tokens; and, as a control, of k random units outside the probe_weight top k "
-        "(ranking = random, `repeat` = draw): each unit is silenced (h = 0, and c = 0 "
+        "Ablation of the units a probe weights most (ranking = probe_weight: the top k by |w| of the "
+        "fitted probe; seed 003's most responsible neuron at k = 1) and, as a control, of k random "
+        "units outside them (ranking = random, `repeat` = draw): each unit is silenced (h = 0, and c = 0 "
         "for LSTMs) at every step of the layer the probe reads, so the ablation propagates through "
-        "the recurrence. `units` in ranking order (random: ascending). "
+        "the recurrence. `units` in |w| order (random: ascending). Other rankings: "
+        "results/tables/neuron_rankings.csv. "
         "f1 = the fitted probe's F1 on that layer's states before/after; loss = "
         "next-character cross entropy in nats on characters where the hypothesis is true (true) "
         "and on all characters (all); text = the held-out test split's first characters, run as "
@@ -782,66 +627,5 @@ def ablation_table(paths: Sequence[str | Path], csv_path: str | Path, settings: 
         "f1_probe_table = the probe's F1 in results/probes, on the probes' own test rows (spread over "
         "the whole test split under extract.sampling spread, so it differs a little from f1_before, "
         f"which scores the text above). Config neurons: {settings}.",
-    )
-    return table
-
-
-RANKING_SUMMARY_KEYS = ["model", "hypothesis", "layer", "kind", "k"]
-RANKING_SUMMARY_COLUMNS = [
-    *["model", "hypothesis", "weighting", "layer", "kind", "k", "ranking", "units"],
-    *["loss_true_before", "loss_true_increase", "random_loss_true_increase_mean"],
-    *["random_loss_true_increase_min", "random_loss_true_increase_max"],
-    *["f1_before", "f1_drop", "random_f1_drop_mean", "best_by_loss_true", "n_chars", "streams"],
-]
-
-
-def ranking_summary(ablation: pd.DataFrame) -> pd.DataFrame:
-    """One row per ranking, probe (model, hypothesis, layer, kind) and k of the ``ok`` rows of
-    ``ablation`` (the rows of :func:`ablation_rows`): the rise in loss on true characters and the
-    drop in probe F1 that silencing its top k units caused, beside the random-k draws' mean, min
-    and max rise (and mean drop), and ``best_by_loss_true``: this ranking's rise is the largest
-    of its probe and k (ties, such as rankings that chose the same units, are all best)."""
-    ok = ablation[ablation["status"] == "ok"].assign(
-        loss_true_increase=lambda rows: rows["loss_true_after"] - rows["loss_true_before"],
-        f1_drop=lambda rows: rows["f1_before"] - rows["f1_after"],
-    )
-    random = (
-        ok[ok["ranking"] == RANDOM]
-        .groupby(RANKING_SUMMARY_KEYS)
-        .agg(
-            random_loss_true_increase_mean=("loss_true_increase", "mean"),
-            random_loss_true_increase_min=("loss_true_increase", "min"),
-            random_loss_true_increase_max=("loss_true_increase", "max"),
-            random_f1_drop_mean=("f1_drop", "mean"),
-        )
-        .reset_index()
-    )
-    ranked = ok[ok["ranking"] != RANDOM].merge(random, on=RANKING_SUMMARY_KEYS, how="left")
-    largest = ranked.groupby(RANKING_SUMMARY_KEYS)["loss_true_increase"].transform("max")
-    ranked["best_by_loss_true"] = ranked["loss_true_increase"] == largest
-    return ranked[RANKING_SUMMARY_COLUMNS]
-
-
-def neuron_rankings_table(paths: Sequence[str | Path], csv_path: str | Path, settings: dict) -> pd.DataFrame:
-    """results/tables/neuron_rankings.csv: :func:`ranking_summary` of every model's and hypothesis's ablations."""
-    table = ranking_summary(pd.concat([pd.read_csv(path) for path in paths], ignore_index=True))
-    write_table(
-        table,
-        csv_path,
-        "Unit rankings judged by ablation (from results/neurons/<model>/<hypothesis>/ablation.csv, "
-        "collected in results/tables/ablation.csv): for each probe (the fitted "
-        f"{settings.get('weighting')} probe of a layer and state kind), ranking and k, the top k units "
-        "of the ranking are silenced (h = 0, and c = 0 for LSTMs, at every step). probe_weight = largest "
-        "|w| of the fitted probe; elastic_net = largest |w| of an elastic-net logistic regression "
-        "(neurons.elastic_net) on standardised states; mean_difference = largest |mean(x | true) - "
-        "mean(x | false)|; the last two from the first neurons.ranking_tokens characters of the TRAIN "
-        "split after probe.warmup_tokens. Effects are measured on the first neurons.max_tokens characters of "
-        "the held-out TEST split (n_chars scored, run as `streams` segments): loss_true_increase = "
-        "next-character cross entropy (nats/char) on characters where the hypothesis holds, after minus "
-        "before; f1_drop = the probe's F1 before minus after; random_* = the same over "
-        "neurons.random_repeats draws of k random units outside the probe_weight top k (numpy seed "
-        "neurons.seed): mean, min and max; best_by_loss_true marks the ranking(s) with the largest "
-        "loss_true_increase per model, hypothesis, layer, kind and k. Skipped ablations (status not ok) are "
-        f"left out. Config neurons: {settings}.",
     )
     return table

@@ -154,6 +154,11 @@ class Plan:
         chosen = self.config["neurons"]["hypotheses"]
         return [(m, h) for m in self.text_models() for h in chosen.get(self.hypothesis_set(self.dataset_of(m)), [])]
 
+    def ranking_targets(self) -> list[tuple[str, str]]:
+        """(model, hypothesis) pairs whose unit rankings are judged by ablation (config
+        rankings.enabled): the pairs of :meth:`neuron_targets`."""
+        return self.neuron_targets() if self.config["rankings"]["enabled"] else []
+
     def erasure_targets(self) -> list[tuple[str, str]]:
         """(model, hypothesis) pairs whose hypothesis is erased from every layer (config
         erasure.enabled): the pairs of :meth:`neuron_targets`, the causal tests side by side."""
@@ -368,12 +373,11 @@ class Plan:
         if self.generation_models():
             outputs += ["results/tables/probes_generated.csv"]
         if self.neuron_targets():
-            outputs += ["results/tables/ablation.csv", "results/tables/neuron_rankings.csv"]
-            outputs += [
-                f"results/neurons/{m}/{h}/{figure}.png"
-                for m, h in self.neuron_targets()
-                for figure in ("heatmap", "rankings")
-            ]
+            outputs += ["results/tables/ablation.csv"]
+            outputs += [f"results/neurons/{m}/{h}/heatmap.png" for m, h in self.neuron_targets()]
+        if self.ranking_targets():
+            outputs += ["results/tables/neuron_rankings.csv"]
+            outputs += [f"results/neurons/{m}/{h}/rankings.png" for m, h in self.ranking_targets()]
         if self.erasure_targets():
             outputs += ["results/tables/erasure.csv"]
             outputs += [f"results/erasure/{m}/{h}/erasure.png" for m, h in self.erasure_targets()]

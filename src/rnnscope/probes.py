@@ -91,7 +91,7 @@ class MdlSettings:
     """Online codelength probes (Voita & Titov 2020): on with ``enabled``; ``portions`` are the
     fractions of the probe-train rows at which the online code refits (increasing, ending at 1)."""
 
-    enabled: bool = False
+    enabled: bool = True
     portions: tuple[float, ...] = MDL_PORTIONS
 
     def __post_init__(self) -> None:
@@ -149,6 +149,26 @@ class ProbeSettings:
         if isinstance(self.mdl, dict):
             object.__setattr__(self, "mdl", MdlSettings(**self.mdl))
         check_settings("probe", self)
+
+
+def intervention_probe_settings(C: float, weighting: str, seed: int, warmup_tokens: int) -> ProbeSettings:
+    """Settings of the probes an intervention analysis (erasure, unit rankings) fits for itself:
+    fitted as the probe stage fits its own (standardised states, Newton steps), with a ``C`` and
+    ``weighting`` of the analysis's own config, so that changing a probe parameter does not rerun
+    it; no control task or intervals, and no row caps (the analysis caps its text)."""
+    return ProbeSettings(
+        max_train_rows=2**62,
+        max_test_rows=2**62,
+        max_iter=300,
+        C=C,
+        seed=seed,
+        weightings=(weighting,),
+        standardize=True,
+        n_jobs=1,
+        control=False,
+        warmup_tokens=warmup_tokens,
+        bootstrap=0,
+    )
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 # Stage 5d, most responsible neurons (seed 003 Figures 2 and 7): the top-|w| unit of a fitted
-# probe shown over held-out text, and the top-k units of each unit ranking (and k random units)
-# silenced at every step; the train-split rankings are fitted on the train split's first characters.
+# probe shown over held-out text, and its top-k (and k random) units silenced at every step; then
+# unit rankings judged by ablation (probe |w|, elastic net, mean difference), off the probe path.
 
 
 rule neurons:
@@ -9,8 +9,6 @@ rule neurons:
         text=lambda w: data_files(PLAN.dataset_of(w.model))["test"],
         vocab=lambda w: data_files(PLAN.dataset_of(w.model))["vocab"],
         labels=lambda w: f"results/labels/{PLAN.dataset_of(w.model)}/test.parquet",
-        train_text=lambda w: data_files(PLAN.dataset_of(w.model))["train"],
-        train_labels=lambda w: f"results/labels/{PLAN.dataset_of(w.model)}/train.parquet",
         metrics="results/probes/{model}/metrics.csv",
         weights="results/probes/{model}/weights.npz",
         code=code("neurons"),
@@ -22,12 +20,6 @@ rule neurons:
             caption="../report/neuron_heatmap.rst",
             category="Most responsible neurons",
             labels={"model": "{model}", "hypothesis": "{hypothesis}", "figure": "heatmap"},
-        ),
-        rankings=report(
-            "results/neurons/{model}/{hypothesis}/rankings.png",
-            caption="../report/neuron_rankings_plot.rst",
-            category="Most responsible neurons",
-            labels={"model": "{model}", "hypothesis": "{hypothesis}", "figure": "rankings"},
         ),
     wildcard_constraints:
         hypothesis=r"[A-Za-z0-9_]+",
@@ -66,10 +58,44 @@ rule ablation_table:
         "../../scripts/ablation_table.py"
 
 
+rule neuron_rankings:
+    input:
+        checkpoint="results/train/{model}/model.pt",
+        vocab=lambda w: data_files(PLAN.dataset_of(w.model))["vocab"],
+        fit_text=lambda w: data_files(PLAN.dataset_of(w.model))["train"],
+        fit_labels=lambda w: f"results/labels/{PLAN.dataset_of(w.model)}/train.parquet",
+        test_text=lambda w: data_files(PLAN.dataset_of(w.model))["test"],
+        test_labels=lambda w: f"results/labels/{PLAN.dataset_of(w.model)}/test.parquet",
+        code=code("rankings"),
+    output:
+        table="results/neurons/{model}/{hypothesis}/rankings.csv",
+        plot=report(
+            "results/neurons/{model}/{hypothesis}/rankings.png",
+            caption="../report/neuron_rankings_plot.rst",
+            category="Most responsible neurons",
+            labels={"model": "{model}", "hypothesis": "{hypothesis}", "figure": "rankings"},
+        ),
+    wildcard_constraints:
+        hypothesis=r"[A-Za-z0-9_]+",
+    params:
+        settings=config["rankings"],
+        warmup_tokens=config["probe"]["warmup_tokens"],  # leaves out the transients the probes leave out
+    log:
+        "logs/neuron_rankings/{model}_{hypothesis}.log",
+    benchmark:
+        "benchmarks/neuron_rankings/{model}_{hypothesis}.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../../scripts/neuron_rankings.py"
+
+
 rule neuron_rankings_table:
     input:
-        tables=lambda w: [f"results/neurons/{m}/{h}/ablation.csv" for m, h in PLAN.neuron_targets()],
-        code=code("neurons"),
+        tables=lambda w: [f"results/neurons/{m}/{h}/rankings.csv" for m, h in PLAN.ranking_targets()],
+        code=code("rankings"),
     output:
         table=report(
             "results/tables/neuron_rankings.csv",
@@ -77,7 +103,7 @@ rule neuron_rankings_table:
             category="Most responsible neurons",
         ),
     params:
-        settings=config["neurons"],
+        settings=config["rankings"],
     log:
         "logs/neuron_rankings_table.log",
     benchmark:
