@@ -24,6 +24,8 @@ PUBLISHED_TABLES = (
     "probe_comparison",
     "probes_generated",
     "ablation",
+    "neuron_rankings",
+    "erasure",
     "srn_counting",
     "tiny_rnn_weights",
     "sentiment",
