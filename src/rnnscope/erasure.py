@@ -45,7 +45,7 @@ from rnnscope.artifacts import write_atomically, write_table
 from rnnscope.extract import layer_modules
 from rnnscope.figures import save_figure
 from rnnscope.models import RNNModel, load_model
-from rnnscope.neurons import labelled_characters, run_states
+from rnnscope.neurons import fit_and_test_characters, run_states
 from rnnscope.probes import fit_probe, intervention_probe_settings
 from rnnscope.schema import check_settings
 from rnnscope.states import state_column
@@ -402,18 +402,14 @@ def analyse_erasure(
     ``max_tokens``. Writes ``erasure_csv`` and its plot ``png_path``."""
     torch.set_num_threads(threads)
     model, _ = load_model(checkpoint)
-    _, fit_ids, fit_labels = labelled_characters(
-        fit_text_path, vocab_path, fit_labels_path, hypothesis, settings.fit_tokens, 1, "erasure"
+    fit_ids, fit_labels, test_ids, test_labels = fit_and_test_characters(
+        vocab_path,
+        (fit_text_path, fit_labels_path, settings.fit_tokens),
+        (test_text_path, test_labels_path, settings.max_tokens),
+        hypothesis,
+        "erasure",
+        warmup_tokens,
     )
-    _, test_ids, test_labels = labelled_characters(
-        test_text_path, vocab_path, test_labels_path, hypothesis, settings.max_tokens, 1, "erasure"
-    )
-    for name, ids in (("fit_tokens", fit_ids), ("max_tokens", test_ids)):
-        if len(ids) <= warmup_tokens + 1:
-            raise ValueError(
-                f"erasure.{name} leaves {len(ids)} characters, not more than probe.warmup_tokens "
-                f"{warmup_tokens}; raise erasure.{name}"
-            )
     base: dict[str, object] = {"model": model_name, "hypothesis": hypothesis}
     layers = range(model.config.layers)
     rows = erasure_rows(model, fit_ids, fit_labels, test_ids, test_labels, layers, settings, base, warmup_tokens)

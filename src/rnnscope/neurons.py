@@ -481,6 +481,30 @@ def labelled_characters(
     return text, np.asarray(encode(text, load_vocab(vocab_path))), values.to_numpy(dtype=bool)
 
 
+def fit_and_test_characters(
+    vocab_path: str | Path,
+    fit: tuple[str | Path, str | Path, int],
+    test: tuple[str | Path, str | Path, int],
+    hypothesis: str,
+    section: str,
+    warmup_tokens: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Ids and binary ``hypothesis`` labels of the text an intervention is fitted on and of the
+    text it is scored on, each (text, labels, ``{section}.fit_tokens`` or ``.max_tokens``) read by
+    :func:`labelled_characters` as one sequence; each must be longer than ``warmup_tokens`` + 1."""
+    texts = []
+    for key, (text_path, labels_path, max_tokens) in (("fit_tokens", fit), ("max_tokens", test)):
+        _, ids, labels = labelled_characters(text_path, vocab_path, labels_path, hypothesis, max_tokens, 1, section)
+        if len(ids) <= warmup_tokens + 1:
+            raise ValueError(
+                f"{section}.{key} leaves {len(ids)} characters, not more than probe.warmup_tokens "
+                f"{warmup_tokens}; raise {section}.{key}"
+            )
+        texts += [ids, labels]
+    fit_ids, fit_labels, test_ids, test_labels = texts
+    return fit_ids, fit_labels, test_ids, test_labels
+
+
 def analyse_neurons(
     checkpoint: str | Path,
     text_path: str | Path,

@@ -46,7 +46,7 @@ from rnnscope.neurons import (
     AblationSweep,
     Probe,
     ablation_rows,
-    labelled_characters,
+    fit_and_test_characters,
     run_states,
 )
 from rnnscope.probes import fit_probe, intervention_probe_settings
@@ -197,18 +197,14 @@ def analyse_rankings(
     against k to ``png_path``."""
     torch.set_num_threads(threads)
     model, _ = load_model(checkpoint)
-    _, fit_ids, fit_labels = labelled_characters(
-        fit_text_path, vocab_path, fit_labels_path, hypothesis, settings.fit_tokens, 1, "rankings"
+    fit_ids, fit_labels, test_ids, test_labels = fit_and_test_characters(
+        vocab_path,
+        (fit_text_path, fit_labels_path, settings.fit_tokens),
+        (test_text_path, test_labels_path, settings.max_tokens),
+        hypothesis,
+        "rankings",
+        warmup_tokens,
     )
-    _, test_ids, test_labels = labelled_characters(
-        test_text_path, vocab_path, test_labels_path, hypothesis, settings.max_tokens, 1, "rankings"
-    )
-    for name, ids in (("fit_tokens", fit_ids), ("max_tokens", test_ids)):
-        if len(ids) <= warmup_tokens + 1:
-            raise ValueError(
-                f"rankings.{name} leaves {len(ids)} characters, not more than probe.warmup_tokens "
-                f"{warmup_tokens}; raise rankings.{name}"
-            )
     base: dict[str, object] = {
         "model": model_name,
         "hypothesis": hypothesis,
