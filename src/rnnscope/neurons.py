@@ -246,14 +246,11 @@ def ablation_rows(
     sweep: AblationSweep,
     base: dict[str, object],
     warmup_tokens: int = 0,
-    unranked: dict[str, str] | None = None,
 ) -> list[dict[str, object]]:
     """One row per ablation of every probe in ``probes``: the top k units of each ranking of
-    ``sweep.rankings`` (their orders in ``orders``, or a skipped row with the reason in
-    ``unranked``) and k random units outside the probe's top k by |w|, for each k, scored on the
-    characters from ``warmup_tokens`` on (the probes' own rows: ``probe.warmup_tokens``). Each
+    ``sweep.rankings`` (their orders in ``orders``) and k random units outside the probe's top k
+    by |w|, for each k, scored on the characters from ``warmup_tokens`` on (the probes' own rows: ``probe.warmup_tokens``). Each
     distinct unit set of a layer is run once, every kind of that layer's probes recorded."""
-    unranked = unranked or {}
     kinds_of_layer: dict[int, list[str]] = {}
     for layer, kind in sorted(probes):
         kinds_of_layer.setdefault(layer, []).append(kind)
@@ -314,14 +311,11 @@ def ablation_rows(
                 continue
             outside = np.setdiff1d(np.arange(hidden), probe.top_units(k))
             draws = [
-                (ranking, 0, [int(unit) for unit in orders[(layer, kind)][ranking][:k]])
-                for ranking in sweep.rankings
-                if ranking not in unranked
+                (ranking, 0, [int(unit) for unit in orders[(layer, kind)][ranking][:k]]) for ranking in sweep.rankings
             ] + [
                 (RANDOM, repeat, sorted(int(u) for u in rng.choice(outside, size=k, replace=False)))
                 for repeat in range(sweep.random_repeats)
             ]
-            rows += [common | {"ranking": ranking, "status": unranked[ranking]} for ranking in unranked]
             for ranking, repeat, units in draws:
                 scores = silenced_scores(layer, units)
                 rows.append(
